@@ -1,0 +1,370 @@
+"""GitHub Actions runner I/O: typed inputs, outputs, step summary, annotations, masking, die().
+
+This is the only module that reads the runner's environment variables or writes the runner's
+files. On a runner (``GITHUB_ACTIONS=true``) it speaks the workflow-command protocol; elsewhere
+the same calls print readable text, so the CLI and the actions share one code path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import sys
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, NoReturn, TextIO, TypeVar, get_args, get_origin
+
+from mlops_actions.errors import ActionError, ExitCode, UsageError
+
+Level = Literal["error", "warning", "notice"]
+
+
+@dataclass(frozen=True)
+class Annotation:
+    level: Level
+    message: str
+    file: str | None = None
+    line: int | None = None
+    col: int | None = None
+    end_line: int | None = None
+    end_col: int | None = None
+    title: str | None = None
+
+
+def escape_data(value: str) -> str:
+    """Escape a workflow-command message (the part after ``::``)."""
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(value: str) -> str:
+    """Escape a workflow-command property value (``file=…,title=…``)."""
+    return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def format_annotation(annotation: Annotation) -> str:
+    props: list[tuple[str, object]] = [
+        ("file", annotation.file),
+        ("line", annotation.line),
+        ("endLine", annotation.end_line),
+        ("col", annotation.col),
+        ("endColumn", annotation.end_col),
+        ("title", annotation.title),
+    ]
+    rendered = ",".join(f"{k}={escape_property(str(v))}" for k, v in props if v not in (None, ""))
+    sep = " " if rendered else ""
+    return f"::{annotation.level}{sep}{rendered}::{escape_data(annotation.message)}"
+
+
+def output_block(name: str, value: str) -> str:
+    """One ``GITHUB_OUTPUT`` entry, safe for multi-line values and values that look like delimiters."""
+    if not name or any(c in name for c in "\r\n=<"):
+        raise ValueError(f"invalid output name {name!r}")
+    while True:
+        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+        if delimiter not in value:
+            break
+    return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+
+
+def render_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+class Runner:
+    """Writes what a command reports, to the runner's files or to a terminal."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+        debug: bool | None = None,
+    ) -> None:
+        self.env = dict(os.environ if env is None else env)
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.on_actions = self.env.get("GITHUB_ACTIONS") == "true"
+        self.debug_enabled = (
+            debug
+            if debug is not None
+            else self.env.get("RUNNER_DEBUG") == "1"
+            or self.env.get("MLOPS_ACTIONS_DEBUG", "").lower() in ("1", "true")
+        )
+        self.outputs: dict[str, str] = {}
+        self.annotations: list[Annotation] = []
+        self._masked: list[str] = []
+
+    # -- outputs -----------------------------------------------------------------------------
+
+    def set_output(self, name: str, value: object) -> None:
+        text = render_value(value)
+        self.outputs[name] = text
+        path = self.env.get("GITHUB_OUTPUT")
+        if path:
+            with open(path, "a", encoding="utf-8", newline="\n") as handle:
+                handle.write(output_block(name, text))
+        elif self.debug_enabled:
+            self.print(f"output {name}={text}")
+
+    def set_outputs(self, values: Mapping[str, object]) -> None:
+        for name, value in values.items():
+            self.set_output(name, value)
+
+    def summary(self, markdown: str) -> None:
+        """Append Markdown to the step summary; without a runner it is not printed (text output is)."""
+        path = self.env.get("GITHUB_STEP_SUMMARY")
+        if path:
+            with open(path, "a", encoding="utf-8", newline="\n") as handle:
+                handle.write(markdown.rstrip("\n") + "\n\n")
+
+    # -- log ---------------------------------------------------------------------------------
+
+    def print(self, text: str = "") -> None:
+        self.out.write(self._redact(text) + "\n")
+        self.out.flush()
+
+    def annotate(self, annotation: Annotation) -> None:
+        annotation = dataclasses.replace(annotation, message=self._redact(annotation.message))
+        self.annotations.append(annotation)
+        if self.on_actions:
+            self.print(format_annotation(annotation))
+            return
+        where = annotation.file or ""
+        if where and annotation.line:
+            where += f":{annotation.line}"
+            if annotation.col:
+                where += f":{annotation.col}"
+        prefix = f"{where}: " if where else ""
+        title = f"[{annotation.title}] " if annotation.title else ""
+        self.err.write(f"{prefix}{annotation.level}: {title}{annotation.message}\n")
+        self.err.flush()
+
+    def error(self, message: str, **where: Any) -> None:
+        self.annotate(Annotation("error", message, **where))
+
+    def warning(self, message: str, **where: Any) -> None:
+        self.annotate(Annotation("warning", message, **where))
+
+    def notice(self, message: str, **where: Any) -> None:
+        self.annotate(Annotation("notice", message, **where))
+
+    def debug(self, message: str) -> None:
+        if self.on_actions:
+            self.print(f"::debug::{escape_data(message)}")
+        elif self.debug_enabled:
+            self.err.write(f"debug: {self._redact(message)}\n")
+
+    def mask(self, secret: str) -> None:
+        """Keep a secret out of every log line, ours and the runner's."""
+        if not secret:
+            return
+        self._masked.append(secret)
+        if self.on_actions:
+            # The mask command itself must carry the value; the runner hides it from then on.
+            self.out.write(f"::add-mask::{escape_data(secret)}\n")
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        if self.on_actions:
+            self.print(f"::group::{escape_data(title)}")
+        else:
+            self.print(f"== {title}")
+        try:
+            yield
+        finally:
+            if self.on_actions:
+                self.print("::endgroup::")
+
+    def _redact(self, text: str) -> str:
+        for secret in self._masked:
+            text = text.replace(secret, "***")
+        return text
+
+    # -- failure -----------------------------------------------------------------------------
+
+    def fail(self, error: ActionError) -> int:
+        """Report a user-fixable failure: one ``::error`` line, the fix in the summary."""
+        self.annotate(
+            Annotation(
+                "error",
+                _message_with_fix(error),
+                file=error.file,
+                line=error.line,
+                col=error.col,
+                title=type(error).__name__ if self.on_actions else None,
+            )
+        )
+        fix = f"\n\n**Fix:** {error.fix}" if error.fix else ""
+        where = f" (`{error.file}`{':' + str(error.line) if error.line else ''})" if error.file else ""
+        self.summary(f"### :x: {error.message}{where}{fix}")
+        return int(error.exit_code)
+
+    def die(self, message: str, *, fix: str = "", exit_code: ExitCode = ExitCode.USAGE,
+            file: str | None = None, line: int | None = None) -> NoReturn:
+        error = ActionError(message, fix=fix, file=file, line=line)
+        error.exit_code = exit_code
+        raise SystemExit(self.fail(error))
+
+
+def _message_with_fix(error: ActionError) -> str:
+    return f"{error.message} Fix: {error.fix}" if error.fix else error.message
+
+
+# -- typed inputs -------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
+FALSE_WORDS = frozenset({"false", "no", "off", "0", ""})
+
+
+def input_name(field: dataclasses.Field[Any]) -> str:
+    return str(field.metadata.get("input", field.name.replace("_", "-")))
+
+
+def input_help(field: dataclasses.Field[Any]) -> str:
+    return str(field.metadata.get("help", ""))
+
+
+def input_is_secret(field: dataclasses.Field[Any]) -> bool:
+    return bool(field.metadata.get("secret", False))
+
+
+def env_for_input(env: Mapping[str, str], name: str) -> str | None:
+    """GitHub names a Docker action's inputs ``INPUT_MIN-DRIVER``; our composites use ``_``."""
+    upper = name.upper().replace(" ", "_")
+    for key in (f"INPUT_{upper}", f"INPUT_{upper.replace('-', '_')}"):
+        if key in env:
+            return env[key]
+    return None
+
+
+def read_inputs(spec: type[T], raw: Mapping[str, str | None]) -> T:
+    """Build the typed inputs of a command from raw strings keyed by input name.
+
+    Every command reads its inputs here exactly once; the CLI and the action runner produce the
+    same ``raw`` mapping, so both get the same validation and the same messages.
+    """
+    if not dataclasses.is_dataclass(spec):
+        raise TypeError(f"{spec!r} is not a dataclass")
+    hints = typing.get_type_hints(spec)
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(spec):
+        name = input_name(field)
+        text = raw.get(name)
+        if text is None:
+            continue
+        values[field.name] = _convert(name, text, hints[field.name])
+    try:
+        return spec(**values)
+    except TypeError as exc:  # a required input is missing
+        missing = [
+            input_name(f)
+            for f in dataclasses.fields(spec)
+            if f.name not in values
+            and f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+        ]
+        if missing:
+            raise UsageError(
+                f"input `{missing[0]}` is required",
+                fix=f"set `{missing[0]}` in the step's `with:` (or pass --{missing[0]}).",
+            ) from exc
+        raise
+
+
+def _convert(name: str, text: str, annotation: Any) -> Any:
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if origin in (typing.Union, types.UnionType) and type(None) in args:
+        inner = next(a for a in args if a is not type(None))
+        return None if text.strip() == "" else _convert(name, text, inner)
+    if annotation is bool:
+        word = text.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise UsageError(f"input `{name}`: {text!r} is not a boolean", fix="use true or false.")
+    if annotation is int:
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise UsageError(
+                f"input `{name}`: {text!r} is not a whole number", fix="write digits only, e.g. 2."
+            ) from None
+    if annotation is float:
+        try:
+            return float(text.strip())
+        except ValueError:
+            raise UsageError(
+                f"input `{name}`: {text!r} is not a number", fix="write a number, e.g. 30."
+            ) from None
+    if annotation is Path:
+        return Path(text.strip())
+    if origin is tuple:
+        # Lists come as one item a line, or comma-separated on one line.
+        parts = [p.strip() for chunk in text.splitlines() for p in chunk.split(",")]
+        return tuple(p for p in parts if p)
+    if origin is Literal:
+        word = text.strip()
+        if word not in args:
+            allowed = ", ".join(str(a) for a in args)
+            raise UsageError(f"input `{name}`: {word!r} is not one of {allowed}",
+                             fix=f"use one of {allowed}.")
+        return word
+    return text.strip()
+
+
+def raw_inputs_from_env(spec: type[Any], env: Mapping[str, str]) -> dict[str, str | None]:
+    return {
+        input_name(f): env_for_input(env, input_name(f))
+        for f in dataclasses.fields(spec)
+    }
+
+
+def github_context(env: Mapping[str, str]) -> dict[str, str]:
+    """The handful of ``GITHUB_*`` facts commands use, read here so nothing else reads env."""
+    keys = (
+        "GITHUB_REPOSITORY", "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_SHA",
+        "GITHUB_REF", "GITHUB_BASE_REF", "GITHUB_HEAD_REF", "GITHUB_WORKSPACE",
+        "GITHUB_SERVER_URL", "GITHUB_API_URL", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT",
+        "GITHUB_ACTOR", "RUNNER_TEMP", "GITHUB_TOKEN",
+    )
+    return {k: env[k] for k in keys if env.get(k)}
+
+
+def load_event(path: str | None) -> dict[str, Any]:
+    """The webhook payload of the triggering event, or {} without one."""
+    if not path:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        raise UsageError(
+            f"event file {path} does not exist", fix="run inside a workflow or pass --event FILE."
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"event file {path} is not JSON ({exc.msg} at line {exc.lineno})",
+            fix="pass the webhook payload as JSON.",
+        ) from None
+    if not isinstance(data, dict):
+        raise UsageError(f"event file {path} holds no JSON object", fix="pass a webhook payload.")
+    return data

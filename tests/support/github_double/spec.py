@@ -1,0 +1,216 @@
+"""OpenAPI validation of the double's traffic against GitHub's published description.
+
+The description is parsed once per process (about a second with openapi-core) and shared by
+every server started in that process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from openapi_core import Config, OpenAPI
+from openapi_core.testing import MockRequest, MockResponse
+from openapi_schema_validator import OAS30Validator
+
+ENV_VAR = "MLOPS_GITHUB_OPENAPI"
+# The description's only server; requests are validated as if they had been sent there.
+SPEC_HOST = "https://api.github.com"
+
+_REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def spec_path() -> Path:
+    """Where the description lives: $MLOPS_GITHUB_OPENAPI, else <repo>/../shared/github-api/."""
+    override = os.environ.get(ENV_VAR)
+    if override:
+        return Path(override)
+    return _REPO_ROOT.parent / "shared" / "github-api" / "openapi.json"
+
+
+def apply_tool_workarounds(spec: dict[str, Any]) -> list[str]:
+    """Adjust the parsed description, in memory only, for known openapi-core limitations.
+
+    Every change is listed in the returned notes. None of them loosens what a request or a
+    response may contain; they only make the tool read the description as GitHub means it.
+    """
+    notes: list[str] = []
+    # openapi-core matches a path template one segment per parameter, while GitHub's `ref`,
+    # `branch`, `tag`, `basehead` and `path` parameters may hold slashes (`tags/v1.0`,
+    # `feature/x`). Nothing is changed in the description for that: the validator encodes the
+    # slashes of those parameters as %2F before matching (see `MULTI_SEGMENT_PARAMS`).
+    notes.append("slash-holding path parameters are %2F-encoded before matching")
+    return notes
+
+
+# Path parameters that GitHub lets span several segments.
+MULTI_SEGMENT_PARAMS = frozenset({"ref", "branch", "tag", "basehead", "path"})
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    app: OpenAPI
+    raw: dict[str, Any]
+    path: Path
+    notes: tuple[str, ...]
+    # (method, template) pairs the description documents, e.g. ("get", "/repos/{owner}/{repo}").
+    operations: frozenset[tuple[str, str]]
+
+
+_cache: dict[Path, LoadedSpec] = {}
+_cache_lock = threading.Lock()
+
+
+def load_spec(path: Path | None = None) -> LoadedSpec:
+    """Parse the description once per process and path."""
+    target = (path or spec_path()).resolve()
+    with _cache_lock:
+        cached = _cache.get(target)
+        if cached is not None:
+            return cached
+        if not target.is_file():
+            raise FileNotFoundError(
+                f"GitHub OpenAPI description not found at {target}: check out shared/ beside "
+                f"the repository or set {ENV_VAR} to the file"
+            )
+        raw = json.loads(target.read_text(encoding="utf-8"))
+        notes = apply_tool_workarounds(raw)
+        # The description itself is checked once here (about a second); requests are then
+        # validated against the already-checked object.
+        app = OpenAPI.from_dict(raw, config=Config())
+        operations = frozenset(
+            (method, template)
+            for template, item in raw["paths"].items()
+            for method in item
+            if method in {"get", "post", "put", "patch", "delete"}
+        )
+        loaded = LoadedSpec(app=app, raw=raw, path=target, notes=tuple(notes), operations=operations)
+        _cache[target] = loaded
+        return loaded
+
+
+def _format_error(exc: BaseException) -> str:
+    """One readable line from openapi-core's nested exceptions."""
+    parts: list[str] = [type(exc).__name__]
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        schema_errors: Iterable[Any] = getattr(current, "schema_errors", ()) or ()
+        details = []
+        for err in schema_errors:
+            location = "/".join(str(p) for p in getattr(err, "absolute_path", ())) or "<root>"
+            details.append(f"{location}: {getattr(err, 'message', err)}")
+        if details:
+            parts.append("; ".join(details))
+        elif current is exc:
+            parts.append(str(current))
+        current = current.__cause__
+    text = ": ".join(parts)
+    return text if len(text) <= 2000 else text[:2000] + "..."
+
+
+def encode_path(template: str, params: Mapping[str, str]) -> str:
+    """Rebuild a concrete path from a template, %2F-encoding multi-segment parameters."""
+    path = template
+    for name, value in params.items():
+        safe = "" if name in MULTI_SEGMENT_PARAMS else "/"
+        path = path.replace("{" + name + "}", quote(value, safe=safe + ":@!$&'()*+,;=-._~"))
+    return path
+
+
+class Validator:
+    """Validates one request/response pair against the description."""
+
+    def __init__(self, spec: LoadedSpec) -> None:
+        self.spec = spec
+        self._error_schemas = {
+            name: OAS30Validator(
+                spec.raw["components"]["schemas"][name],
+            )
+            for name in ("basic-error", "validation-error")
+        }
+
+    def documents(self, method: str, template: str) -> bool:
+        return (method.lower(), template) in self.spec.operations
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        query: Sequence[tuple[str, str]],
+        headers: Mapping[str, str],
+        body: bytes,
+        content_type: str,
+    ) -> MockRequest:
+        return MockRequest(
+            SPEC_HOST,
+            method,
+            path,
+            args=list(query),  # type: ignore[arg-type]  # a pair list keeps repeated keys
+            headers=dict(headers),
+            data=body,
+            content_type=content_type or "application/json",
+        )
+
+    def validate_request(
+        self,
+        method: str,
+        path: str,
+        query: Sequence[tuple[str, str]],
+        headers: Mapping[str, str],
+        body: bytes,
+        content_type: str,
+    ) -> str | None:
+        """None when the request is valid, else a one-line explanation."""
+        request = self._request(method, path, query, headers, body, content_type)
+        result = self.spec.app.unmarshal_request(request)
+        if not result.errors:
+            return None
+        return "; ".join(_format_error(e) for e in result.errors)
+
+    def validate_response(
+        self,
+        method: str,
+        path: str,
+        query: Sequence[tuple[str, str]],
+        request_body: bytes,
+        request_content_type: str,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> str | None:
+        request = self._request(method, path, query, {}, request_body, request_content_type)
+        response = MockResponse(
+            body,
+            status_code=status,
+            headers=dict(headers),
+            content_type=headers.get("Content-Type", "application/json") if body else "",
+        )
+        result = self.spec.app.unmarshal_response(request, response)
+        if not result.errors:
+            return None
+        return "; ".join(_format_error(e) for e in result.errors)
+
+    def documents_status(self, method: str, template: str, status: int) -> bool:
+        operation = self.spec.raw["paths"][template][method.lower()]
+        return str(status) in operation["responses"] or "default" in operation["responses"]
+
+    def validate_error_body(self, body: Any) -> str | None:
+        """Shape check for an error status the description leaves out for an operation.
+
+        GitHub's description lists only some error statuses per operation (for instance no 404
+        for PATCH /labels/{name}), while the API answers every operation with them. Such a reply
+        must still have the documented error shape.
+        """
+        schema = "validation-error" if isinstance(body, dict) and "errors" in body else "basic-error"
+        errors = list(self._error_schemas[schema].iter_errors(body))
+        if not errors:
+            return None
+        return f"error body is not a {schema}: " + "; ".join(e.message for e in errors)

@@ -35,15 +35,23 @@ def test_good_config_loads_with_positions() -> None:
     ("text", "expected"),
     [
         ("environment:\n  torch: [2.4\n", ".github/mlops.yml:3:1: YAML syntax error"),
-        ("environment:\n  toch: \"2.4\"\n",
-         ".github/mlops.yml:2:3: `environment.toch`: unknown key Fix: did you mean `torch`?"),
-        ("environment:\n  require-gpu: \"yes please\"\n",
-         ".github/mlops.yml:2:3: `environment.require-gpu`: must be a boolean"),
-        ("environment:\n  torch: 2.4\n",
-         ".github/mlops.yml:2:3: `environment.torch`: must be a string, not the number 2.4"),
+        (
+            'environment:\n  toch: "2.4"\n',
+            ".github/mlops.yml:2:3: `environment.toch`: unknown key Fix: did you mean `torch`?",
+        ),
+        (
+            'environment:\n  require-gpu: "yes please"\n',
+            ".github/mlops.yml:2:3: `environment.require-gpu`: must be a boolean",
+        ),
+        (
+            "environment:\n  torch: 2.4\n",
+            ".github/mlops.yml:2:3: `environment.torch`: must be a string, not the number 2.4",
+        ),
         ("labels:\n  - name: x\n", ".github/mlops.yml:1:1: `labels`: unknown key"),
-        ("label-dispatch:\n  labels:\n    - color: \"ffffff\"\n",
-         ".github/mlops.yml:3:7: `label-dispatch.labels[0]`: missing required key `name`"),
+        (
+            'label-dispatch:\n  labels:\n    - color: "ffffff"\n',
+            ".github/mlops.yml:3:7: `label-dispatch.labels[0]`: missing required key `name`",
+        ),
         ("- a\n- b\n", ".github/mlops.yml:1: the config file must be a mapping"),
         ("version: 2\n", ".github/mlops.yml:1:1: `version`: 2 is not allowed Fix: use 1."),
     ],

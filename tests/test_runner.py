@@ -45,9 +45,13 @@ def parse_outputs(text: str) -> dict[str, str]:
 
 
 def unescape(value: str) -> str:
-    return value.replace("%0D", "\r").replace("%0A", "\n").replace("%3A", ":").replace(
-        "%2C", ","
-    ).replace("%25", "%")
+    return (
+        value.replace("%0D", "\r")
+        .replace("%0A", "\n")
+        .replace("%3A", ":")
+        .replace("%2C", ",")
+        .replace("%25", "%")
+    )
 
 
 @pytest.fixture
@@ -56,7 +60,11 @@ def actions_env(tmp_path: Path) -> dict[str, str]:
     summary = tmp_path / "summary"
     out.write_text("")
     summary.write_text("")
-    return {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary)}
+    return {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(out),
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
 
 
 @pytest.mark.parametrize(
@@ -141,7 +149,9 @@ def test_summary_is_appended(actions_env: dict[str, str]) -> None:
     runner = Runner(actions_env, out=io.StringIO())
     runner.summary("# one")
     runner.summary("| a | b |\n|---|---|")
-    assert Path(actions_env["GITHUB_STEP_SUMMARY"]).read_text() == "# one\n\n| a | b |\n|---|---|\n\n"
+    assert (
+        Path(actions_env["GITHUB_STEP_SUMMARY"]).read_text() == "# one\n\n| a | b |\n|---|---|\n\n"
+    )
 
 
 def test_mask_hides_secret_in_our_lines(actions_env: dict[str, str]) -> None:
@@ -159,8 +169,9 @@ def test_mask_hides_secret_in_our_lines(actions_env: dict[str, str]) -> None:
 def test_fail_writes_one_error_line_and_fix_to_summary(actions_env: dict[str, str]) -> None:
     out = io.StringIO()
     runner = Runner(actions_env, out=out)
-    code = runner.fail(ConfigError("`environment.torch`: bad", fix="quote it.",
-                                   file=".github/mlops.yml", line=2))
+    code = runner.fail(
+        ConfigError("`environment.torch`: bad", fix="quote it.", file=".github/mlops.yml", line=2)
+    )
     assert code == ExitCode.USAGE
     lines = out.getvalue().splitlines()
     assert len(lines) == 1 and lines[0].startswith("::error file=.github/mlops.yml,line=2,")
@@ -183,11 +194,23 @@ class Sample:
 def test_read_inputs_types() -> None:
     inputs = read_inputs(
         Sample,
-        {"torch": " 2.4.1 ", "min-driver": "535", "require-gpu": "TRUE", "gpu-count": "2",
-         "labels": "a, b\nc\n", "mode": "validate"},
+        {
+            "torch": " 2.4.1 ",
+            "min-driver": "535",
+            "require-gpu": "TRUE",
+            "gpu-count": "2",
+            "labels": "a, b\nc\n",
+            "mode": "validate",
+        },
     )
-    assert inputs == Sample(torch="2.4.1", min_driver="535", require_gpu=True, gpu_count=2,
-                            labels=("a", "b", "c"), mode="validate")
+    assert inputs == Sample(
+        torch="2.4.1",
+        min_driver="535",
+        require_gpu=True,
+        gpu_count=2,
+        labels=("a", "b", "c"),
+        mode="validate",
+    )
     assert read_inputs(Sample, {"gpu-count": ""}).gpu_count is None
 
 

@@ -70,29 +70,51 @@ def build_parser(available: Sequence[Command[Any]]) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in available:
         child = sub.add_parser(
-            command.name, help=command.summary, description=command.summary,
-            epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+            command.name,
+            help=command.summary,
+            description=command.summary,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        child.add_argument("--json", action="store_true",
-                           help="print the report as JSON on stdout (text goes to stderr)")
-        child.add_argument("--debug", action="store_true",
-                           help="show debug lines and tracebacks")
+        child.add_argument(
+            "--json",
+            action="store_true",
+            help="print the report as JSON on stdout (text goes to stderr)",
+        )
+        child.add_argument("--debug", action="store_true", help="show debug lines and tracebacks")
         hints = typing.get_type_hints(command.inputs)
-        for field in dataclasses.fields(command.inputs):  # type: ignore[arg-type]
+        for field in dataclasses.fields(command.inputs):
             name = input_name(field)
             dest = _dest(name)
             help_text = input_help(field)
             if name in command.positional:
-                child.add_argument(dest, nargs="?", default=None, metavar=name.upper(),
-                                   help=help_text)
+                child.add_argument(
+                    dest, nargs="?", default=None, metavar=name.upper(), help=help_text
+                )
             elif hints[field.name] is bool:
-                child.add_argument(f"--{name}", dest=dest, default=None, action="store_const",
-                                   const="true", help=help_text)
-                child.add_argument(f"--no-{name}", dest=dest, action="store_const",
-                                   const="false", help=argparse.SUPPRESS)
+                child.add_argument(
+                    f"--{name}",
+                    dest=dest,
+                    default=None,
+                    action="store_const",
+                    const="true",
+                    help=help_text,
+                )
+                child.add_argument(
+                    f"--no-{name}",
+                    dest=dest,
+                    action="store_const",
+                    const="false",
+                    help=argparse.SUPPRESS,
+                )
             elif typing.get_origin(hints[field.name]) is tuple:
-                child.add_argument(f"--{name}", dest=dest, default=None, action="append",
-                                   help=help_text + " (repeatable)")
+                child.add_argument(
+                    f"--{name}",
+                    dest=dest,
+                    default=None,
+                    action="append",
+                    help=help_text + " (repeatable)",
+                )
             else:
                 child.add_argument(f"--{name}", dest=dest, default=None, help=help_text)
     return parser
@@ -115,11 +137,12 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         parser.print_help()
         return int(ExitCode.USAGE)
     command = next(c for c in available if c.name == args.command)
-    runner = Runner(environ, out=sys.stderr if args.json else sys.stdout,
-                    debug=True if args.debug else None)
+    runner = Runner(
+        environ, out=sys.stderr if args.json else sys.stdout, debug=True if args.debug else None
+    )
     try:
         raw = raw_inputs_from_env(command.inputs, environ)
-        for field in dataclasses.fields(command.inputs):  # type: ignore[arg-type]
+        for field in dataclasses.fields(command.inputs):
             value = getattr(args, _dest(input_name(field)), None)
             if isinstance(value, list):
                 value = "\n".join(value)

@@ -50,8 +50,11 @@ class _Retry(GithubRetry):
 
     def sleep_for_retry(self, response: Any = None) -> bool:
         retry_after = self.get_retry_after(response) if response is not None else None
-        if retry_after is not None and self.max_rate_limit_wait is not None \
-                and retry_after > self.max_rate_limit_wait:
+        if (
+            retry_after is not None
+            and self.max_rate_limit_wait is not None
+            and retry_after > self.max_rate_limit_wait
+        ):
             raise GitHubError(
                 f"GitHub asked to wait {retry_after:.0f}s before retrying (rate limit), "
                 f"longer than the {self.max_rate_limit_wait:.0f}s this step waits",
@@ -134,8 +137,10 @@ def api_call(doing: str, *, permission: str) -> Iterator[None]:
                 "also sees 404 for private repositories.",
             ) from None
         if status == 422:
-            raise GitHubError(f"{doing}: GitHub refused the request (422 {reason})",
-                              fix="see the message; the request conflicts with existing data.") from None
+            raise GitHubError(
+                f"{doing}: GitHub refused the request (422 {reason})",
+                fix="see the message; the request conflicts with existing data.",
+            ) from None
         raise GitHubError(
             f"{doing}: GitHub answered {status} {reason} after retries",
             fix="re-run the job; if it persists, check https://www.githubstatus.com.",

@@ -210,12 +210,21 @@ class Runner:
             )
         )
         fix = f"\n\n**Fix:** {error.fix}" if error.fix else ""
-        where = f" (`{error.file}`{':' + str(error.line) if error.line else ''})" if error.file else ""
+        where = (
+            f" (`{error.file}`{':' + str(error.line) if error.line else ''})" if error.file else ""
+        )
         self.summary(f"### :x: {error.message}{where}{fix}")
         return int(error.exit_code)
 
-    def die(self, message: str, *, fix: str = "", exit_code: ExitCode = ExitCode.USAGE,
-            file: str | None = None, line: int | None = None) -> NoReturn:
+    def die(
+        self,
+        message: str,
+        *,
+        fix: str = "",
+        exit_code: ExitCode = ExitCode.USAGE,
+        file: str | None = None,
+        line: int | None = None,
+    ) -> NoReturn:
         error = ActionError(message, fix=fix, file=file, line=line)
         error.exit_code = exit_code
         raise SystemExit(self.fail(error))
@@ -325,26 +334,35 @@ def _convert(name: str, text: str, annotation: Any) -> Any:
         word = text.strip()
         if word not in args:
             allowed = ", ".join(str(a) for a in args)
-            raise UsageError(f"input `{name}`: {word!r} is not one of {allowed}",
-                             fix=f"use one of {allowed}.")
+            raise UsageError(
+                f"input `{name}`: {word!r} is not one of {allowed}", fix=f"use one of {allowed}."
+            )
         return word
     return text.strip()
 
 
 def raw_inputs_from_env(spec: type[Any], env: Mapping[str, str]) -> dict[str, str | None]:
-    return {
-        input_name(f): env_for_input(env, input_name(f))
-        for f in dataclasses.fields(spec)
-    }
+    return {input_name(f): env_for_input(env, input_name(f)) for f in dataclasses.fields(spec)}
 
 
 def github_context(env: Mapping[str, str]) -> dict[str, str]:
     """The handful of ``GITHUB_*`` facts commands use, read here so nothing else reads env."""
     keys = (
-        "GITHUB_REPOSITORY", "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_SHA",
-        "GITHUB_REF", "GITHUB_BASE_REF", "GITHUB_HEAD_REF", "GITHUB_WORKSPACE",
-        "GITHUB_SERVER_URL", "GITHUB_API_URL", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT",
-        "GITHUB_ACTOR", "RUNNER_TEMP", "GITHUB_TOKEN",
+        "GITHUB_REPOSITORY",
+        "GITHUB_EVENT_NAME",
+        "GITHUB_EVENT_PATH",
+        "GITHUB_SHA",
+        "GITHUB_REF",
+        "GITHUB_BASE_REF",
+        "GITHUB_HEAD_REF",
+        "GITHUB_WORKSPACE",
+        "GITHUB_SERVER_URL",
+        "GITHUB_API_URL",
+        "GITHUB_RUN_ID",
+        "GITHUB_RUN_ATTEMPT",
+        "GITHUB_ACTOR",
+        "RUNNER_TEMP",
+        "GITHUB_TOKEN",
     )
     return {k: env[k] for k in keys if env.get(k)}
 

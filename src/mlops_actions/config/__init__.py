@@ -111,7 +111,9 @@ def load_config(path: Path | None, *, root: Path, required: bool = False) -> Con
             ) from None
         return Config(path=None, data={})
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {shown}: {exc}", fix="make it a UTF-8 text file.") from None
+        raise ConfigError(
+            f"cannot read config file {shown}: {exc}", fix="make it a UTF-8 text file."
+        ) from None
     return parse_config(text, shown)
 
 
@@ -127,7 +129,9 @@ def parse_config(text: str, shown: str) -> Config:
         raise ConfigError(
             f"YAML syntax error: {problem}",
             fix="correct the YAML at that spot (indentation, a missing ':' or an unclosed quote).",
-            file=shown, line=line, col=col,
+            file=shown,
+            line=line,
+            col=col,
         ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"YAML error: {exc}", fix="correct the YAML.", file=shown) from None
@@ -141,7 +145,8 @@ def parse_config(text: str, shown: str) -> Config:
         raise ConfigError(
             "the config file must be a mapping of sections",
             fix=f"start with a section key such as `{SECTIONS[0]}:`.",
-            file=shown, line=1,
+            file=shown,
+            line=1,
         )
     validate(config)
     return config
@@ -159,7 +164,8 @@ def _record_positions(
                 raise ConfigError(
                     f"key `{dotted((*path, key))}` appears twice",
                     fix="keep one of the two entries.",
-                    file=shown, line=key_node.start_mark.line + 1,
+                    file=shown,
+                    line=key_node.start_mark.line + 1,
                     col=key_node.start_mark.column + 1,
                 )
             seen.add(key)
@@ -184,22 +190,22 @@ def validate(config: Config) -> None:
 @functools.cache
 def _validator() -> jsonschema.protocols.Validator:
     cls = jsonschema.validators.validator_for(schema())
-    return cls(schema())  # type: ignore[no-any-return]
+    return cls(schema())
 
 
 def _explain(config: Config, error: jsonschema.ValidationError) -> ConfigError:
     keys: KeyPath = tuple(error.absolute_path)
     validator = error.validator
     if validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted((error.schema.get("properties") or {}).keys())  # type: ignore[union-attr]
-        unknown = [k for k in error.instance if k not in allowed]
+        known = sorted((error.schema.get("properties") or {}).keys())  # type: ignore[union-attr]
+        unknown = [k for k in error.instance if k not in known]
         key = unknown[0] if unknown else "?"
-        suggestion = _closest(key, allowed)
+        suggestion = _closest(key, known)
         hint = f"did you mean `{suggestion}`? " if suggestion else ""
         return config.error(
             (*keys, key),
             "unknown key",
-            f"{hint}allowed keys here: {', '.join(allowed) or '(none)'}.",
+            f"{hint}allowed keys here: {', '.join(known) or '(none)'}.",
         )
     if validator == "type":
         expected = error.validator_value
@@ -208,21 +214,26 @@ def _explain(config: Config, error: jsonschema.ValidationError) -> ConfigError:
             keys,
             f"must be {_article(wanted)} {wanted}, not {_json_type(error.instance)}",
             f"write {_article(wanted)} {wanted}"
-            + (" (quote versions: \"2.4\")" if "string" in wanted else "") + ".",
+            + (' (quote versions: "2.4")' if "string" in wanted else "")
+            + ".",
         )
     if validator == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else "?"
         return config.error(keys, f"missing required key `{missing}`", f"add `{missing}:`.")
     if validator == "enum":
-        allowed = ", ".join(str(v) for v in error.validator_value)  # type: ignore[union-attr]
-        return config.error(keys, f"{error.instance!r} is not allowed", f"use one of: {allowed}.")
+        choices = ", ".join(str(v) for v in error.validator_value)  # type: ignore[union-attr]
+        return config.error(keys, f"{error.instance!r} is not allowed", f"use one of: {choices}.")
     if validator == "const":
-        return config.error(keys, f"{error.instance!r} is not allowed",
-                            f"use {error.validator_value!r}.")
+        return config.error(
+            keys, f"{error.instance!r} is not allowed", f"use {error.validator_value!r}."
+        )
     if validator == "pattern":
         description = error.schema.get("description", "")  # type: ignore[union-attr]
-        return config.error(keys, f"{error.instance!r} has the wrong form",
-                            description or f"match the pattern {error.validator_value}.")
+        return config.error(
+            keys,
+            f"{error.instance!r} has the wrong form",
+            description or f"match the pattern {error.validator_value}.",
+        )
     description = error.schema.get("description", "") if isinstance(error.schema, dict) else ""
     return config.error(keys, error.message, description or "see docs/config.md for this key.")
 

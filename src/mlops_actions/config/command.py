@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from mlops_actions.command import Command, Context, Outcome
 from mlops_actions.config import SECTIONS, load_config, schema
@@ -15,7 +15,9 @@ from mlops_actions.errors import ExitCode
 @dataclass(frozen=True)
 class ConfigInputs:
     config: str = field(default="", metadata={"help": "Config file (default .github/mlops.yml)."})
-    working_directory: str = field(default="", metadata={"help": "Repository root (default: the workspace)."})
+    working_directory: str = field(
+        default="", metadata={"help": "Repository root (default: the workspace)."}
+    )
     mode: Literal["check", "schema"] = field(
         default="check", metadata={"help": "check, or schema to print the JSON Schema."}
     )
@@ -27,11 +29,12 @@ def run(inputs: ConfigInputs, ctx: Context) -> Outcome:
         runner.print(json.dumps(schema(), indent=2))
         return Outcome(ExitCode.OK, schema())
     root = ctx.workspace(inputs.working_directory)
-    config = load_config(Path(inputs.config) if inputs.config else None, root=root,
-                         required=bool(inputs.config))
+    config = load_config(
+        Path(inputs.config) if inputs.config else None, root=root, required=bool(inputs.config)
+    )
     if config.path is None:
         runner.notice("no config file found (.github/mlops.yml); every action runs on its defaults")
-        report = {"ok": True, "path": None, "sections": []}
+        report: dict[str, Any] = {"ok": True, "path": None, "sections": []}
     else:
         present = [name for name in SECTIONS if name in config.data]
         runner.print(f"ok: {config.path} is valid (sections: {', '.join(present) or 'none'})")

@@ -1,0 +1,146 @@
+"""Plain records the scanners produce: pins, links between files, scan errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Component = Literal[
+    "torch", "torchvision", "torchaudio", "cuda", "cudnn", "python", "image", "nccl", "rocm"
+]
+How = Literal["exact", "range", "unpinned", "latest", "unresolved", "digest"]
+Source = Literal[
+    "dockerfile",
+    "requirements",
+    "pyproject",
+    "setup.cfg",
+    "conda",
+    "workflow",
+    "compose",
+    "devcontainer",
+    "python-version",
+]
+LinkKind = Literal["includes", "installs", "builds", "runs-in"]
+
+COMPONENTS: tuple[Component, ...] = (
+    "torch",
+    "torchvision",
+    "torchaudio",
+    "cuda",
+    "cudnn",
+    "python",
+    "image",
+    "nccl",
+    "rocm",
+)
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One place a file pins (or fails to pin) a component.
+
+    ``value`` is the version as written or resolved: ``"2.4.1+cu121"`` for an exact torch pin,
+    the specifier text (``">=2.1,<3"``) for a range, ``""`` when unpinned, the full image
+    reference for images. CUDA values are ``"12.1"`` or ``"12.1.1"``; cuDNN values are what the
+    source says (``"8"`` from an image tag, ``"8.9.2.26"`` from apt).
+    """
+
+    file: str
+    """Repository-relative POSIX path."""
+    line: int
+    col: int
+    component: Component
+    value: str
+    how: How
+    source: Source
+    context: str = ""
+    """Where in the file: Dockerfile stage, workflow job, matrix entry, extras name..."""
+    variant: str | None = None
+    """Build variant: ``cu121``, ``cpu``, ``rocm6.1``, from a local version, index or image."""
+    environment: str | None = None
+    """Environment id when the scanner knows it (a matrix combination); see ``group_environments``."""
+    raw: str = ""
+    """The text the pin was read from."""
+    resolved_from: tuple[str, ...] = ()
+    """How the value was obtained: ``ARG CUDA=12.1 (line 3)``, ``matrix.torch=2.1.0``..."""
+    reason: str | None = None
+    """Why the value is unresolved (``how == "unresolved"``), or a note on a partial decode."""
+    derived_from: str | None = None
+    """The image reference a version was decoded from (tags can lie: prefer installed facts)."""
+    flavour: str | None = None
+    """Image flavour: ``runtime``, ``devel``, ``base``."""
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A relation between files that environment grouping follows.
+
+    ``includes``: a requirements file ``-r``/``-c`` another; ``installs``: a Dockerfile stage,
+    workflow job or conda file installs a requirements file; ``builds``: a workflow job, compose
+    service or devcontainer builds a Dockerfile (``images`` lists the image names it tags,
+    ``build_args`` the build arguments it passes); ``runs-in``: a workflow job or compose service
+    runs in an image (``images``).
+    """
+
+    kind: LinkKind
+    src: str
+    dst: str
+    line: int
+    context: str = ""
+    images: tuple[str, ...] = ()
+    build_args: tuple[tuple[str, str], ...] = ()
+    stage: str | None = None
+    """Dockerfile stage/target the link concerns, when known."""
+
+
+@dataclass(frozen=True)
+class ScanError:
+    """A file that could not be read or parsed; reported as a finding, never raised."""
+
+    file: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+@dataclass(frozen=True)
+class FileScan:
+    """What one scanner found in one file."""
+
+    pins: tuple[Pin, ...] = ()
+    links: tuple[Link, ...] = ()
+    errors: tuple[ScanError, ...] = ()
+    stages: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Dockerfiles: stage name → the stages it builds on (``FROM`` alias, ``COPY --from``)."""
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    root: str
+    files: tuple[str, ...]
+    """Every file scanned, repository-relative."""
+    pins: tuple[Pin, ...]
+    links: tuple[Link, ...]
+    errors: tuple[ScanError, ...]
+    stages: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(default_factory=dict)
+    """Per Dockerfile: its stage graph (see ``FileScan.stages``)."""
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Pins that must agree with each other: one place software actually runs."""
+
+    id: str
+    kind: Literal["docker", "conda", "devcontainer", "ci", "compose", "requirements", "project"]
+    name: str
+    rule: str
+    """The grouping rule that formed it (documented in docs/version-guard.md)."""
+    files: tuple[str, ...]
+    pins: tuple[Pin, ...]

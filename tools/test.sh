@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command: lint, types, action/workflow schemas, zizmor, then the whole pytest suite.
+# Runs in ./.venv (made by .ci/run or by hand: see README "Running it on this repository").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=.venv/bin
+mapfile -t action_files < <(git ls-files --cached --others --exclude-standard -- 'action.yml' '*/action.yml')
+mapfile -t workflow_files < <(git ls-files --cached --others --exclude-standard -- '.github/workflows/*.yml')
+
+echo "== ruff"
+"$bin/ruff" check src tests bench tools
+"$bin/ruff" format --check --quiet src tests bench tools
+echo "== mypy (strict, src/)"
+"$bin/mypy"
+echo "== action and workflow schemas"
+"$bin/check-jsonschema" --builtin-schema vendor.github-actions "${action_files[@]}"
+"$bin/check-jsonschema" --builtin-schema vendor.github-workflows "${workflow_files[@]}"
+echo "== zizmor"
+"$bin/zizmor" --offline --min-severity informational "${action_files[@]}" "${workflow_files[@]}"
+echo "== pytest"
+"$bin/python" -m pytest "$@"

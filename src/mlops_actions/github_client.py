@@ -33,6 +33,9 @@ class ClientOptions:
     retries: int = 4
     backoff: float = 1.0  # seconds; doubled each try
     max_wait: float = 120.0  # the longest rate-limit wait that is slept through
+    # Lazy objects are fetched on first attribute use, so `get_repo(...).get_labels()` costs one
+    # request, not two: request budgets depend on it.
+    lazy: bool = True
 
 
 class _Retry(GithubRetry):
@@ -89,6 +92,7 @@ def connect(token: str, options: ClientOptions) -> Github:
         timeout=int(max(1, options.timeout)),
         per_page=PER_PAGE,
         retry=retry,
+        lazy=options.lazy,
     )
 
 

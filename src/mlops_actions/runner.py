@@ -276,7 +276,9 @@ def read_inputs(spec: type[T], raw: Mapping[str, str | None]) -> T:
     for field in dataclasses.fields(spec):
         name = input_name(field)
         text = raw.get(name)
-        if text is None:
+        # Inputs are strings and an empty one means "not given" (GitHub passes every declared
+        # input, set or not), so the dataclass default applies.
+        if text is None or not text.strip():
             continue
         values[field.name] = _convert(name, text, hints[field.name])
     try:

@@ -11,8 +11,13 @@ image="mlops-actions/base:bookworm"
 aliases=("python:3.12-slim")
 suite="bookworm"
 packages="python3,python3-venv,python3-pip,python-is-python3,bash,git,ca-certificates"
-# Part of the cache key: a change to the recipe below must change this text.
-recipe="v1 $suite $packages strip-docs no-externally-managed extra-ca"
+extra_cas=(/usr/local/share/ca-certificates/*.crt)
+[[ -e "${extra_cas[0]}" ]] || extra_cas=()
+# Part of the cache key: a change to the recipe below, or to the extra CAs, must change this text.
+recipe="v1 $suite $packages strip-docs-locales no-externally-managed extra-ca"
+if ((${#extra_cas[@]})); then
+  recipe+=" $(cat "${extra_cas[@]}" | sha256sum | cut -c1-16)"
+fi
 
 die() {
   echo "base-image: $*" >&2
@@ -26,8 +31,14 @@ key="$(printf '%s' "$recipe" | sha256sum | cut -c1-16)"
 label="org.mlops-actions.base.key"
 
 tag_aliases() {
+  local alias owner
   for alias in "${aliases[@]}"; do
-    docker tag "$image" "$alias" || die "could not tag $image as $alias"
+    # A real image of that name (pulled on a machine with registry access) is left alone.
+    if owner="$(docker image inspect -f "{{ index .Config.Labels \"$label\" }}" "$alias" 2>/dev/null)" \
+      && [[ -z "$owner" || "$owner" == "<no value>" ]]; then
+      continue
+    fi
+    docker tag "$image" "$alias" >/dev/null || die "could not tag $image as $alias"
   done
 }
 
@@ -83,13 +94,14 @@ fi
 # The official python images let `pip install` write to the system interpreter; match them.
 rm -f "$root"/usr/lib/python3*/EXTERNALLY-MANAGED
 # Trust the same extra CAs as this machine, so builds from this image reach what the host reaches.
-if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
-  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+if ((${#extra_cas[@]})); then
+  cp "${extra_cas[@]}" "$root/usr/local/share/ca-certificates/"
   chroot "$root" update-ca-certificates >/dev/null 2>&1 || die "update-ca-certificates failed"
 fi
-rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
-  "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* \
-  "$root"/dev/* "$root"/proc/* "$root"/sys/* "$root"/run/* "$root"/tmp/*
+rm -rf "${root:?}"/var/cache/apt/archives/*.deb "${root:?}"/var/lib/apt/lists/* \
+  "${root:?}"/usr/share/doc/* "${root:?}"/usr/share/man/* "${root:?}"/usr/share/info/* \
+  "${root:?}"/usr/share/locale/* "${root:?}"/dev/* "${root:?}"/proc/* "${root:?}"/sys/* \
+  "${root:?}"/run/* "${root:?}"/tmp/*
 
 tar --numeric-owner -C "$root" -cf - . \
   | docker import \

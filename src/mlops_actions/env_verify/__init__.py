@@ -1,0 +1,1 @@
+"""env-verify: prove, inside the job, which PyTorch/CUDA stack is installed."""

@@ -38,7 +38,8 @@ or absent. Versions are reported as written, never normalised.
   ``git_version``, ``debug`` (each null when absent), ``distribution_version`` (from metadata;
   PyPI wheels drop the ``+cuXXX`` label), ``local_label`` ("cu121", "rocm6.1", "cpu", or
   null), ``variant`` ("cpu" | "cuXYZ" | "rocmX.Y" | "xpu" | null) and ``variant_source``
-  ("local-label" | "version-fields" | null).
+  ("local-label" | "version-fields" | null), ``version_file_error`` (str when version.py
+  exists but cannot be parsed, else null).
 - ``cudnn`` / ``nccl``: {``version`` "9.1.0", ``package`` "nvidia-cudnn-cu12",
   ``package_version`` "9.1.0.70"} or null, from the NVIDIA wheels (first found in cu13, cu12,
   cu11 order).
@@ -78,10 +79,12 @@ if sys.path and os.path.abspath(sys.path[0] or ".") == _HERE:
 
 import json  # noqa: E402
 import time  # noqa: E402
-from typing import TYPE_CHECKING, Any  # noqa: E402
 
+# typing costs a few milliseconds at start-up; annotations are never evaluated here.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+    from typing import Any
 
 SCHEMA = "mlops-actions/env-probe"
 SCHEMA_VERSION = 1
@@ -122,10 +125,7 @@ def normalize_name(name: str) -> str:
 
 
 def is_interesting(norm: str) -> bool:
-    return (
-        norm.startswith(("torch", "pytorch", "nvidia-", "cuda-"))
-        or norm in _EXTRA_DISTS
-    )
+    return norm.startswith(("torch", "pytorch", "nvidia-", "cuda-")) or norm in _EXTRA_DISTS
 
 
 def parse_version_py(source: str) -> dict[str, Any]:
@@ -171,9 +171,8 @@ def build_variant(
         parts = hip.split(".")
         if len(parts) >= 2 and parts[0].isdigit():
             minor = re.match(r"\d+", parts[1])
-            return f"rocm{parts[0]}.{minor.group(0) if minor else parts[1]}", (
-                "version-fields"
-            )
+            label = f"rocm{parts[0]}.{minor.group(0) if minor else parts[1]}"
+            return label, "version-fields"
         return "rocm", "version-fields"
     if cuda:
         return "cu" + cuda.replace(".", ""), "version-fields"
@@ -224,7 +223,9 @@ def _int_or_none(text: str) -> int | None:
         return None
 
 
-def parse_smi_csv(text: str, fields: tuple[str, ...]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def parse_smi_csv(
+    text: str, fields: tuple[str, ...]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Rows of `nvidia-smi --query-gpu=<fields> --format=csv,noheader,nounits` -> devices, faults."""
     devices: list[dict[str, Any]] = []
     faults: list[dict[str, Any]] = []
@@ -242,7 +243,7 @@ def parse_smi_csv(text: str, fields: tuple[str, ...]) -> tuple[list[dict[str, An
                 _fault("parse", "nvidia-smi", f"line {lineno}: expected {width} fields: {line!r}")
             )
             continue
-        raw = dict(zip(fields, parts))  # noqa: B905 - lengths checked above; 3.8 has no strict=
+        raw = dict(zip(fields, parts))  # noqa: B905 - lengths checked above; zip is not strict on 3.8
         device: dict[str, Any] = {
             "index": None,
             "name": None,
@@ -311,6 +312,15 @@ def interpreter_flags() -> list[str]:
     return out
 
 
+def _pyvenv_cfg() -> bool:
+    # With -S, site never switches sys.prefix to the venv; pyvenv.cfg still marks one.
+    exe_dir = os.path.dirname(os.path.abspath(sys.executable))
+    return any(
+        os.path.isfile(os.path.join(folder, "pyvenv.cfg"))
+        for folder in (exe_dir, os.path.dirname(exe_dir))
+    )
+
+
 def python_facts() -> dict[str, Any]:
     info = sys.version_info
     prefix = sys.prefix
@@ -321,7 +331,7 @@ def python_facts() -> dict[str, Any]:
         "executable": sys.executable,
         "prefix": prefix,
         "base_prefix": getattr(sys, "base_prefix", prefix),
-        "venv": prefix != getattr(sys, "base_prefix", prefix),
+        "venv": prefix != getattr(sys, "base_prefix", prefix) or _pyvenv_cfg(),
         "conda": os.path.isdir(os.path.join(prefix, "conda-meta")),
         "abiflags": getattr(sys, "abiflags", None),
         "flags": interpreter_flags(),
@@ -358,8 +368,9 @@ def container_markers() -> list[str]:
     for path in ("/.dockerenv", "/run/.containerenv"):
         if os.path.exists(path):
             markers.append(path)
-    if os.environ.get("container"):
-        markers.append("env:container=" + os.environ["container"])
+    engine = os.environ.get("container")  # noqa: SIM112 - systemd and podman set it lower-case
+    if engine:
+        markers.append("env:container=" + engine)
     if os.environ.get("KUBERNETES_SERVICE_HOST"):
         markers.append("kubernetes")
     cgroup = _read_text("/proc/1/cgroup") or ""
@@ -377,11 +388,10 @@ def container_markers() -> list[str]:
 
 def os_facts() -> dict[str, Any]:
     uname = os.uname() if hasattr(os, "uname") else None
-    libc = None
     try:
         libc = os.confstr("CS_GNU_LIBC_VERSION")
     except (AttributeError, ValueError, OSError):
-        pass
+        libc = None
     release = _read_text("/etc/os-release") or _read_text("/usr/lib/os-release")
     markers = container_markers()
     return {
@@ -458,7 +468,9 @@ def scan_distributions(paths: Iterable[str]) -> dict[str, Any]:
                 continue
             path = os.path.join(directory, entry)
             if os.path.isdir(path):
-                meta_file = os.path.join(path, "METADATA" if entry.endswith(".dist-info") else "PKG-INFO")
+                meta_file = os.path.join(
+                    path, "METADATA" if entry.endswith(".dist-info") else "PKG-INFO"
+                )
             else:
                 meta_file = path  # a single-file .egg-info is the PKG-INFO itself
             headers = _metadata_headers(meta_file)
@@ -468,7 +480,9 @@ def scan_distributions(paths: Iterable[str]) -> dict[str, Any]:
             if norm in dists:
                 dists[norm]["shadowed"].append({"version": version, "path": path})
                 continue
-            installer = _read_text(os.path.join(path, "INSTALLER"), 256) if os.path.isdir(path) else None
+            installer = (
+                _read_text(os.path.join(path, "INSTALLER"), 256) if os.path.isdir(path) else None
+            )
             dists[norm] = {
                 "name": headers["name"] or raw_name,
                 "version": version,
@@ -516,6 +530,7 @@ def torch_facts(dists: dict[str, Any]) -> dict[str, Any]:
         "local_label": None,
         "variant": None,
         "variant_source": None,
+        "version_file_error": None,
     }
     dist = dists.get("torch")
     if dist:
@@ -529,7 +544,11 @@ def torch_facts(dists: dict[str, Any]) -> dict[str, Any]:
     source = _read_text(version_file, 1 << 20)
     if source is not None:
         facts["version_file"] = version_file
-        fields = parse_version_py(source)
+        try:
+            fields = parse_version_py(source)
+        except (SyntaxError, ValueError) as exc:
+            facts["version_file_error"] = _err(exc)
+            fields = {}
         facts["fields_present"] = [name for name in VERSION_FIELDS if name in fields]
         facts["version"] = fields.get("__version__")
         for name in ("cuda", "hip", "rocm", "xpu", "git_version", "debug"):
@@ -556,7 +575,9 @@ def which(program: str, extra: Iterable[str] = ()) -> str | None:
     return None
 
 
-def run_command(argv: list[str], timeout: float) -> tuple[int | None, str, str, dict[str, Any] | None]:
+def run_command(
+    argv: list[str], timeout: float
+) -> tuple[int | None, str, str, dict[str, Any] | None]:
     """(exit status, stdout, stderr, fault): a hang is killed with its whole process group."""
     import subprocess
 
@@ -575,22 +596,37 @@ def run_command(argv: list[str], timeout: float) -> tuple[int | None, str, str, 
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
-        return None, "", "", _fault(
-            "timeout", source, "{} did not finish within {:g} s".format(" ".join(argv[:2]), timeout)
+        return (
+            None,
+            "",
+            "",
+            _fault(
+                "timeout",
+                source,
+                "{} did not finish within {:g} s".format(" ".join(argv[:2]), timeout),
+            ),
         )
     stdout = out.decode("utf-8", "replace")
     stderr = err.decode("utf-8", "replace")
     if proc.returncode != 0:
         message = (stderr.strip() or stdout.strip()).splitlines()
-        return proc.returncode, stdout, stderr, _fault(
-            "exit",
-            source,
-            "exit status {}: {}".format(proc.returncode, message[0] if message else "(no output)"),
+        return (
+            proc.returncode,
+            stdout,
+            stderr,
+            _fault(
+                "exit",
+                source,
+                "exit status {}: {}".format(
+                    proc.returncode, message[0] if message else "(no output)"
+                ),
+            ),
         )
     return 0, stdout, stderr, None
 
 
 def _kill_group(proc: Any) -> None:
+    import contextlib
     import signal
 
     try:
@@ -600,17 +636,13 @@ def _kill_group(proc: Any) -> None:
             proc.kill()
     except OSError:
         pass
-    try:
-        # A child stuck in the kernel may never die; do not wait on it forever.
+    # A child stuck in the kernel may never die; do not wait on it forever.
+    with contextlib.suppress(Exception):
         proc.wait(timeout=2)
-    except Exception:
-        pass
     for stream in (proc.stdout, proc.stderr):
         if stream is not None:
-            try:
+            with contextlib.suppress(OSError):
                 stream.close()
-            except OSError:
-                pass
 
 
 def _text(value: Any) -> str:
@@ -619,8 +651,10 @@ def _text(value: Any) -> str:
 
 def nvml_query() -> dict[str, Any]:
     """Driver and devices through pynvml (nvidia-ml-py); raises pynvml errors."""
-    import pynvml
+    import contextlib
+    import importlib
 
+    pynvml: Any = importlib.import_module("pynvml")
     pynvml.nvmlInit()
     try:
         result: dict[str, Any] = {
@@ -645,7 +679,9 @@ def nvml_query() -> dict[str, Any]:
                 handle = pynvml.nvmlDeviceGetHandleByIndex(index)
                 device["name"] = _text(pynvml.nvmlDeviceGetName(handle))
                 device["uuid"] = _text(pynvml.nvmlDeviceGetUUID(handle))
-                device["memory_total_mib"] = int(pynvml.nvmlDeviceGetMemoryInfo(handle).total) // (1 << 20)
+                device["memory_total_mib"] = int(pynvml.nvmlDeviceGetMemoryInfo(handle).total) // (
+                    1 << 20
+                )
                 major, minor = pynvml.nvmlDeviceGetCudaComputeCapability(handle)
                 device["compute_capability"] = f"{major}.{minor}"
             except Exception as exc:
@@ -653,10 +689,8 @@ def nvml_query() -> dict[str, Any]:
             result["devices"].append(device)
         return result
     finally:
-        try:
+        with contextlib.suppress(Exception):
             pynvml.nvmlShutdown()
-        except Exception:
-            pass
 
 
 def _in_thread(func: Callable[[], dict[str, Any]], timeout: float) -> tuple[str, Any]:
@@ -729,7 +763,9 @@ def gpu_facts(command_timeout: float) -> dict[str, Any]:
 def _gpu_from_nvml(facts: dict[str, Any], timeout: float) -> None:
     status, value = _in_thread(nvml_query, timeout)
     if status == "timeout":
-        facts["faults"].append(_fault("timeout", "nvml", f"NVML did not answer within {timeout:g} s"))
+        facts["faults"].append(
+            _fault("timeout", "nvml", f"NVML did not answer within {timeout:g} s")
+        )
         return
     if status == "error":
         # A missing libnvidia-ml means no driver here: a fact, not a fault.
@@ -748,15 +784,20 @@ def _gpu_from_nvml(facts: dict[str, Any], timeout: float) -> None:
 
 
 def _gpu_from_smi(facts: dict[str, Any], smi: str, timeout: float) -> None:
-    fields = SMI_FIELDS
+    fields: tuple[str, ...] = SMI_FIELDS
     query = [smi, "--query-gpu=" + ",".join(fields), "--format=csv,noheader,nounits"]
-    status, out, err, fault = run_command(query, timeout)
-    if fault is not None and fault["kind"] == "exit" and "compute_cap" in out + err and "valid field" in out + err:
+    _, out, err, fault = run_command(query, timeout)
+    if (
+        fault is not None
+        and fault["kind"] == "exit"
+        and "compute_cap" in out + err
+        and "valid field" in out + err
+    ):
         # Drivers before R510 do not know compute_cap; ask again without it.
         facts["notes"].append("nvidia-smi does not know the compute_cap field (driver before R510)")
         fields = tuple(f for f in SMI_FIELDS if f != "compute_cap")
         query = [smi, "--query-gpu=" + ",".join(fields), "--format=csv,noheader,nounits"]
-        status, out, err, fault = run_command(query, timeout)
+        _, out, err, fault = run_command(query, timeout)
     if fault is not None:
         facts["faults"].append(fault)
         return
@@ -766,7 +807,11 @@ def _gpu_from_smi(facts: dict[str, Any], smi: str, timeout: float) -> None:
     facts["source"] = "nvidia-smi"
     facts["driver_version"] = drivers[0] if len(drivers) == 1 else None
     if len(drivers) > 1:
-        facts["faults"].append(_fault("bad-field", "nvidia-smi", "GPUs report different drivers: " + ", ".join(drivers)))
+        facts["faults"].append(
+            _fault(
+                "bad-field", "nvidia-smi", "GPUs report different drivers: " + ", ".join(drivers)
+            )
+        )
     facts["devices"] = devices
     facts["count"] = len(devices)
 
@@ -782,7 +827,9 @@ def rocm_facts(timeout: float, faults: list[dict[str, Any]]) -> dict[str, Any]:
         "rocm_smi_output": None,
     }
     if rocm_smi is not None:
-        _, out, _, fault = run_command([rocm_smi, "--showproductname", "--showdriverversion", "--json"], timeout)
+        _, out, _, fault = run_command(
+            [rocm_smi, "--showproductname", "--showdriverversion", "--json"], timeout
+        )
         if fault is not None:
             faults.append(fault)
         else:
@@ -812,7 +859,9 @@ _GPU_PROBES = frozenset(("devices", "arch_list", "matmul_cuda", "conv2d_cuda"))
 _TOLERANCE = {"float64": 1e-9, "float32": 5e-3, "float16": 2e-2, "bfloat16": 6e-2}
 
 
-def _result(status: str, seconds: float = 0.0, value: Any = None, detail: str | None = None) -> dict[str, Any]:
+def _result(
+    status: str, seconds: float = 0.0, value: Any = None, detail: str | None = None
+) -> dict[str, Any]:
     return {"status": status, "seconds": round(seconds, 4), "value": value, "detail": detail}
 
 
@@ -869,7 +918,9 @@ def _cuda_devices(torch: Any) -> list[str]:
     return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
 
 
-def _matmul(torch: Any, devices: list[str], dtypes_for: Callable[[str], list[str]]) -> tuple[str, Any]:
+def _matmul(
+    torch: Any, devices: list[str], dtypes_for: Callable[[str], list[str]]
+) -> tuple[str, Any]:
     gen = torch.Generator().manual_seed(0)
     a = torch.rand(64, 64, generator=gen, dtype=torch.float64) * 2 - 1
     b = torch.rand(64, 64, generator=gen, dtype=torch.float64) * 2 - 1
@@ -886,9 +937,10 @@ def _matmul(torch: Any, devices: list[str], dtypes_for: Callable[[str], list[str
     return ("ok" if ok else "fail"), value
 
 
-def _conv2d(torch: Any, devices: list[str], dtypes_for: Callable[[str], list[str]]) -> tuple[str, Any]:
-    import torch.nn.functional as functional
-
+def _conv2d(
+    torch: Any, devices: list[str], dtypes_for: Callable[[str], list[str]]
+) -> tuple[str, Any]:
+    functional = torch.nn.functional
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(2, 3, 16, 16, generator=gen, dtype=torch.float64) * 2 - 1
     w = torch.rand(4, 3, 3, 3, generator=gen, dtype=torch.float64) * 2 - 1
@@ -920,8 +972,9 @@ def _cuda_matmul_dtypes(torch: Any) -> Callable[[str], list[str]]:
 
 def run_probe(name: str, want_compile: bool) -> tuple[str, Any]:
     """Run one smoke probe in this (worker) process: (status, value); raises on failure."""
-    import torch
+    import importlib
 
+    torch: Any = importlib.import_module("torch")
     if name == "import_torch":
         version = torch.version
         return "ok", {
@@ -988,7 +1041,11 @@ def run_probe(name: str, want_compile: bool) -> tuple[str, Any]:
         expected = tiny(x)
         got = compiled_fn(x)
         err = _relative_error(torch, got, expected.double().cpu())
-        return ("ok" if err < 1e-4 else "fail"), {"device": device, "rel_err": err, "ok": err < 1e-4}
+        return ("ok" if err < 1e-4 else "fail"), {
+            "device": device,
+            "rel_err": err,
+            "ok": err < 1e-4,
+        }
     raise ValueError("unknown probe " + name)
 
 
@@ -1034,7 +1091,12 @@ def run_smoke(timeout: float, want_compile: bool) -> dict[str, Any]:
     remaining = list(SMOKE_PROBES)
     argv = [sys.executable, *interpreter_flags(), os.path.abspath(__file__), "--smoke-worker"]
     while remaining:
-        task = {"sys_path": sys.path, "probes": remaining, "results": results, "compile": want_compile}
+        task = {
+            "sys_path": sys.path,
+            "probes": remaining,
+            "results": results,
+            "compile": want_compile,
+        }
         proc = subprocess.Popen(
             argv,
             stdin=subprocess.PIPE,
@@ -1076,7 +1138,10 @@ def run_smoke(timeout: float, want_compile: bool) -> dict[str, Any]:
                 if fresh and name != "import_torch":
                     note = " (the time includes importing torch in a fresh worker)"
                 results[name] = _result(
-                    "timeout", time.perf_counter() - started, None, f"no result within {timeout:g} s{note}"
+                    "timeout",
+                    time.perf_counter() - started,
+                    None,
+                    f"no result within {timeout:g} s{note}",
                 )
                 remaining.remove(name)
                 _kill_group(proc)
@@ -1128,7 +1193,11 @@ def collect(
     command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
 ) -> dict[str, Any]:
     start = time.perf_counter()
-    report: dict[str, Any] = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "probe_seconds": None}
+    report: dict[str, Any] = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "probe_seconds": None,
+    }
     errors: list[dict[str, Any]] = []
 
     def section(name: str, func: Callable[[], Any]) -> Any:
@@ -1215,7 +1284,9 @@ def main(argv: list[str] | None = None) -> int:
         return worker_main()
     for directory in reversed(options["path"]):
         sys.path.insert(0, os.path.abspath(directory))
-    report = collect(options["smoke"], options["compile"], options["timeout"], options["command_timeout"])
+    report = collect(
+        options["smoke"], options["compile"], options["timeout"], options["command_timeout"]
+    )
     text = json.dumps(report, indent=2, default=str) + "\n"
     if options["out"]:
         try:

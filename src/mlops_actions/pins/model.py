@@ -111,6 +111,23 @@ class ScanError:
 
 
 @dataclass(frozen=True)
+class PinGroup:
+    """Pins a scanner already knows belong together: one CI matrix combination or one job.
+
+    ``id`` is the environment id; ``installs`` the repository files the job installs
+    (``pip install -r``), ``images`` the images it runs in.
+    """
+
+    id: str
+    kind: Literal["ci", "compose", "devcontainer"]
+    name: str
+    file: str
+    pins: tuple[Pin, ...]
+    installs: tuple[str, ...] = ()
+    images: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class FileScan:
     """What one scanner found in one file."""
 
@@ -119,6 +136,7 @@ class FileScan:
     errors: tuple[ScanError, ...] = ()
     stages: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Dockerfiles: stage name → the stages it builds on (``FROM`` alias, ``COPY --from``)."""
+    groups: tuple[PinGroup, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +149,7 @@ class ScanResult:
     errors: tuple[ScanError, ...]
     stages: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(default_factory=dict)
     """Per Dockerfile: its stage graph (see ``FileScan.stages``)."""
+    groups: tuple[PinGroup, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,9 @@ class Fault:
     delay: float = 0.0
 
     def matches(self, method: str, path: str) -> bool:
-        return (self.method == "*" or self.method.upper() == method.upper()) and fnmatch.fnmatchcase(
-            path, self.path
-        )
+        return (
+            self.method == "*" or self.method.upper() == method.upper()
+        ) and fnmatch.fnmatchcase(path, self.path)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,7 +74,15 @@ class Faults:
     ) -> Fault:
         """Answer `status` (GitHub-style error body unless `body` is given)."""
         return self.add(
-            Fault("status", method=method, path=path, times=times, status=status, body=body, headers=headers or {})
+            Fault(
+                "status",
+                method=method,
+                path=path,
+                times=times,
+                status=status,
+                body=body,
+                headers=headers or {},
+            )
         )
 
     def retry_after(
@@ -86,11 +94,22 @@ class Faults:
             "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
         }
         return self.status(
-            status, method=method, path=path, times=times, body=body, headers={"Retry-After": str(seconds)}
+            status,
+            method=method,
+            path=path,
+            times=times,
+            body=body,
+            headers={"Retry-After": str(seconds)},
         )
 
     def rate_limited(
-        self, reset_in: int, *, status: int = 403, method: str = "*", path: str = "*", times: int = 1
+        self,
+        reset_in: int,
+        *,
+        status: int = 403,
+        method: str = "*",
+        path: str = "*",
+        times: int = 1,
     ) -> Fault:
         """The primary rate limit spent: remaining 0 until `reset_in` seconds from now."""
         body = {
@@ -101,7 +120,9 @@ class Faults:
             "x-ratelimit-remaining": "0",
             "x-ratelimit-reset": str(int(time.time()) + reset_in),
         }
-        return self.status(status, method=method, path=path, times=times, body=body, headers=headers)
+        return self.status(
+            status, method=method, path=path, times=times, body=body, headers=headers
+        )
 
     def delay(self, seconds: float, *, method: str = "*", path: str = "*", times: int = 1) -> Fault:
         return self.add(Fault("delay", method=method, path=path, times=times, delay=seconds))

@@ -425,8 +425,11 @@ class Renderer:
 
     def commit(self, r: Repo, c: Commit) -> Json:
         url = f"{self.repo_url(r)}/commits/{c.sha}"
-        person = {"name": c.author or "unknown", "email": f"{c.author or 'unknown'}@users.noreply.github.com",
-                  "date": c.date}
+        person = {
+            "name": c.author or "unknown",
+            "email": f"{c.author or 'unknown'}@users.noreply.github.com",
+            "date": c.date,
+        }
         author = self.user(c.author) if c.author else None
         return {
             "url": url,
@@ -470,7 +473,11 @@ class Renderer:
             "protected": False,
             "protection": {
                 "enabled": False,
-                "required_status_checks": {"enforcement_level": "off", "contexts": [], "checks": []},
+                "required_status_checks": {
+                    "enforcement_level": "off",
+                    "contexts": [],
+                    "checks": [],
+                },
             },
             "protection_url": f"{url}/protection",
         }

@@ -275,13 +275,20 @@ class State:
 
     # -- builders -----------------------------------------------------------------------------
     def add_user(
-        self, login: str, *, type: str | None = None, site_admin: bool = False, name: str | None = None
+        self,
+        login: str,
+        *,
+        type: str | None = None,
+        site_admin: bool = False,
+        name: str | None = None,
     ) -> User:
         with self.lock:
             user = self.users.get(login)
             if user is None:
                 kind = type or ("Bot" if login.endswith("[bot]") else "User")
-                user = User(login=login, id=self.next_id(), type=kind, site_admin=site_admin, name=name)
+                user = User(
+                    login=login, id=self.next_id(), type=kind, site_admin=site_admin, name=name
+                )
                 self.users[login] = user
             elif type is not None:
                 user.type = type
@@ -332,11 +339,19 @@ class State:
             return repo
 
     def _commit(
-        self, repo: Repo, message: str, *, parents: list[str], author: str | None, files: dict[str, str]
+        self,
+        repo: Repo,
+        message: str,
+        *,
+        parents: list[str],
+        author: str | None,
+        files: dict[str, str],
     ) -> Commit:
         date = now_iso()
         sha = fake_sha(repo.full_name, message, *parents, len(repo.commits), self.next_id())
-        commit = Commit(sha=sha, message=message, parents=parents, author=author, date=date, files=files)
+        commit = Commit(
+            sha=sha, message=message, parents=parents, author=author, date=date, files=files
+        )
         repo.commits[sha] = commit
         return commit
 
@@ -357,7 +372,9 @@ class State:
             parent = r.refs.get(ref) or r.head()
             tree = dict(r.commits[parent].files)
             tree.update(files or {})
-            commit = self._commit(r, message, parents=[parent], author=author or r.owner, files=tree)
+            commit = self._commit(
+                r, message, parents=[parent], author=author or r.owner, files=tree
+            )
             r.refs[ref] = commit.sha
             return commit
 
@@ -387,12 +404,21 @@ class State:
                 raise SeedError(f"{r.full_name}: cannot tag {name!r} at unknown {at!r}")
             target = commit
             if message is not None:
-                target = self.make_tag_object(r, name, message, commit, "commit", tagger, "bot@example.com").sha
+                target = self.make_tag_object(
+                    r, name, message, commit, "commit", tagger, "bot@example.com"
+                ).sha
             r.refs[f"refs/tags/{name}"] = target
             return target
 
     def make_tag_object(
-        self, r: Repo, tag: str, message: str, object_sha: str, object_type: str, name: str, email: str
+        self,
+        r: Repo,
+        tag: str,
+        message: str,
+        object_sha: str,
+        object_type: str,
+        name: str,
+        email: str,
     ) -> Tag:
         date = now_iso()
         obj = Tag(
@@ -421,7 +447,9 @@ class State:
             r = self._r(repo)
             if r.label(name) is not None:
                 raise SeedError(f"{r.full_name}: label {name!r} already exists")
-            label = Label(id=self.next_id(), name=name, color=color, description=description, default=default)
+            label = Label(
+                id=self.next_id(), name=name, color=color, description=description, default=default
+            )
             r.labels[label.id] = label
             return label
 
@@ -558,7 +586,9 @@ class State:
                 head_sha = r.refs[f"refs/heads/{head}"]
             else:
                 self.add_branch(r, head, base_sha)
-                head_sha = self.add_commit(r, f"Change for #{issue.number}", branch=head, author=issue.user).sha
+                head_sha = self.add_commit(
+                    r, f"Change for #{issue.number}", branch=head, author=issue.user
+                ).sha
             stamp = issue.closed_at if merged else None
             issue.pull = PullRequest(
                 head_ref=head,
@@ -574,7 +604,9 @@ class State:
             )
             return issue
 
-    def add_comment(self, repo: str | Repo, number: int, body: str, *, user: str | None = None) -> Comment:
+    def add_comment(
+        self, repo: str | Repo, number: int, body: str, *, user: str | None = None
+    ) -> Comment:
         with self.lock:
             r = self._r(repo)
             if number not in r.issues:
@@ -583,7 +615,12 @@ class State:
             self.add_user(user)
             stamp = now_iso()
             comment = Comment(
-                id=self.next_id(), issue_number=number, body=body, user=user, created_at=stamp, updated_at=stamp
+                id=self.next_id(),
+                issue_number=number,
+                body=body,
+                user=user,
+                created_at=stamp,
+                updated_at=stamp,
             )
             r.comments[comment.id] = comment
             return comment
@@ -634,7 +671,9 @@ class State:
             self.add_user(login)
             self._r(repo).collaborators[login] = role
 
-    def add_workflow(self, repo: str | Repo, workflow_id: str, inputs: dict[str, dict[str, Any]] | None = None) -> None:
+    def add_workflow(
+        self, repo: str | Repo, workflow_id: str, inputs: dict[str, dict[str, Any]] | None = None
+    ) -> None:
         with self.lock:
             self._r(repo).workflows[workflow_id] = dict(inputs or {})
 
@@ -656,7 +695,9 @@ class State:
             self.viewer = str(data["viewer"])
             self.add_user(self.viewer)
         for user in data.get("users", []):
-            self.add_user(user["login"], type=user.get("type"), site_admin=bool(user.get("site_admin", False)))
+            self.add_user(
+                user["login"], type=user.get("type"), site_admin=bool(user.get("site_admin", False))
+            )
         for token, login in data.get("tokens", {}).items():
             self.add_token(token, login)
         for spec in data.get("repos", []):
@@ -674,12 +715,21 @@ class State:
             self.set_permission(r, login, role)
         for commit in spec.get("commits", []):
             self.add_commit(
-                r, commit["message"], branch=commit.get("branch"), files=commit.get("files"), author=commit.get("author")
+                r,
+                commit["message"],
+                branch=commit.get("branch"),
+                files=commit.get("files"),
+                author=commit.get("author"),
             )
         for name, at in spec.get("branches", {}).items():
             self.add_branch(r, name, at)
         for label in spec.get("labels", []):
-            self.add_label(r, label["name"], color=label.get("color", "ededed"), description=label.get("description"))
+            self.add_label(
+                r,
+                label["name"],
+                color=label.get("color", "ededed"),
+                description=label.get("description"),
+            )
         for ms in spec.get("milestones", []):
             self.add_milestone(
                 r,
@@ -691,7 +741,9 @@ class State:
                 number=ms.get("number"),
             )
         for item in spec.get("issues", []):
-            fields = {k: v for k, v in item.items() if k not in {"title", "pull_request", "comments"}}
+            fields = {
+                k: v for k, v in item.items() if k not in {"title", "pull_request", "comments"}
+            }
             pr = item.get("pull_request")
             if pr is not None:
                 issue = self.add_pull(r, item["title"], **pr, **fields)
@@ -716,7 +768,9 @@ class State:
         try:
             data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
         except (json.JSONDecodeError, yaml.YAMLError) as exc:
-            raise SeedError(f"{p}: not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {exc}") from None
+            raise SeedError(
+                f"{p}: not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {exc}"
+            ) from None
         if not isinstance(data, dict):
             raise SeedError(f"{p}: the state file must hold a mapping with `repos`, `users`, ...")
         self.load(data, source=str(p))

@@ -1,0 +1,470 @@
+"""Decoding what pins say: version texts, requirement lines, index URLs, image tags, conda specs.
+
+Everything here is pure and total: malformed input yields an ``unresolved`` decode with a reason,
+never an exception. Versions and specifiers are parsed with ``packaging`` only; the regular
+expressions below split image tags and package names into fields, they never compare versions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+
+from mlops_actions.compat import cuda_minor, cuda_tag_to_version, cuda_version_to_tag
+from mlops_actions.pins.model import Component, How
+
+# Distribution names (canonical) → component.
+PACKAGE_COMPONENTS: dict[str, Component] = {
+    "torch": "torch",
+    "pytorch": "torch",
+    "torchvision": "torchvision",
+    "torchaudio": "torchaudio",
+    "nvidia-cudnn-cu11": "cudnn",
+    "nvidia-cudnn-cu12": "cudnn",
+    "nvidia-cudnn-cu13": "cudnn",
+    "nvidia-nccl-cu11": "nccl",
+    "nvidia-nccl-cu12": "nccl",
+    "nvidia-nccl-cu13": "nccl",
+}
+
+_NAME_COMPONENTS: dict[str, Component] = {
+    "torch": "torch",
+    "pytorch": "torch",
+    "pt": "torch",
+    "torchvision": "torchvision",
+    "vision": "torchvision",
+    "torchaudio": "torchaudio",
+    "audio": "torchaudio",
+    "cuda": "cuda",
+    "cu": "cuda",
+    "cudatoolkit": "cuda",
+    "cudnn": "cudnn",
+    "python": "python",
+    "py": "python",
+    "pyver": "python",
+    "nccl": "nccl",
+    "rocm": "rocm",
+    "image": "image",
+    "container": "image",
+    "docker-image": "image",
+    "base-image": "image",
+}
+_NAME_SUFFIXES = ("version", "ver", "v")
+_FLOATING = {"latest", "nightly", "stable", "main", "master", "edge", "head", "dev"}
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A component value read from text, before it gets a file position."""
+
+    component: Component
+    value: str
+    how: How
+    variant: str | None = None
+    reason: str | None = None
+    flavour: str | None = None
+
+
+def component_for_name(name: str) -> Component | None:
+    """Which component a variable, input or matrix key names: ``PYTORCH_VERSION`` → torch,
+    ``python-version`` → python, ``cuda`` → cuda; None for anything else."""
+    parts = [p for p in re.split(r"[-_.\s]+", name.strip().lower()) if p]
+    while len(parts) > 1 and parts[-1] in _NAME_SUFFIXES:
+        parts.pop()
+    if not parts:
+        return None
+    key = "-".join(parts)
+    return _NAME_COMPONENTS.get(key)
+
+
+def local_variant(version: str) -> str | None:
+    """``2.4.1+cu121`` → ``cu121``; ``+cpu`` → ``cpu``; ``+rocm6.1`` → ``rocm6.1``."""
+    try:
+        local = Version(version).local
+    except InvalidVersion:
+        return None
+    if local is None:
+        return None
+    if cuda_tag_to_version(local) is not None or local == "cpu" or local.startswith("rocm"):
+        return local
+    return None
+
+
+_INDEX_VARIANT = re.compile(r"/whl/(?:nightly/|test/)?(cu\d{2,3}|cpu|rocm\d+(?:\.\d+)*|xpu)(?:/|$)")
+
+
+def index_variant(url: str) -> str | None:
+    """Variant served by a PyTorch wheel index (``…/whl/cu121`` → ``cu121``)."""
+    m = _INDEX_VARIANT.search(unquote(url).rstrip("/") + "/")
+    return m.group(1) if m else None
+
+
+def variant_pin(variant: str, how: How = "exact") -> Decoded | None:
+    """The CUDA or ROCm pin a variant implies (``cu121`` → cuda 12.1; ``rocm6.1`` → rocm 6.1)."""
+    cuda = cuda_tag_to_version(variant)
+    if cuda is not None:
+        return Decoded("cuda", cuda, how, variant=variant)
+    if variant.startswith("rocm") and _is_version(variant[4:]):
+        return Decoded("rocm", variant[4:], how, variant=variant)
+    return None
+
+
+def _is_version(text: str) -> bool:
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
+
+
+def classify_value(component: Component, text: str) -> Decoded:
+    """Decode a bare value given to a named variable/input (``2.1.0``, ``>=2.1``, ``3.x``,
+    ``cu121``, ``12-8``, ``latest``)."""
+    value = text.strip().strip("'\"")
+    if value == "":
+        return Decoded(component, "", "unpinned", reason="empty value")
+    if "$" in value:
+        return Decoded(component, value, "unresolved", reason="value holds an unresolved variable")
+    if value.lower() in _FLOATING:
+        return Decoded(component, value, "latest")
+    if component == "image":
+        return decode_image(value)[0]
+    if component == "cuda":
+        if value.lower() in {"cpu", "none"}:
+            return Decoded("cuda", value, "exact", variant="cpu")
+        minor = cuda_minor(value)
+        if minor is not None:
+            normal = value if _is_version(value) else minor
+            return Decoded("cuda", normal, "exact", variant=cuda_version_to_tag(minor))
+    if component == "rocm":
+        v = value.removeprefix("rocm")
+        if _is_version(v):
+            return Decoded("rocm", v, "exact", variant=f"rocm{v}")
+    if component == "python" and re.fullmatch(r"\d+\.\d+t", value):
+        return Decoded("python", value, "exact")
+    if re.fullmatch(r"\d+(\.\d+)*\.[x*]", value):
+        return Decoded(component, value, "range")
+    if _is_version(value):
+        return Decoded(component, value, "exact", variant=local_variant(value))
+    try:
+        spec = SpecifierSet(value)
+    except InvalidSpecifier:
+        return Decoded(component, value, "unresolved", reason=f"{value!r} is not a version")
+    return _from_specifier(component, spec, value)
+
+
+def _from_specifier(component: Component, spec: SpecifierSet, text: str) -> Decoded:
+    items = list(spec)
+    if not items:
+        return Decoded(component, "", "unpinned")
+    if len(items) == 1 and items[0].operator in {"==", "==="} and "*" not in items[0].version:
+        version = items[0].version
+        return Decoded(component, version, "exact", variant=local_variant(version))
+    return Decoded(component, str(spec) if text.strip() else text, "range")
+
+
+def decode_requirement(text: str) -> tuple[Decoded, ...] | str:
+    """Pins from a PEP 508 requirement (``torch==2.4.1+cu121; python_version>='3.9'``).
+
+    Returns the decoded pins (empty for packages we do not track) or an error message.
+    """
+    try:
+        req = Requirement(text)
+    except InvalidRequirement as exc:
+        return f"not a valid requirement: {exc}"
+    name = canonicalize_name(req.name)
+    component = PACKAGE_COMPONENTS.get(name)
+    if component is None:
+        return ()
+    if req.url:
+        wheel = decode_wheel_url(req.url)
+        if wheel:
+            return wheel
+        return (Decoded(component, req.url, "unresolved", reason="installed from a URL"),)
+    return (_from_specifier(component, req.specifier, str(req.specifier)),)
+
+
+def decode_wheel_url(url: str) -> tuple[Decoded, ...]:
+    """A wheel URL (``…/torch-2.1.0%2Bcu121-cp310-…whl``) → its torch-family pin, if any."""
+    path = unquote(urlsplit(url).path)
+    filename = path.rsplit("/", 1)[-1]
+    if not filename.endswith(".whl"):
+        return ()
+    try:
+        name, version, _, _ = parse_wheel_filename(filename)
+    except (InvalidWheelFilename, InvalidVersion):
+        return ()
+    component = PACKAGE_COMPONENTS.get(canonicalize_name(name))
+    if component is None:
+        return ()
+    v = str(version)
+    return (Decoded(component, v, "exact", variant=local_variant(v) or index_variant(url)),)
+
+
+# --- images --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    repository: str
+    """Normalised: no ``docker.io/``, no ``library/``."""
+    tag: str | None
+    digest: str | None
+
+
+def parse_image_ref(ref: str) -> ImageRef | None:
+    text = ref.strip()
+    if not text or any(c.isspace() for c in text):
+        return None
+    name, _, digest = text.partition("@")
+    tag: str | None = None
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > slash:
+        name, tag = name[:colon], name[colon + 1 :]
+    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+    name = name.removeprefix("library/")
+    if not name or (tag is not None and not tag):
+        return None
+    return ImageRef(name.lower(), tag, digest or None)
+
+
+_PYTORCH_TAG = re.compile(
+    r"^(?P<torch>\d+\.\d+(?:\.\d+)?)"
+    r"(?:-cuda(?P<cuda>\d+\.\d+(?:\.\d+)?)-cudnn(?P<cudnn>\d+))?"
+    r"-(?P<flavour>runtime|devel)$"
+)
+_CUDA_TAG = re.compile(
+    r"^(?P<cuda>\d+\.\d+(?:\.\d+)?)-(?:(?P<withcudnn>cudnn(?P<cudnn>\d*))-)?"
+    r"(?P<flavour>base|runtime|devel)-(?P<os>[a-z]+)(?P<osver>[\d.]+)$"
+)
+_NGC_TAG = re.compile(r"^(?P<release>\d{2}\.\d{2})-py3(?:-.*)?$")
+_PYTHON_TAG = re.compile(r"^(?P<py>\d+\.\d+(?:\.\d+)?)(?:[a-z]+\d*)?(?:-.*)?$")
+
+
+def decode_image(ref: str) -> tuple[Decoded, ...]:
+    """The image pin followed by what its tag says about torch / CUDA / cuDNN / Python."""
+    if "$" in ref:
+        return (Decoded("image", ref, "unresolved", reason="image holds an unresolved variable"),)
+    image = parse_image_ref(ref)
+    if image is None:
+        return (Decoded("image", ref, "unresolved", reason=f"{ref!r} is not an image reference"),)
+    if image.digest:
+        how: How = "digest"
+    elif image.tag is None:
+        how = "unpinned"
+    elif image.tag.lower() in _FLOATING:
+        how = "latest"
+    else:
+        how = "exact"
+    head = Decoded("image", ref.strip(), how)
+    tag = image.tag
+    if tag is None:
+        return (head,)
+    repo = image.repository
+    if repo == "pytorch/pytorch":
+        return (head, *_pytorch_tag(tag))
+    if repo == "pytorch/pytorch-nightly":
+        return (head, Decoded("torch", tag, "latest", reason="nightly image"))
+    if repo == "nvidia/cuda":
+        return (head, *_nvidia_cuda_tag(tag))
+    if repo == "nvcr.io/nvidia/pytorch":
+        return (head, *_ngc_tag(tag))
+    if repo == "rocm/pytorch":
+        return (head, *_rocm_tag(tag))
+    if repo == "python":
+        m = _PYTHON_TAG.match(tag)
+        if m:
+            return (head, Decoded("python", m.group("py"), "exact"))
+    return (head,)
+
+
+def _pytorch_tag(tag: str) -> tuple[Decoded, ...]:
+    if tag.lower() in _FLOATING:
+        return (Decoded("torch", tag, "latest"),)
+    m = _PYTORCH_TAG.match(tag)
+    if m is None:
+        return (
+            Decoded(
+                "torch",
+                tag,
+                "unresolved",
+                reason="tag does not follow {torch}-cuda{X.Y}-cudnn{N}-{runtime|devel} "
+                "or {torch}-runtime",
+            ),
+        )
+    flavour = m.group("flavour")
+    cuda = m.group("cuda")
+    if cuda is None:
+        return (Decoded("torch", m.group("torch"), "exact", variant="cpu", flavour=flavour),)
+    variant = cuda_version_to_tag(cuda)
+    return (
+        Decoded("torch", m.group("torch"), "exact", variant=variant, flavour=flavour),
+        Decoded("cuda", cuda, "exact", variant=variant, flavour=flavour),
+        Decoded("cudnn", m.group("cudnn"), "exact", variant=variant, flavour=flavour),
+    )
+
+
+def _nvidia_cuda_tag(tag: str) -> tuple[Decoded, ...]:
+    m = _CUDA_TAG.match(tag)
+    if m is None:
+        return (
+            Decoded(
+                "cuda",
+                tag,
+                "unresolved",
+                reason="tag does not follow {X.Y.Z}-[cudnn[N]-]{base|runtime|devel}-{os}{ver}",
+            ),
+        )
+    cuda = m.group("cuda")
+    flavour = m.group("flavour")
+    variant = cuda_version_to_tag(cuda)
+    out = [Decoded("cuda", cuda, "exact", variant=variant, flavour=flavour)]
+    if m.group("withcudnn"):
+        major = m.group("cudnn")
+        if major:
+            out.append(Decoded("cudnn", major, "exact", variant=variant, flavour=flavour))
+        else:
+            out.append(
+                Decoded(
+                    "cudnn",
+                    "",
+                    "unresolved",
+                    variant=variant,
+                    flavour=flavour,
+                    reason="the tag names cuDNN without its major (dropped from about CUDA 12.4);"
+                    " read it from the image",
+                )
+            )
+    return tuple(out)
+
+
+def _ngc_tag(tag: str) -> tuple[Decoded, ...]:
+    m = _NGC_TAG.match(tag)
+    what = f"NGC release {m.group('release')}" if m else f"NGC tag {tag!r}"
+    return (
+        Decoded(
+            "torch",
+            "",
+            "unresolved",
+            reason=f"{what}: the torch and CUDA versions it ships are not in the compatibility "
+            "table; pin torch in a requirements file or check the installed version",
+        ),
+    )
+
+
+def _rocm_tag(tag: str) -> tuple[Decoded, ...]:
+    if tag.lower() in _FLOATING:
+        return (Decoded("torch", tag, "latest"),)
+    out: list[Decoded] = []
+    parts = tag.split("_")
+    torch: str | None = None
+    for i, part in enumerate(parts):
+        if part.startswith("rocm") and _is_version(part[4:]):
+            out.append(Decoded("rocm", part[4:], "exact", variant=f"rocm{part[4:]}"))
+        elif re.fullmatch(r"py\d+\.\d+", part):
+            out.append(Decoded("python", part[2:], "exact"))
+        elif part == "pytorch":
+            rest = [p for p in parts[i + 1 :] if p not in {"release", "staging"}]
+            if rest and _is_version(rest[0]):
+                torch = rest[0]
+    if torch is None:
+        out.append(
+            Decoded(
+                "torch", "", "unresolved", reason="rocm/pytorch tag does not name a torch version"
+            )
+        )
+    else:
+        rocm = next((d.variant for d in out if d.component == "rocm"), None)
+        out.insert(0, Decoded("torch", torch, "exact", variant=rocm))
+    return tuple(out)
+
+
+# --- conda ---------------------------------------------------------------------------------
+
+_CONDA_NAMES: dict[str, Component] = {
+    "pytorch": "torch",
+    "torch": "torch",
+    "torchvision": "torchvision",
+    "torchaudio": "torchaudio",
+    "pytorch-cuda": "cuda",
+    "cudatoolkit": "cuda",
+    "cuda-toolkit": "cuda",
+    "cuda-version": "cuda",
+    "cudnn": "cudnn",
+    "nccl": "nccl",
+    "python": "python",
+}
+_CONDA_SPEC = re.compile(r"^(?:[\w.-]+::)?(?P<name>[A-Za-z0-9_.-]+)\s*(?P<rest>.*)$")
+
+
+def decode_conda_spec(spec: str) -> Decoded | str | None:
+    """``pytorch=2.1.0``, ``pytorch-cuda=12.1``, ``python>=3.10``, ``pytorch==2.1=py3.10_cuda…``.
+
+    Returns None for packages we do not track, an error message for an unreadable spec.
+    """
+    m = _CONDA_SPEC.match(spec.strip())
+    if m is None:
+        return f"not a conda package spec: {spec!r}"
+    component = _CONDA_NAMES.get(m.group("name").lower())
+    if component is None:
+        return None
+    rest = m.group("rest").replace(" ", "")
+    if not rest:
+        return Decoded(component, "", "unpinned")
+    if rest.startswith("==") or (rest.startswith("=") and not rest.startswith("==")):
+        version, _, build = rest.lstrip("=").partition("=")
+        if version.endswith("*"):
+            return Decoded(component, version, "range")
+        decoded = classify_value(component, version)
+        built_for = re.search(r"cuda(\d+\.\d+)", build)
+        if built_for and decoded.variant is None:
+            tag = cuda_version_to_tag(built_for.group(1))
+            return Decoded(component, decoded.value, decoded.how, variant=tag)
+        return decoded
+    try:
+        spec_set = SpecifierSet(rest.split("=", 1)[0] if rest[0] not in "<>!~" else rest)
+    except InvalidSpecifier:
+        return Decoded(component, rest, "unresolved", reason=f"conda spec {spec!r} not understood")
+    return _from_specifier(component, spec_set, rest)
+
+
+# --- apt packages --------------------------------------------------------------------------
+
+_APT_CUDA = re.compile(
+    r"^cuda(?:-(?:toolkit|libraries|libraries-dev|runtime|nvcc|compiler|cudart|cudart-dev|"
+    r"command-line-tools|minimal-build|nvrtc|cupti))?-(?P<major>\d+)-(?P<minor>\d+)(?:=.*)?$"
+)
+_APT_CUDNN = re.compile(
+    r"^libcudnn(?P<major>\d+)(?:-dev)?(?:-cuda-(?P<cudamajor>\d+))?"
+    r"(?:=(?P<version>[\d.]+)(?:-\d+)?(?:\+cuda(?P<cuda>\d+\.\d+))?)?$"
+)
+_APT_NCCL = re.compile(r"^libnccl(?:2|-dev)=(?P<version>[\d.]+)-\d+\+cuda(?P<cuda>\d+\.\d+)$")
+
+
+def decode_apt_package(word: str) -> Decoded | None:
+    """``cuda-toolkit-12-8`` → cuda 12.8; ``libcudnn8=8.9.2.26-1+cuda12.1`` → cuDNN 8.9.2.26."""
+    m = _APT_CUDA.match(word)
+    if m:
+        minor = f"{m.group('major')}.{m.group('minor')}"
+        return Decoded("cuda", minor, "exact", variant=cuda_version_to_tag(minor))
+    m = _APT_CUDNN.match(word)
+    if m:
+        value = m.group("version") or m.group("major")
+        how: How = "exact" if m.group("version") else "range"
+        cuda = m.group("cuda")
+        return Decoded("cudnn", value, how, variant=cuda_version_to_tag(cuda) if cuda else None)
+    m = _APT_NCCL.match(word)
+    if m:
+        return Decoded(
+            "nccl", m.group("version"), "exact", variant=cuda_version_to_tag(m.group("cuda"))
+        )
+    return None

@@ -1,0 +1,546 @@
+"""GitHub Actions workflow scanner.
+
+Reads ``container`` / ``services`` images, ``strategy.matrix`` values (with ``include`` /
+``exclude`` applied the way GitHub does), ``runs-on`` labels that carry a CUDA variant
+(``cu124``), ``python-version`` given to setup actions, inputs given to our env-verify action,
+``pip install`` lines and ``docker build`` / ``docker/build-push-action`` build arguments in
+steps. ``${{ matrix.* }}`` and ``${{ env.* }}`` are resolved for every matrix combination; any
+other expression is reported unresolved.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import posixpath
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import yaml
+
+from mlops_actions.pins.expand import Expansion, expand
+from mlops_actions.pins.model import FileScan, Link, Pin, PinGroup, ScanError
+from mlops_actions.pins.shell import Word, scan_shell, split_words
+from mlops_actions.pins.values import Decoded, classify_value, component_for_name, decode_image
+from mlops_actions.pins.yamlnodes import (
+    Node,
+    compose,
+    get,
+    items,
+    offset_pos,
+    pos,
+    scalar,
+    seq,
+)
+
+_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+_PLACEHOLDER = re.compile(r"\$@E(\d+)_*")
+_RUNNER_CU = re.compile(r"(?:^|[-_.])(cu\d{3})(?=$|[-_.])")
+_RUNNER_CUDA = re.compile(r"(?:^|[-_.])cuda[-_]?(\d+\.\d+)(?=$|[-_])")
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """One matrix value: a scalar (``text``) or a mapping of cells, with its node."""
+
+    node: Node
+    text: str | None
+    fields: tuple[tuple[str, _Cell], ...] = ()
+
+    def lookup(self, path: list[str]) -> _Cell | None:
+        if not path:
+            return self
+        for k, v in self.fields:
+            if k == path[0]:
+                return v.lookup(path[1:])
+        return None
+
+    def label(self) -> str:
+        if self.text is not None:
+            return self.text
+        return json.dumps({k: v.label() for k, v in self.fields}, separators=(",", ":"))
+
+
+Combo = dict[str, _Cell]
+
+
+def _cell(node: Node) -> _Cell:
+    if isinstance(node, yaml.MappingNode):
+        return _Cell(node, None, tuple((k, _cell(v)) for k, _, v in items(node)))
+    if isinstance(node, yaml.SequenceNode):
+        return _Cell(node, json.dumps([scalar(n) for n in node.value]))
+    return _Cell(node, scalar(node) or "")
+
+
+def _same(a: _Cell, b: _Cell) -> bool:
+    return a.label() == b.label()
+
+
+def matrix_combinations(matrix: Node | None) -> tuple[list[Combo], str | None]:
+    """Expand a matrix like GitHub: product of the keys, ``exclude`` removed, then ``include``
+    entries merged into every combination whose original values they do not overwrite, or
+    added as new combinations. Returns the combinations and, if the matrix is an expression, a
+    reason it cannot be expanded."""
+    if matrix is None:
+        return [{}], None
+    if not isinstance(matrix, yaml.MappingNode):
+        return [{}], f"matrix {scalar(matrix)!r} is an expression"
+    keys: list[tuple[str, list[_Cell]]] = []
+    include: list[Combo] = []
+    exclude: list[Combo] = []
+    unresolved: str | None = None
+    for key, _, value in items(matrix):
+        if key in {"include", "exclude"}:
+            entries = [{k: _cell(v) for k, _, v in items(e)} for e in seq(value)]
+            (include if key == "include" else exclude).extend(entries)
+            continue
+        if isinstance(value, yaml.SequenceNode):
+            keys.append((key, [_cell(v) for v in value.value]))
+        else:
+            unresolved = f"matrix.{key} is an expression ({scalar(value)!r})"
+    combos: list[Combo] = []
+    if keys:
+        for values in itertools.product(*(cells for _, cells in keys)):
+            combos.append(dict(zip((k for k, _ in keys), values, strict=True)))
+    combos = [
+        c for c in combos if not any(all(k in c and _same(c[k], v) for k, v in e.items())
+                                     for e in exclude)
+    ]
+    original = {k for k, _ in keys}
+    base_len = len(combos)
+    for entry in include:
+        matched = False
+        for c in combos[:base_len]:
+            if all(k not in original or _same(c[k], v) for k, v in entry.items() if k in c):
+                c.update({k: v for k, v in entry.items() if k not in original or k not in c})
+                matched = True
+        if not matched:
+            combos.append(dict(entry))
+    return (combos or [{}]), unresolved
+
+
+@dataclass
+class _Job:
+    path: str
+    lines: list[str]
+    job_id: str
+    env: dict[str, str]
+    pins: dict[tuple[int, int, str, str, str], Pin] = field(default_factory=dict)
+    links: list[Link] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)
+
+
+def _resolver(
+    combo: Combo, env: Mapping[str, str], matrix_reason: str | None
+) -> Callable[[str], Expansion]:
+    def resolve(text: str) -> Expansion:
+        unresolved: list[str] = []
+        used: list[str] = []
+
+        def sub(m: re.Match[str]) -> str:
+            expr = m.group(1)
+            mm = re.fullmatch(r"matrix\.([\w-]+(?:\.[\w-]+)*)", expr)
+            if mm is not None:
+                path = mm.group(1).split(".")
+                cell = combo.get(path[0])
+                cell = cell.lookup(path[1:]) if cell is not None else None
+                if cell is not None and cell.text is not None:
+                    used.append(f"matrix.{mm.group(1)}={cell.text}")
+                    return cell.text
+                unresolved.append(
+                    matrix_reason or f"matrix.{mm.group(1)} is not defined in the matrix"
+                )
+                return m.group(0)
+            me = re.fullmatch(r"env\.([\w-]+)", expr)
+            if me is not None and me.group(1) in env and "${{" not in env[me.group(1)]:
+                used.append(f"env.{me.group(1)}={env[me.group(1)]}")
+                return env[me.group(1)]
+            unresolved.append(f"expression ${{{{ {expr} }}}} cannot be resolved statically")
+            return m.group(0)
+
+        out = _EXPR.sub(sub, text)
+        return Expansion(out, tuple(unresolved), tuple(used))
+
+    return resolve
+
+
+def scan_workflow(path: str, text: str) -> FileScan:
+    root = compose(path, text)
+    if isinstance(root, ScanError):
+        return FileScan(errors=(root,))
+    if not isinstance(root, yaml.MappingNode):
+        return FileScan()
+    lines = text.splitlines()
+    pins: list[Pin] = []
+    links: list[Link] = []
+    errors: list[ScanError] = []
+    groups: list[PinGroup] = []
+    top_env, top_pins = _env_block(path, get(root, "env"), "workflow env")
+    pins += top_pins
+    for job_id, _, job in items(get(root, "jobs")):
+        job_env, env_pins = _env_block(path, get(job, "env"), f"job {job_id} env")
+        env = {**top_env, **job_env}
+        state = _Job(path, lines, job_id, env)
+        matrix = get(get(job, "strategy"), "matrix")
+        combos, matrix_reason = matrix_combinations(matrix)
+        matrix_pins = _matrix_pins(path, job_id, matrix)
+        for p in env_pins:
+            state.pins[(p.line, p.col, p.component, p.value, p.how)] = p
+        for combo in combos:
+            gid = f"ci:{path}:{job_id}"
+            if combo:
+                gid += "[" + ", ".join(f"{k}={v.label()}" for k, v in combo.items()) + "]"
+            resolve = _resolver(combo, env, matrix_reason)
+            before = set(state.pins)
+            combo_pins, installs, images = _job_pins(state, job, resolve, gid, len(combos) > 1)
+            member = [p for node_id, p in matrix_pins if _in_combo(node_id, combo)]
+            all_pins = tuple(dict.fromkeys([*env_pins, *member, *combo_pins]))
+            if all_pins or installs or images:
+                groups.append(
+                    PinGroup(gid, "ci", job_id, path, all_pins, tuple(installs), tuple(images))
+                )
+            _ = before
+        pins += [p for _, p in matrix_pins]
+        pins += list(state.pins.values())
+        links += state.links
+        errors += state.errors
+    return FileScan(
+        pins=tuple(dict.fromkeys(pins)),
+        links=tuple(links),
+        errors=tuple(errors),
+        groups=tuple(groups),
+    )
+
+
+def _in_combo(node_id: int, combo: Combo) -> bool:
+    def walk(cell: _Cell) -> bool:
+        return id(cell.node) == node_id or any(walk(c) for _, c in cell.fields)
+
+    return any(walk(c) for c in combo.values())
+
+
+def _env_block(path: str, node: Node | None, context: str) -> tuple[dict[str, str], list[Pin]]:
+    env: dict[str, str] = {}
+    pins: list[Pin] = []
+    for key, _, value in items(node):
+        text = scalar(value)
+        if text is None:
+            continue
+        env[key] = text
+        component = component_for_name(key)
+        if component is None:
+            continue
+        d = _classify(component, text)
+        pins.append(_pin(path, value, d, f"{context} {key}", text))
+    return env, pins
+
+
+def _classify(component: Any, text: str) -> Decoded:
+    if "${{" in text:
+        return Decoded(component, text, "unresolved",
+                       reason="value is an expression that cannot be resolved statically")
+    return classify_value(component, text)
+
+
+def _pin(
+    path: str,
+    node: Node,
+    d: Decoded,
+    context: str,
+    raw: str,
+    resolved: tuple[str, ...] = (),
+    environment: str | None = None,
+    at: tuple[int, int] | None = None,
+) -> Pin:
+    line, col = at or pos(node)
+    return Pin(
+        file=path,
+        line=line,
+        col=col,
+        component=d.component,
+        value=d.value,
+        how=d.how,
+        source="workflow",
+        context=context,
+        variant=d.variant,
+        environment=environment,
+        raw=raw,
+        resolved_from=resolved,
+        reason=d.reason,
+        flavour=d.flavour,
+    )
+
+
+def _matrix_pins(path: str, job_id: str, matrix: Node | None) -> list[tuple[int, Pin]]:
+    out: list[tuple[int, Pin]] = []
+
+    def visit(key: str, node: Node, ctx: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for k, _, v in items(node):
+                visit(k, v, f"{ctx}.{k}")
+            return
+        if isinstance(node, yaml.SequenceNode):
+            for n in node.value:
+                visit(key, n, ctx)
+            return
+        component = component_for_name(key)
+        text = scalar(node)
+        if component is None or text is None:
+            return
+        out.append((id(node), _pin(path, node, _classify(component, text), ctx, text)))
+
+    for key, _, value in items(matrix):
+        if key in {"include", "exclude"}:
+            if key == "include":
+                for i, entry in enumerate(seq(value)):
+                    for k, _, v in items(entry):
+                        visit(k, v, f"job {job_id} matrix.include[{i}].{k}")
+            continue
+        visit(key, value, f"job {job_id} matrix.{key}")
+    return out
+
+
+def _job_pins(
+    state: _Job,
+    job: Node,
+    resolve: Callable[[str], Expansion],
+    gid: str,
+    per_combo: bool,
+) -> tuple[list[Pin], list[str], list[str]]:
+    path, job_id = state.path, state.job_id
+    found: list[Pin] = []
+    installs: list[str] = []
+    images: list[str] = []
+
+    def keep(p: Pin) -> None:
+        if per_combo and p.resolved_from and any(r.startswith("matrix.") for r in p.resolved_from):
+            p = replace(p, environment=gid)
+        key = (p.line, p.col, p.component, p.value, p.how)
+        p = state.pins.setdefault(key, p)
+        found.append(p)
+
+    def image(node: Node, ctx: str) -> None:
+        raw = scalar(node)
+        if raw is None:
+            return
+        exp = resolve(raw)
+        if not exp.ok:
+            keep(_pin(path, node, Decoded("image", raw, "unresolved",
+                                          reason="; ".join(exp.unresolved)), ctx, raw))
+            return
+        images.append(exp.text)
+        state.links.append(Link("runs-in", path, exp.text, pos(node)[0], context=gid,
+                                images=(exp.text,)))
+        for d in decode_image(exp.text):
+            p = _pin(path, node, d, ctx, raw, exp.used)
+            keep(p if d.component == "image" else replace(p, derived_from=exp.text))
+
+    container = get(job, "container")
+    if container is not None:
+        image(get(container, "image") if scalar(container) is None else container,
+              f"job {job_id} container")
+    for name, _, svc in items(get(job, "services")):
+        node = get(svc, "image")
+        if node is not None:
+            image(node, f"job {job_id} service {name}")
+    runs_on = get(job, "runs-on")
+    labels = [runs_on] if scalar(runs_on) is not None else seq(runs_on) or seq(get(runs_on, "labels"))
+    for label in labels:
+        raw = scalar(label)
+        if raw is None:
+            continue
+        exp = resolve(raw)
+        for rx in (_RUNNER_CU, _RUNNER_CUDA):
+            for m in rx.finditer(exp.text.lower()):
+                d = classify_value("cuda", m.group(1))
+                keep(_pin(path, label, d, f"job {job_id} runs-on", raw, exp.used))
+    for index, step in enumerate(seq(get(job, "steps"))):
+        step_name = scalar(get(step, "name")) or scalar(get(step, "id")) or f"#{index + 1}"
+        ctx = f"job {job_id} step {step_name}"
+        uses = scalar(get(step, "uses")) or ""
+        with_node = get(step, "with")
+        if re.search(r"(^|/)env-verify(@|/|$)", uses):
+            for key, _, value in items(with_node):
+                component = component_for_name(key)
+                if component is None or scalar(value) is None:
+                    continue
+                _value_pins(path, value, component, f"{ctx} env-verify {key}", resolve, keep,
+                            state.lines)
+        else:
+            pv = get(with_node, "python-version")
+            if pv is not None:
+                _value_pins(path, pv, "python", f"{ctx} python-version", resolve, keep,
+                            state.lines)
+        if uses.startswith("docker/build-push-action"):
+            _build_push(state, with_node, resolve, gid)
+        run = get(step, "run")
+        if scalar(run) is not None:
+            _run_step(state, run, ctx, resolve, keep, installs, gid)
+    return found, installs, images
+
+
+def _value_pins(
+    path: str,
+    node: Node,
+    component: Any,
+    ctx: str,
+    resolve: Callable[[str], Expansion],
+    keep: Callable[[Pin], None],
+    lines: list[str],
+) -> None:
+    raw = scalar(node) or ""
+    offset = 0
+    for part in raw.splitlines() or [raw]:
+        value = part.strip()
+        at = offset_pos(node, lines, offset + (len(part) - len(part.lstrip())))
+        offset += len(part) + 1
+        if not value:
+            continue
+        exp = resolve(value)
+        if exp.ok:
+            d = classify_value(component, exp.text)
+        else:
+            d = Decoded(component, value, "unresolved", reason="; ".join(exp.unresolved))
+        keep(_pin(path, node, d, ctx, value, exp.used, at=at))
+
+
+def _build_push(
+    state: _Job, with_node: Node | None, resolve: Callable[[str], Expansion], gid: str
+) -> None:
+    context = resolve(scalar(get(with_node, "context")) or ".").text
+    file = scalar(get(with_node, "file"))
+    dockerfile = resolve(file).text if file else posixpath.join(context, "Dockerfile")
+    args: list[tuple[str, str]] = []
+    for line in (scalar(get(with_node, "build-args")) or "").splitlines():
+        k, eq, v = line.strip().partition("=")
+        if eq:
+            exp = resolve(v)
+            if exp.ok:
+                args.append((k.strip(), exp.text))
+    tags_node = get(with_node, "tags")
+    tags_text = scalar(tags_node) or "\n".join(scalar(n) or "" for n in seq(tags_node))
+    tags = [resolve(t.strip()).text for t in re.split(r"[\n,]", tags_text) if t.strip()]
+    line = pos(with_node)[0] if with_node is not None else 1
+    state.links.append(
+        Link(
+            "builds",
+            state.path,
+            _repo_path(dockerfile),
+            line,
+            context=gid,
+            images=tuple(tags),
+            build_args=tuple(args),
+            stage=scalar(get(with_node, "target")),
+        )
+    )
+
+
+def _repo_path(p: str) -> str:
+    return posixpath.normpath(p.removeprefix("./")).lstrip("/")
+
+
+def _run_step(
+    state: _Job,
+    run: Node,
+    ctx: str,
+    resolve: Callable[[str], Expansion],
+    keep: Callable[[Pin], None],
+    installs: list[str],
+    gid: str,
+) -> None:
+    raw = scalar(run) or ""
+    exprs: list[str] = []
+
+    def hold(m: re.Match[str]) -> str:
+        exprs.append(m.group(0))
+        token = f"$@E{len(exprs) - 1}"
+        return token + "_" * max(0, len(m.group(0)) - len(token))
+
+    # Same-length placeholders keep every word's offset (and so its column) intact.
+    text = _EXPR.sub(hold, raw)
+
+    def word_expand(word: str) -> Expansion:
+        unresolved: list[str] = []
+        used: list[str] = []
+
+        def back(m: re.Match[str]) -> str:
+            exp = resolve(exprs[int(m.group(1))])
+            unresolved.extend(exp.unresolved)
+            used.extend(exp.used)
+            return exp.text
+
+        restored = _PLACEHOLDER.sub(back, word)
+        shell = expand(restored, {k: v for k, v in state.env.items() if "${{" not in v},
+                       undeclared="is not set in the workflow")
+        return Expansion(shell.text, (*unresolved, *shell.unresolved), (*used, *shell.used))
+
+    result = scan_shell(text, expand=word_expand)
+    for sp in result.pins:
+        at = offset_pos(run, state.lines, sp.offset)
+        keep(_pin(state.path, run, sp.decoded, ctx, sp.raw,
+                  sp.resolved + ((sp.note,) if sp.note else ()), at=at))
+    for off, message in result.errors:
+        line, col = offset_pos(run, state.lines, off)
+        state.errors.append(ScanError(state.path, line, col, message))
+    for ref in result.files:
+        line, _ = offset_pos(run, state.lines, ref.offset)
+        target = _repo_path(_PLACEHOLDER.sub("*", ref.path))
+        installs.append(target)
+        state.links.append(Link("installs", state.path, target, line, context=gid))
+    for command in split_words(text):
+        _docker_build(state, command, word_expand, run, gid)
+
+
+def _docker_build(
+    state: _Job,
+    command: list[Word],
+    word_expand: Callable[[str], Expansion],
+    run: Node,
+    gid: str,
+) -> None:
+    words = [word_expand(w.text).text if "$" in w.text else w.text for w in command]
+    if len(words) < 2 or words[0] != "docker":
+        return
+    rest = words[1:]
+    if rest[:2] == ["buildx", "build"]:
+        rest = rest[2:]
+    elif rest[:1] == ["build"]:
+        rest = rest[1:]
+    else:
+        return
+    file: str | None = None
+    args: list[tuple[str, str]] = []
+    tags: list[str] = []
+    target: str | None = None
+    context = "."
+    i = 0
+    while i < len(rest):
+        w = rest[i]
+        name, eq, inline = w.partition("=")
+        value = inline if eq and w.startswith("--") else (rest[i + 1] if i + 1 < len(rest) else "")
+        step = 1 if eq and w.startswith("--") else 2
+        if name in {"-f", "--file"}:
+            file = value
+        elif name == "--build-arg":
+            k, _, v = value.partition("=")
+            args.append((k, v))
+        elif name in {"-t", "--tag"}:
+            tags.append(value)
+        elif name == "--target":
+            target = value
+        elif w.startswith("-"):
+            step = 1 if eq or i + 1 >= len(rest) or rest[i + 1].startswith("-") else 2
+            if w in {"--push", "--load", "--no-cache", "--pull", "-q", "--quiet", "--rm"}:
+                step = 1
+        else:
+            context = w
+            step = 1
+        i += step
+    dockerfile = file if file else posixpath.join(context, "Dockerfile")
+    line, _ = offset_pos(run, state.lines, command[0].offset)
+    state.links.append(
+        Link("builds", state.path, _repo_path(dockerfile), line, context=gid,
+             images=tuple(tags), build_args=tuple(args), stage=target)
+    )

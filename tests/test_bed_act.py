@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from support.act import BASE_IMAGE, ActRun, parse_act_log
-from support.act_fixtures import ActRunner
+
+from tests.support.act import BASE_IMAGE, ActError, ActRun, parse_act_log
+from tests.support.act_fixtures import ActRunner
 
 GREET_ACTION = """\
 name: greet
@@ -65,6 +69,7 @@ jobs:
         run: |
           test "$GOT" = "hello bed"
           echo "seen=$GOT" >> "$GITHUB_OUTPUT"
+          echo "### Checked: $GOT" >> "$GITHUB_STEP_SUMMARY"
   expect-failure:
     runs-on: ubuntu-latest
     steps:
@@ -137,10 +142,14 @@ ENTRYPOINT ["python3", "/entry.py"]
 ENTRY = """\
 import os
 import sys
+import urllib.request
 
 version = "%d.%d" % sys.version_info[:2]
+with urllib.request.urlopen(os.environ["GITHUB_API_URL"] + "/zen", timeout=10) as answer:
+    zen = answer.read().decode()
 with open(os.environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as out:
     out.write(f"echoed={sys.argv[1]}@{version}\\n")
+    out.write(f"zen={zen}\\n")
 print("workspace has", sorted(os.listdir(os.environ["GITHUB_WORKSPACE"])))
 """
 
@@ -216,6 +225,7 @@ def test_composite_actions_on_host(
     assert greet.step("g").outputs == {"greeting": "hello bed"}
     assert greet.step(("g", "say")).result == "success"
     assert greet.step("check").outputs == {"seen": "hello bed"}
+    assert greet.step("check").summary == "### Checked: hello bed\n"
 
     failing = run.job("expect-failure")
     assert failing.step("x").result == "failure"
@@ -286,9 +296,40 @@ def _act_containers() -> list[str]:
     return [name for name in done.stdout.split() if name.startswith("act-")]
 
 
+@pytest.fixture
+def loopback_api() -> Iterator[tuple[str, list[str]]]:
+    """A one-route HTTP server on 127.0.0.1 standing in for an API the action calls."""
+    seen: list[str] = []
+
+    class Zen(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            body = b"keep it logically awesome"
+            self.send_response(200 if self.path == "/api/v3/zen" else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Zen)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/api/v3", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_docker_action_in_local_job_container(
-    act_runner: ActRunner, base_image: str, tmp_path: Path
+    act_runner: ActRunner,
+    base_image: str,
+    loopback_api: tuple[str, list[str]],
+    tmp_path: Path,
 ) -> None:
+    api_url, seen = loopback_api
     repo = make_repo(
         tmp_path / "repo",
         {
@@ -313,17 +354,48 @@ def test_docker_action_in_local_job_container(
         check=True,
     ).stdout.strip()
     # Twice: a second run must find nothing left over from the first.
-    for _ in range(2):
+    for attempt in (1, 2):
         run = act_runner.run(
-            repo, ".github/workflows/docker.yml", "push", push_event(tmp_path), platform="container"
+            repo,
+            ".github/workflows/docker.yml",
+            "push",
+            push_event(tmp_path),
+            platform="container",
+            env={"GITHUB_API_URL": api_url},
         )
         assert run.succeeded, explain(run)
         job = run.job("docker")
         assert job.result == "success"
-        assert job.step("d").outputs == {"echoed": f"ping@3.{base_python}"}
+        assert job.step("d").outputs == {
+            "echoed": f"ping@3.{base_python}",
+            "zen": "keep it logically awesome",
+        }
         assert "workspace has ['.git', '.github', 'echo-docker']" in job.step("d").output
         assert job.step("check").outputs == {"python": base_python}
+        assert seen == ["/api/v3/zen"] * attempt
         assert _act_containers() == []
+
+
+def test_run_past_its_timeout_raises_and_leaves_no_container(
+    act_runner: ActRunner, base_image: str, tmp_path: Path
+) -> None:
+    workflow = """\
+name: sleepy
+on: push
+jobs:
+  nap:
+    runs-on: ubuntu-latest
+    steps:
+      - run: sleep 300
+"""
+    repo = make_repo(tmp_path / "repo", {".github/workflows/sleepy.yml": workflow})
+    with pytest.raises(ActError, match="did not finish within 5s"):
+        act_runner.run(repo, ".github/workflows/sleepy.yml", platform="container", timeout=5)
+    assert _act_containers() == []
+    volumes = subprocess.run(
+        ["docker", "volume", "ls", "-q"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert [v for v in volumes if v.startswith("act-sleepy")] == []
 
 
 def test_parser_reads_steps_outputs_and_matrix_jobs() -> None:

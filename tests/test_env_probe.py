@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mlops_actions.env_verify import probe
 from tests.support.envs import (
@@ -106,6 +108,63 @@ def test_decode_library_version(raw: int, expected: str) -> None:
     assert probe.decode_library_version(raw) == expected
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("nvidia_cudnn_cu12", "nvidia-cudnn-cu12"),
+        ("Torch", "torch"),
+        ("pytorch-triton-rocm", "pytorch-triton-rocm"),
+        ("flash_attn.._x", "flash-attn-x"),
+    ],
+)
+def test_normalize_name(name: str, expected: str) -> None:
+    assert probe.normalize_name(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("cu121", "cu121"),
+        ("cu117.with.pypi.cudnn", "cu117"),
+        ("rocm6.1", "rocm6.1"),
+        ("rocm5.4.2", "rocm5.4.2"),
+        ("rocm6.1.with", "rocm6.1"),
+        ("cpu.cxx11.abi", "cpu"),
+        ("xpu", "xpu"),
+        ("cuda", None),
+        ("cu", None),
+        ("cpux", None),
+        ("rocm", None),
+        ("git1234", None),
+    ],
+)
+def test_label_variant(label: str, expected: str | None) -> None:
+    assert probe.label_variant(label) == expected
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_JSON)
+def test_to_json_matches_the_json_module(value: Any) -> None:
+    text = probe.to_json(value)
+    assert text.isascii()
+    assert json.loads(text) == value
+    assert text == json.dumps(value, indent=2)
+
+
+def test_to_json_turns_non_finite_floats_into_null() -> None:
+    assert json.loads(probe.to_json([float("nan"), float("inf"), 1.5])) == [None, None, 1.5]
+
+
 def test_smi_csv_with_comma_in_name_and_bad_fields() -> None:
     text = (
         "0, NVIDIA A100, rev 2, GPU-1, 535.104.05, 81920, 8.0\n"
@@ -126,7 +185,7 @@ def test_probe_source_is_python_3_8_syntax_and_stdlib_only() -> None:
     tree = ast.parse(source, feature_version=(3, 8))
     # Annotations must never be evaluated on 3.8 (they use list[...] and X | None).
     assert any(isinstance(n, ast.ImportFrom) and n.module == "__future__" for n in tree.body[:3])
-    imported = set()
+    imported: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             imported.update(alias.name.split(".")[0] for alias in node.names)
@@ -201,6 +260,23 @@ def test_same_facts_under_other_pythons(tmp_path: Path, version: str) -> None:
         assert there["errors"] == []
         for section in ("torch", "distributions", "cudnn", "nccl", "os"):
             assert there[section] == here[section], section
+
+
+@pytest.mark.parametrize("version", sorted(EXTRA_PYTHONS))
+def test_smoke_worker_under_other_pythons(tmp_path: Path, version: str) -> None:
+    site = write_scripted_torch(tmp_path / "site")
+    report = run_probe(
+        [site],
+        python=EXTRA_PYTHONS[version],
+        args=["--smoke", "--timeout", "30"],
+        extra_env={"FAKE_TORCH_PLAN": json.dumps({"nccl": "crash"})},
+    )
+    probes = report["smoke"]["probes"]
+    assert report["errors"] == []
+    assert probes["import_torch"]["status"] == "ok"
+    assert probes["cudnn"]["value"]["runtime"] == "9.1.0"
+    assert probes["nccl"]["status"] == "fail"
+    assert probes["matmul_cpu"]["status"] == "fail"  # ran in the restarted worker
 
 
 def test_python_3_8_runs_the_probe() -> None:

@@ -56,7 +56,8 @@ class StepResult:
     """One step as act reported it. `step_id` is the path of ids: ("x",) for a job step,
     ("x", "g") for step `g` inside the composite action that step `x` runs. `result` is act's
     outcome ("success" / "failure"); for a `continue-on-error` step that is the outcome, not the
-    conclusion. None means act started the step but reported no result."""
+    conclusion. None means act started the step but reported no result. `output` is what the
+    step printed, `summary` what it wrote to $GITHUB_STEP_SUMMARY."""
 
     step_id: tuple[str, ...]
     name: str
@@ -64,6 +65,7 @@ class StepResult:
     result: str | None = None
     outputs: dict[str, str] = field(default_factory=dict)
     output: str = ""
+    summary: str = ""
 
 
 @dataclass
@@ -184,6 +186,8 @@ def parse_act_log(text: str) -> list[JobResult]:
             step.output += str(entry.get("msg", ""))
         elif entry.get("command") == "set-output":
             step.outputs[str(entry.get("name", ""))] = str(entry.get("arg", ""))
+        elif entry.get("command") == "summary":
+            step.summary += str(entry.get("content", ""))
         elif entry.get("command") in ("error", "warning", "notice"):
             props = entry.get("kvPairs")
             job.annotations.append(
@@ -230,12 +234,12 @@ def find_act() -> str:
 
 
 def image_exists(image: str) -> bool:
-    probe = subprocess.run(
-        ["docker", "image", "inspect", image],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    try:
+        probe = subprocess.run(
+            ["docker", "image", "inspect", image], capture_output=True, timeout=60, check=False
+        )
+    except FileNotFoundError:
+        raise ActError("docker CLI not found: run tools/bed/docker-up.sh") from None
     return probe.returncode == 0
 
 
@@ -311,6 +315,7 @@ def build_command(
     vars: Mapping[str, str],
     inputs: Mapping[str, str],
     scratch: Path,
+    action_cache_dir: Path | None = None,
     rebuild: bool = True,
     extra_args: Sequence[str] = (),
 ) -> list[str]:
@@ -327,7 +332,7 @@ def build_command(
         "--no-cache-server",
         "--rm",
         "--action-cache-path",
-        str(scratch / "actions"),
+        str(action_cache_dir or scratch / "actions"),
         "--env-file",
         str(scratch / "none.env"),
         "--secret-file",
@@ -407,6 +412,7 @@ def run_workflow(
     vars: Mapping[str, str] | None = None,
     inputs: Mapping[str, str] | None = None,
     timeout: float = 300,
+    action_cache_dir: Path | None = None,
     rebuild: bool = True,
     extra_args: Sequence[str] = (),
 ) -> ActRun:
@@ -415,6 +421,10 @@ def run_workflow(
     `platform="host"` runs the jobs as processes on this machine (composite actions, `run:`
     steps); `platform="container"` runs each job in the local base image, which Docker actions
     need. A workflow that fails is a result, not an exception: look at `returncode` and the jobs.
+    On the host, act keeps RUNNER_TOOL_CACHE (and its per-job workspace copy) under the action
+    cache folder: by default a fresh one per run; pass `action_cache_dir` to share the tool cache
+    between runs, as a long-lived runner would. In a container the tool cache is act's
+    `act-toolcache` volume, shared by every run.
     `rebuild=False` makes act use an existing image of a Docker action (act names it
     `act-<action path>-dockeraction:latest`, `act-dockeraction:latest` for the repository root)
     instead of building the Dockerfile, so a test can build that image itself beforehand.
@@ -451,6 +461,7 @@ def run_workflow(
             vars=dict(vars or {}),
             inputs=dict(inputs or {}),
             scratch=scratch,
+            action_cache_dir=action_cache_dir,
             rebuild=rebuild,
             extra_args=extra_args,
         )

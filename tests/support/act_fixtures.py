@@ -61,11 +61,13 @@ def base_image(docker_engine: None) -> str:
 
 @dataclass(frozen=True)
 class ActRunner:
-    """`run_workflow` with defaults a test can set once (env, secrets, timeout)."""
+    """`run_workflow` with defaults a test can set once (env, secrets, timeout, and a shared
+    action cache folder for warm host runs)."""
 
     env: Mapping[str, str]
     secrets: Mapping[str, str]
     timeout: float = 300
+    action_cache_dir: Path | None = None
 
     def run(
         self,
@@ -92,6 +94,7 @@ class ActRunner:
             env={**self.env, **(env or {})},
             secrets={**self.secrets, **(secrets or {})},
             timeout=self.timeout if timeout is None else timeout,
+            action_cache_dir=self.action_cache_dir,
             rebuild=rebuild,
             extra_args=extra_args,
         )

@@ -31,7 +31,7 @@ if ! command -v dockerd >/dev/null 2>&1; then
   echo "docker-up: installing docker.io from apt" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt_log="$(mktemp)"
-  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends docker.io; } \
+  if ! { apt-get update -qq && apt-get install -y -qq docker.io; } \
     >"$apt_log" 2>&1; then
     tail -n 5 "$apt_log" >&2
     die "apt-get could not install docker.io (log above): check the apt sources and network"

@@ -339,7 +339,9 @@ def parse_expect_items(items: Sequence[str]) -> dict[str, str]:
         value = rest if _OPERATOR_AT_START.match(rest) else rest[1:].strip()
         if key in out and out[key] != value:
             raise ExpectationError(
-                "expect", f"`expect`: {key} is given twice ({out[key]!r}, {value!r})", "give it once."
+                "expect",
+                f"`expect`: {key} is given twice ({out[key]!r}, {value!r})",
+                "give it once.",
             )
         out[key] = value
         last = key
@@ -383,7 +385,7 @@ def expectations_from_pins(pins: Iterable[Any]) -> RepoExpectations:
     by_component: dict[str, list[Any]] = {}
     for pin in pins:
         by_component.setdefault(str(pin.component), []).append(pin)
-    values: dict[str, str] = {}
+    values: dict[str, Any] = {}
     origins: dict[str, str] = {}
     notes: list[str] = []
 
@@ -409,9 +411,7 @@ def expectations_from_pins(pins: Iterable[Any]) -> RepoExpectations:
         exact = [p for p in pins_here if p.how == "exact" and _version(p.value) is not None]
         if not exact:
             if pins_here and any(p.how == "range" for p in pins_here):
-                notes.append(
-                    f"the repository pins {component} only by ranges; not expecting one"
-                )
+                notes.append(f"the repository pins {component} only by ranges; not expecting one")
             continue
         publics: dict[str, list[Any]] = {}
         for pin in exact:
@@ -569,7 +569,7 @@ def _no_gpu_reason(facts: Mapping[str, Any]) -> str:
 # -- the checks -----------------------------------------------------------------------------
 
 
-def _show(value: object) -> str:
+def show(value: object) -> str:
     if value is None or value == "":
         return "(none)"
     return str(value)
@@ -621,7 +621,7 @@ def _pip_fix(package: str, want: str, facts: Mapping[str, Any]) -> str:
     if package in ("torch", "torchvision", "torchaudio") and variant:
         index = f" --index-url https://download.pytorch.org/whl/{variant}"
     return (
-        f'install it ({_quote(requirement)}{index}) or update the expectation if the '
+        f"install it ({_quote(requirement)}{index}) or update the expectation if the "
         "environment is right and the pin is stale."
     )
 
@@ -665,7 +665,8 @@ def check_expectations(facts: Mapping[str, Any], exp: Expectations) -> list[Chec
         out.append(_check_cuda_expectation(facts, exp))
     if exp.cudnn is not None:
         found = cudnn_version(facts)
-        want_parts = len(_version(exp.cudnn).release) if _version(exp.cudnn) else 0
+        cudnn_want = _version(exp.cudnn)
+        want_parts = len(cudnn_want.release) if cudnn_want is not None else 0
         wheel = _get(facts, "cudnn", "package_version")
         if want_parts > 3 and wheel:
             found = str(wheel)
@@ -735,7 +736,7 @@ def _check_cuda_expectation(facts: Mapping[str, Any], exp: Expectations) -> Chec
             "cuda-version",
             "ok" if ok else "fail",
             expected,
-            _show(variant),
+            show(variant),
             "torch is a CPU build" if ok else f"torch is a {variant} build, expected a CPU build",
             "" if ok else fix,
         )
@@ -745,7 +746,7 @@ def _check_cuda_expectation(facts: Mapping[str, Any], exp: Expectations) -> Chec
             "cuda-version",
             "fail",
             expected,
-            _show(variant),
+            show(variant),
             f"torch is a {variant or 'non-CUDA'} build, expected CUDA {want}",
             fix,
         )
@@ -835,9 +836,10 @@ def _check_require_gpu(facts: Mapping[str, Any], exp: Expectations) -> CheckResu
             "a GPU is required but the installed torch is a CPU build and cannot use it",
             "install a CUDA build of torch (--index-url https://download.pytorch.org/whl/cuXYZ).",
         )
-    if smoke_value(facts, "import_torch") is not None and smoke_value(
-        facts, "cuda_available"
-    ) is False:
+    if (
+        smoke_value(facts, "import_torch") is not None
+        and smoke_value(facts, "cuda_available") is False
+    ):
         return CheckResult(
             "require-gpu",
             "fail",
@@ -873,15 +875,13 @@ def check_driver_health(facts: Mapping[str, Any]) -> CheckResult:
             "(dmesg: NVRM / Xid errors); a GPU reset or a reboot usually clears it.",
         )
     if driver_version(facts) is None and gpu_count(facts) == 0:
-        return CheckResult(
-            "driver-health", "skip", "", "no driver", _no_gpu_reason(facts)
-        )
+        return CheckResult("driver-health", "skip", "", "no driver", _no_gpu_reason(facts))
     return CheckResult(
         "driver-health",
         "ok",
         "a driver that answers with valid values",
-        _show(driver_version(facts)),
-        f"driver {_show(driver_version(facts))} answered for {gpu_count(facts)} GPU(s)",
+        show(driver_version(facts)),
+        f"driver {show(driver_version(facts))} answered for {gpu_count(facts)} GPU(s)",
     )
 
 
@@ -890,7 +890,7 @@ def check_driver_floor(facts: Mapping[str, Any]) -> CheckResult:
     driver = driver_version(facts)
     if cuda is None:
         reason = "no torch" if not torch_found(facts) else "torch is not a CUDA build"
-        return CheckResult("driver-floor", "skip", "", _show(driver), reason)
+        return CheckResult("driver-floor", "skip", "", show(driver), reason)
     if driver is None:
         return CheckResult(
             "driver-floor", "skip", "", "(none)", f"no driver to check: {_no_gpu_reason(facts)}"
@@ -1047,20 +1047,15 @@ def check_cudnn_gpu_floor(facts: Mapping[str, Any]) -> CheckResult:
     cudnn = cudnn_version(facts)
     devices = gpu_devices(facts)
     if cudnn is None or not devices:
-        return CheckResult(
-            "cudnn-gpu", "skip", "", _show(cudnn), "needs both cuDNN and a GPU"
-        )
+        return CheckResult("cudnn-gpu", "skip", "", show(cudnn), "needs both cuDNN and a GPU")
     floor_version, min_sm = compat.load_table().cudnn_gpu_floor
     have = _version(cudnn)
     if have is None or have < Version(floor_version):
-        return CheckResult(
-            "cudnn-gpu", "ok", "", cudnn, f"cuDNN {cudnn} still supports older GPUs"
-        )
+        return CheckResult("cudnn-gpu", "ok", "", cudnn, f"cuDNN {cudnn} still supports older GPUs")
     old = [
         f"GPU {d.get('index')} ({d.get('name')}, sm_{_sm(str(d.get('compute_capability')))})"
         for d in devices
-        if d.get("compute_capability")
-        and (_sm(str(d.get("compute_capability"))) or 999) < min_sm
+        if d.get("compute_capability") and (_sm(str(d.get("compute_capability"))) or 999) < min_sm
     ]
     if old:
         return CheckResult(
@@ -1158,8 +1153,7 @@ def check_nvidia_wheels(facts: Mapping[str, Any]) -> CheckResult:
             "fail",
             "the versions torch's metadata requires",
             "; ".join(bad),
-            "NVIDIA library wheels do not match what torch was built against: "
-            + "; ".join(bad),
+            "NVIDIA library wheels do not match what torch was built against: " + "; ".join(bad),
             "reinstall torch so pip pulls its own pins (pip install --force-reinstall "
             '"torch==<version>"), and remove later installs that upgraded these wheels.',
         )
@@ -1192,7 +1186,7 @@ def check_cudnn_runtime(facts: Mapping[str, Any]) -> CheckResult:
         return CheckResult(
             "cudnn-runtime",
             "fail" if torch_cuda(facts) else "skip",
-            _show(compiled),
+            show(compiled),
             "(none)",
             "torch.backends.cudnn.is_available() is False: cuDNN could not be loaded",
             "install the nvidia-cudnn wheel torch requires, or check LD_LIBRARY_PATH.",
@@ -1206,13 +1200,17 @@ def check_cudnn_runtime(facts: Mapping[str, Any]) -> CheckResult:
             problems.append(f"torch was built with cuDNN {compiled} but loads {runtime}")
         elif have != built:
             warn = True
-    if wheel and have is not None and _version(str(wheel)) is not None:
-        if Version(str(wheel)).release[:3] != have.release[:3]:
-            problems.append(
-                f"the {_get(facts, 'cudnn', 'package')} wheel is {wheel} but torch loads "
-                f"{runtime} (another libcudnn shadows it)"
-            )
-    expected = f"compiled {_show(compiled)}; wheel {_show(wheel)}"
+    wheel_version = _version(str(wheel)) if wheel else None
+    if (
+        have is not None
+        and wheel_version is not None
+        and wheel_version.release[:3] != have.release[:3]
+    ):
+        problems.append(
+            f"the {_get(facts, 'cudnn', 'package')} wheel is {wheel} but torch loads "
+            f"{runtime} (another libcudnn shadows it)"
+        )
+    expected = f"compiled {show(compiled)}; wheel {show(wheel)}"
     if problems:
         return CheckResult(
             "cudnn-runtime",
@@ -1241,7 +1239,7 @@ def check_cuda_build_exists(facts: Mapping[str, Any]) -> CheckResult:
     cuda = torch_cuda(facts)
     if tv is None or cuda is None:
         return CheckResult(
-            "cuda-build", "skip", "", _show(torch_variant(facts)), "no CUDA build of torch"
+            "cuda-build", "skip", "", show(torch_variant(facts)), "no CUDA build of torch"
         )
     verdict = compat.has_cuda_build(tv, cuda)
     builds = compat.cuda_builds(tv)
@@ -1273,7 +1271,7 @@ def check_python_supported(facts: Mapping[str, Any]) -> CheckResult:
     tv = torch_version(facts)
     py = python_version(facts)
     if tv is None or py is None:
-        return CheckResult("python-supported", "skip", "", _show(py), "no torch")
+        return CheckResult("python-supported", "skip", "", show(py), "no torch")
     abiflags = str(_get(facts, "python", "abiflags") or "")
     query = ".".join(py.split(".")[:2]) + ("t" if "t" in abiflags else "")
     verdict = compat.python_supported(tv, query)
@@ -1405,7 +1403,7 @@ def check_torch_install(facts: Mapping[str, Any]) -> CheckResult:
         d, v = _version(str(dist)), _version(str(disk))
         if d is not None and v is not None and d.public != v.public:
             problems.append(f"torch metadata says {dist} but torch/version.py says {disk}")
-    found = _show(torch_version(facts))
+    found = show(torch_version(facts))
     if problems:
         return CheckResult(
             "torch-install",

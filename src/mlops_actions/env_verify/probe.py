@@ -6,9 +6,13 @@ under inspection::
     python probe.py [--smoke] [--compile] [--timeout S] [--command-timeout S]
                     [--path DIR]... [--out FILE]
 
-It prints one JSON document (or writes it to FILE with ``--out``) and exits 0 whenever it
-could write one: missing pieces (no torch, no GPU, no driver) are facts, not failures. Exit 2
-means bad arguments. The probe judges nothing; checks are pure functions over the document.
+It prints one JSON document, ASCII only (with ``--out`` it writes it to FILE and prints
+nothing), and exits 0 whenever it could write one: missing pieces (no torch, no GPU, no
+driver) are facts, not failures. Exit 2 means bad arguments (one line on stderr). The probe
+judges nothing; checks are pure functions over the document. ``--timeout`` (default 120 s)
+limits each smoke probe, ``--command-timeout`` (default 10 s) each driver query (NVML,
+nvidia-smi, rocm-smi). The fast path imports nothing beyond os, sys and time unless a driver
+tool has to be run.
 
 ``--path DIR`` puts DIR in front of ``sys.path`` before anything is looked up (like
 PYTHONPATH). To probe a site-packages folder on its own, run ``python -S probe.py --path DIR``:
@@ -20,7 +24,8 @@ or absent. Versions are reported as written, never normalised.
 
 - ``schema``: "mlops-actions/env-probe"; ``schema_version``: 1; ``probe_seconds``: float.
 - ``python``: ``version`` "3.11.7", ``version_info`` [3, 11, 7, "final", 0], ``implementation``
-  "cpython", ``executable``, ``prefix``, ``base_prefix``, ``venv`` (bool), ``conda`` (bool),
+  "cpython", ``executable``, ``prefix``, ``base_prefix``, ``venv`` (bool: prefix differs from
+  base_prefix, or a pyvenv.cfg sits beside the executable's folder), ``conda`` (bool),
   ``abiflags`` (str, "t" marks a free-threaded build; null off POSIX), ``flags`` (interpreter
   flags in effect, e.g. ["-S"]), ``sys_path`` (the search path used for lookups).
 - ``os``: ``system`` "Linux", ``release`` (kernel), ``machine`` "x86_64", ``libc``
@@ -60,8 +65,11 @@ or absent. Versions are reported as written, never normalised.
   version/cuda/hip/xpu/git_version/debug/file), cuda_available (bool), devices ({count,
   devices: [{index, name, capability, total_memory_mib}]}), arch_list ([str]), cudnn
   ({available, runtime, runtime_raw, compiled, enabled}), nccl (str), matmul_cpu, conv2d_cpu,
-  matmul_cuda, conv2d_cuda (each {device: {dtype: {rel_err, tolerance, ok} | {error}}}),
-  compile ({device, rel_err, ok}). GPU probes are "skipped" with a detail starting "no GPU"
+  matmul_cuda, conv2d_cuda (each {device: {dtype: {rel_err, tolerance, ok} | {error}}};
+  conv2d_cuda also has cudnn_enabled), compile ({device, rel_err, ok}). Matmul runs float32
+  and bfloat16 on CPU; float32, float16 and (from sm_80, or on ROCm) bfloat16 on each GPU.
+  rel_err is the largest error against a float64 CPU reference over the largest reference
+  value. import_torch's ``seconds`` is the import time. GPU probes are "skipped" with a detail starting "no GPU"
   when torch sees none; cudnn and nccl are skipped on CPU-only builds. Each probe has its own
   time limit in a worker process; after a hang or crash a fresh worker runs the rest.
 - ``errors``: [{``section``, ``error``}] for any section that broke (its value is then null).
@@ -77,7 +85,6 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 if sys.path and os.path.abspath(sys.path[0] or ".") == _HERE:
     del sys.path[0]
 
-import json  # noqa: E402
 import time  # noqa: E402
 
 # typing costs a few milliseconds at start-up; annotations are never evaluated here.
@@ -86,6 +93,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from typing import Any
 
+_PYCF_ONLY_AST = 0x400  # ast.PyCF_ONLY_AST
 SCHEMA = "mlops-actions/env-probe"
 SCHEMA_VERSION = 1
 DEFAULT_SMOKE_TIMEOUT = 120.0
@@ -100,6 +108,7 @@ GPU_ENV = (
     "HIP_VISIBLE_DEVICES",
     "ROCR_VISIBLE_DEVICES",
 )
+_SMI_DIRS = ("/usr/local/nvidia/bin", "/usr/lib/wsl/lib")
 _EXTRA_DISTS = frozenset(("triton", "functorch", "xformers", "flash-attn", "pynvml"))
 _CONTAINER_CGROUP_WORDS = ("docker", "kubepods", "containerd", "libpod", "lxc", "podman")
 
@@ -118,10 +127,22 @@ def _err(exc: BaseException) -> str:
 
 
 def normalize_name(name: str) -> str:
-    """PEP 503 normalised distribution name."""
-    import re
+    """PEP 503 normalised distribution name (runs of -_. become one -, lower case)."""
+    out: list[str] = []
+    for char in name.lower():
+        if char in "-_.":
+            if not out or out[-1] != "-":
+                out.append("-")
+        else:
+            out.append(char)
+    return "".join(out)
 
-    return re.sub(r"[-_.]+", "-", name).lower()
+
+def _leading_digits(text: str) -> str:
+    end = 0
+    while end < len(text) and text[end].isdigit():
+        end += 1
+    return text[:end]
 
 
 def is_interesting(norm: str) -> bool:
@@ -129,25 +150,27 @@ def is_interesting(norm: str) -> bool:
 
 
 def parse_version_py(source: str) -> dict[str, Any]:
-    """Top-level literal assignments of the torch/version.py fields, annotated or not."""
-    import ast
+    """Top-level literal assignments of the torch/version.py fields, annotated or not.
 
+    compile(..., PyCF_ONLY_AST) is what ast.parse does; calling it directly spares importing
+    ast (and enum) on the fast path. Raises SyntaxError for a broken file.
+    """
+    tree: Any = compile(source, "torch/version.py", "exec", _PYCF_ONLY_AST, dont_inherit=True)
     found: dict[str, Any] = {}
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+    for node in tree.body:
+        kind = type(node).__name__
+        if kind == "Assign" and len(node.targets) == 1:
             target, value = node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        elif kind == "AnnAssign" and node.value is not None:
             target, value = node.target, node.value
         else:
             continue
-        if not isinstance(target, ast.Name) or target.id not in VERSION_FIELDS:
+        if type(target).__name__ != "Name" or target.id not in VERSION_FIELDS:
             continue
-        try:
-            literal = ast.literal_eval(value)
-        except ValueError:
+        if type(value).__name__ != "Constant":
             continue
-        if literal is None or isinstance(literal, (str, bool)):
-            found[target.id] = literal
+        if value.value is None or isinstance(value.value, (str, bool)):
+            found[target.id] = value.value
     return found
 
 
@@ -161,24 +184,38 @@ def build_variant(
     label: str | None, cuda: str | None, hip: str | None, xpu: str | None
 ) -> tuple[str | None, str | None]:
     """(variant, source): from the local version label when it names one, else the fields."""
-    import re
-
-    if label:
-        match = re.match(r"(cpu|xpu|cu\d+|rocm\d+(?:\.\d+)*)(?![0-9a-z])", label)
-        if match:
-            return match.group(1), "local-label"
+    named = label_variant(label) if label else None
+    if named:
+        return named, "local-label"
     if hip:
         parts = hip.split(".")
-        if len(parts) >= 2 and parts[0].isdigit():
-            minor = re.match(r"\d+", parts[1])
-            label = f"rocm{parts[0]}.{minor.group(0) if minor else parts[1]}"
-            return label, "version-fields"
+        if len(parts) >= 2 and parts[0].isdigit() and _leading_digits(parts[1]):
+            return f"rocm{parts[0]}.{_leading_digits(parts[1])}", "version-fields"
         return "rocm", "version-fields"
     if cuda:
         return "cu" + cuda.replace(".", ""), "version-fields"
     if xpu:
         return "xpu", "version-fields"
     return "cpu", "version-fields"
+
+
+def label_variant(label: str) -> str | None:
+    """The build a local version label names: cpu, xpu, cuXYZ or rocmX.Y (cu117.with.pypi.cudnn
+    names cu117); None for other labels."""
+    end = 0
+    if label.startswith(("cpu", "xpu")):
+        end = 3
+    elif label.startswith("cu"):
+        digits = _leading_digits(label[2:])
+        end = 2 + len(digits) if digits else 0
+    elif label.startswith("rocm"):
+        digits = _leading_digits(label[4:])
+        end = 4 + len(digits) if digits else 0
+        while end and label[end : end + 1] == "." and _leading_digits(label[end + 1 :]):
+            end += 1 + len(_leading_digits(label[end + 1 :]))
+    if not end or (end < len(label) and label[end].isalnum()):
+        return None
+    return label[:end]
 
 
 def decode_library_version(raw: int) -> str:
@@ -289,6 +326,64 @@ def parse_smi_csv(
 
 def _fault(kind: str, source: str, detail: str) -> dict[str, Any]:
     return {"kind": kind, "source": source, "detail": detail}
+
+
+_JSON_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\b": "\\b",
+    "\f": "\\f",
+}
+
+
+def _json_string(text: str) -> str:
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return '"' + text + '"'
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in _JSON_ESCAPES:
+            out.append(_JSON_ESCAPES[char])
+        elif 0x20 <= code < 0x7F:
+            out.append(char)
+        elif code > 0xFFFF:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return '"' + "".join(out) + '"'
+
+
+def to_json(value: Any, level: int = 0) -> str:
+    """JSON text, indented by two, ASCII only; what json.dumps gives, without importing json
+    (and re) on the fast path. Non-finite floats become null; unknown objects their str()."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, float):
+        return repr(value) if value - value == 0 else "null"
+    if isinstance(value, str):
+        return _json_string(value)
+    inner = "\n" + "  " * (level + 1)
+    outer = "\n" + "  " * level
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [_json_string(str(k)) + ": " + to_json(v, level + 1) for k, v in value.items()]
+        return "{" + inner + ("," + inner).join(items) + outer + "}"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        return "[" + inner + ("," + inner).join(to_json(v, level + 1) for v in value) + outer + "]"
+    return _json_string(str(value))
 
 
 # ---------------------------------------------------------------- facts: python and OS
@@ -497,19 +592,32 @@ def scan_distributions(paths: Iterable[str]) -> dict[str, Any]:
 # ---------------------------------------------------------------- facts: torch
 
 
+def find_spec(name: str) -> Any:
+    """importlib.util.find_spec for a top-level name, without importing importlib.util.
+
+    Asks the finders on sys.meta_path, as the import system does; nothing is executed.
+    """
+    for finder in sys.meta_path:
+        method = getattr(finder, "find_spec", None)
+        if method is None:
+            continue
+        try:
+            spec = method(name, None)
+        except Exception:
+            continue
+        if spec is not None:
+            return spec
+    return None
+
+
 def locate_torch() -> str | None:
     """Folder of the torch package the interpreter would import, without importing it."""
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec("torch")
-    except (ImportError, ValueError):
-        return None
+    spec = find_spec("torch")
     if spec is None:
         return None
     if spec.origin and spec.origin not in ("namespace", "built-in"):
-        return os.path.dirname(spec.origin)
-    locations = list(spec.submodule_search_locations or [])
+        return os.path.dirname(str(spec.origin))
+    locations = [str(p) for p in spec.submodule_search_locations or []]
     return locations[0] if locations else None
 
 
@@ -716,12 +824,7 @@ def _in_thread(func: Callable[[], dict[str, Any]], timeout: float) -> tuple[str,
 
 
 def _module_importable(name: str) -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
+    return find_spec(name) is not None
 
 
 def _dev_entries(prefix: str, folder: str = "/dev") -> list[str]:
@@ -734,7 +837,8 @@ def _dev_entries(prefix: str, folder: str = "/dev") -> list[str]:
 
 def gpu_facts(command_timeout: float) -> dict[str, Any]:
     nodes = _dev_entries("nvidia")
-    smi = which("nvidia-smi")
+    # Device plugins (Kubernetes, WSL) mount the driver's tools off the default PATH.
+    smi = which("nvidia-smi", _SMI_DIRS if nodes or os.path.exists("/dev/dxg") else ())
     facts: dict[str, Any] = {
         "source": None,
         "driver_version": None,
@@ -833,6 +937,8 @@ def rocm_facts(timeout: float, faults: list[dict[str, Any]]) -> dict[str, Any]:
         if fault is not None:
             faults.append(fault)
         else:
+            import json
+
             try:
                 facts["rocm_smi_output"] = json.loads(out)
             except ValueError as exc:
@@ -1051,12 +1157,21 @@ def run_probe(name: str, want_compile: bool) -> tuple[str, Any]:
 
 def worker_main() -> int:
     """Smoke worker: reads its task from stdin, writes one JSON line per event to stdout."""
+    import json
+
     task = json.loads(sys.stdin.read())
     sys.path[:] = task["sys_path"]
     # Keep the protocol stream clean: anything torch or a library prints goes to stderr.
     protocol = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     results: dict[str, Any] = dict(task["results"])
+    if (results.get("import_torch") or {}).get("status") == "ok":
+        # A fresh worker after a hang: import torch up front so the next probe's time is its own.
+        import contextlib
+        import importlib
+
+        with contextlib.suppress(Exception):  # the probes then fail on their own and say why
+            importlib.import_module("torch")
 
     def emit(message: dict[str, Any]) -> None:
         protocol.write(json.dumps(message, default=str) + "\n")
@@ -1083,6 +1198,7 @@ def worker_main() -> int:
 
 def run_smoke(timeout: float, want_compile: bool) -> dict[str, Any]:
     """Each probe under its own time limit in a worker; a fresh worker after a hang or crash."""
+    import json
     import queue
     import subprocess
     import threading
@@ -1287,7 +1403,7 @@ def main(argv: list[str] | None = None) -> int:
     report = collect(
         options["smoke"], options["compile"], options["timeout"], options["command_timeout"]
     )
-    text = json.dumps(report, indent=2, default=str) + "\n"
+    text = to_json(report) + "\n"
     if options["out"]:
         try:
             with open(options["out"], "w", encoding="utf-8") as handle:

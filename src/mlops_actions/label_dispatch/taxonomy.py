@@ -82,13 +82,13 @@ def check_labels(
                 f"{who} has {sender_role or 'none'}, so it was removed",
                 name,
             ))
-    removed = {n.casefold() for n in remove}
-    after = tuple(n for n in labels if n.casefold() not in removed)
+    gone = {n.casefold() for n in remove}
+    after = tuple(n for n in labels if n.casefold() not in gone)
     by_category: dict[str, list[str]] = {}
     for name in after:
-        category = category_of(name)
-        if category is not None:
-            by_category.setdefault(category, []).append(name)
+        prefix = category_of(name)
+        if prefix is not None:
+            by_category.setdefault(prefix, []).append(name)
     for category in settings.categories:
         present = by_category.get(category.name, [])
         if category.exclusive and len(present) > 1:

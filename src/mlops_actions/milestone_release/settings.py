@@ -81,7 +81,7 @@ def settings_from_config(config: Config) -> Settings:
         raise config.error(
             (*keys, "tag-template"), f"{template!r} {problem}", 'use e.g. "v{version}".'
         )
-    categories = DEFAULT_CATEGORIES
+    categories: tuple[Category, ...] = DEFAULT_CATEGORIES
     if "categories" in data:
         categories = tuple(
             Category(str(c["title"]), tuple(str(x) for x in c["labels"]))

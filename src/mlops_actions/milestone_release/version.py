@@ -22,7 +22,9 @@ SEMVER = re.compile(
     r"(?:\+(?P<build>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
 )
 
-ACCEPTED_FORMS = "PEP 440 or SemVer with an optional leading v, e.g. v2.9.0, 2.9.0rc1, v2.9.0-alpha.1"
+ACCEPTED_FORMS = (
+    "PEP 440 or SemVer with an optional leading v, e.g. v2.9.0, 2.9.0rc1, v2.9.0-alpha.1"
+)
 
 Scheme = Literal["semver", "pep440"]
 
@@ -53,7 +55,9 @@ def parse_version(text: str) -> ReleaseVersion | None:
         try:
             order = Version(text)
         except InvalidVersion:
-            order = Version(f"{major}.{minor}.{patch}rc999999" if pre else f"{major}.{minor}.{patch}")
+            order = Version(
+                f"{major}.{minor}.{patch}rc999999" if pre else f"{major}.{minor}.{patch}"
+            )
         return ReleaseVersion(text, "semver", pre is not None, major, order)
     try:
         version = Version(text)

@@ -62,7 +62,9 @@ def scan_devcontainer(path: str, text: str) -> FileScan:
     try:
         data = json.loads(clean)
     except json.JSONDecodeError as exc:
-        return FileScan(errors=(ScanError(path, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}"),))
+        return FileScan(
+            errors=(ScanError(path, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}"),)
+        )
     if not isinstance(data, dict):
         return FileScan()
     loc = _Locator(clean)
@@ -80,8 +82,23 @@ def scan_devcontainer(path: str, text: str) -> FileScan:
     def add(offset: int, d: Decoded, ctx: str, raw: str, derived: str | None = None) -> None:
         line, col = loc.pos(offset)
         pins.append(
-            Pin(path, line, col, d.component, d.value, d.how, "devcontainer", ctx, d.variant,
-                gid, raw, (), d.reason, derived, d.flavour)
+            Pin(
+                path,
+                line,
+                col,
+                d.component,
+                d.value,
+                d.how,
+                "devcontainer",
+                ctx,
+                d.variant,
+                gid,
+                raw,
+                (),
+                d.reason,
+                derived,
+                d.flavour,
+            )
         )
 
     image = data.get("image")
@@ -102,10 +119,17 @@ def scan_devcontainer(path: str, text: str) -> FileScan:
         )
         line = loc.pos(loc.find('"build"'))[0]
         links.append(
-            Link("builds", path, target, line, context=gid, build_args=build_args,
-                 stage=build.get("target") if isinstance(build.get("target"), str) else None)
+            Link(
+                "builds",
+                path,
+                target,
+                line,
+                context=gid,
+                build_args=build_args,
+                stage=build.get("target") if isinstance(build.get("target"), str) else None,
+                build_context=posixpath.normpath(posixpath.join(base, context)),
+            )
         )
-        _ = context
     features: Any = data.get("features", {})
     if isinstance(features, dict):
         feat_start = loc.find('"features"')
@@ -121,7 +145,11 @@ def scan_devcontainer(path: str, text: str) -> FileScan:
                 component = table.get(key.lower())
                 if component is None or not isinstance(value, str):
                     continue
-                add(value_at(key, value, fstart), classify_value(component, value),
-                    f"feature {short}", value)
+                add(
+                    value_at(key, value, fstart),
+                    classify_value(component, value),
+                    f"feature {short}",
+                    value,
+                )
     groups = (PinGroup(gid, "devcontainer", path, path, tuple(pins), images=images),)
     return FileScan(pins=tuple(pins), links=tuple(links), groups=groups)

@@ -95,6 +95,8 @@ class Link:
     build_args: tuple[tuple[str, str], ...] = ()
     stage: str | None = None
     """Dockerfile stage/target the link concerns, when known."""
+    build_context: str | None = None
+    """``builds``: the build context directory, repository-relative."""
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,9 @@ class Environment:
     """Pins that must agree with each other: one place software actually runs."""
 
     id: str
-    kind: Literal["docker", "conda", "devcontainer", "ci", "compose", "requirements", "project"]
+    kind: Literal[
+        "docker", "conda", "devcontainer", "ci", "compose", "requirements", "project", "file"
+    ]
     name: str
     rule: str
     """The grouping rule that formed it (documented in docs/version-guard.md)."""

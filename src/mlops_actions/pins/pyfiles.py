@@ -169,9 +169,7 @@ def scan_requirements(path: str, text: str) -> FileScan:
                     variants.append((value, variant))
                     implied = variant_pin(variant)
                     if implied is not None:
-                        pins.append(
-                            _pin(path, loc, value_off, implied, "requirements", opt, value)
-                        )
+                        pins.append(_pin(path, loc, value_off, implied, "requirements", opt, value))
             continue
         if ln.text.startswith("-"):
             continue
@@ -196,7 +194,9 @@ def scan_requirements(path: str, text: str) -> FileScan:
         for d in result:
             ctx = f"marker {marker}" if marker else ""
             pins.append(_pin(path, loc, ln.offset, d, "requirements", ctx, ln.text))
-    return FileScan(pins=tuple(_apply_index(pins, variants)), links=tuple(links), errors=tuple(errors))
+    return FileScan(
+        pins=tuple(_apply_index(pins, variants)), links=tuple(links), errors=tuple(errors)
+    )
 
 
 # --- pyproject.toml ------------------------------------------------------------------------
@@ -265,14 +265,22 @@ def scan_pyproject(path: str, text: str) -> FileScan:
     if isinstance(project, dict):
         start = loc.header(r"^\[project\]")
         pins += _requirement_items(
-            path, loc, project.get("dependencies", []) or [], "dependencies", start,
-            "pyproject", errors,
+            path,
+            loc,
+            project.get("dependencies", []) or [],
+            "dependencies",
+            start,
+            "pyproject",
+            errors,
         )
         rp = project.get("requires-python")
         if isinstance(rp, str):
             at = loc.find(rp, loc.find("requires-python", start))
-            pins.append(_pin(path, loc, at, classify_value("python", rp), "pyproject",
-                             "requires-python", rp))
+            pins.append(
+                _pin(
+                    path, loc, at, classify_value("python", rp), "pyproject", "requires-python", rp
+                )
+            )
         optional = project.get("optional-dependencies", {})
         if isinstance(optional, dict):
             opt_start = loc.header(r"^\[project\.optional-dependencies\]")
@@ -319,18 +327,28 @@ def scan_pyproject(path: str, text: str) -> FileScan:
                 at = start + m.start() + len(m.group(0)) - len(m.group(0).lstrip()) if m else start
                 resolved: tuple[str, ...] = ()
                 if isinstance(spec, dict) and spec.get("source") in sources:
-                    url = sources[spec["source"]]
+                    url = str(sources[spec["source"]])
                     variant = index_variant(url)
                     if variant and decoded.variant is None:
                         decoded = replace(decoded, variant=variant)
                         resolved = (f"poetry source {spec['source']} {url}",)
                 pins.append(_pin(path, loc, at, decoded, "pyproject", ctx, needle, resolved))
-        for name, url in sources.items():
-            variant = index_variant(str(url))
+        for source_name, source_url in sources.items():
+            url = str(source_url)
+            variant = index_variant(url)
             implied = variant_pin(variant) if variant else None
             if implied is not None:
-                pins.append(_pin(path, loc, loc.find(str(url)), implied, "pyproject",
-                                 f"poetry source {name}", str(url)))
+                pins.append(
+                    _pin(
+                        path,
+                        loc,
+                        loc.find(str(url)),
+                        implied,
+                        "pyproject",
+                        f"poetry source {source_name}",
+                        str(url),
+                    )
+                )
     uv = tool.get("uv", {}) if isinstance(tool, dict) else {}
     if isinstance(uv, dict):
         pins = _uv(path, loc, uv, pins)
@@ -350,8 +368,17 @@ def _uv(path: str, loc: _Locator, uv: dict[str, Any], pins: list[Pin]) -> list[P
         index_variants[str(index.get("name", ""))] = (url, variant)
         implied = variant_pin(variant)
         if implied is not None:
-            pins.append(_pin(path, loc, loc.find(url), implied, "pyproject",
-                             f"uv index {index.get('name', '')}", url))
+            pins.append(
+                _pin(
+                    path,
+                    loc,
+                    loc.find(url),
+                    implied,
+                    "pyproject",
+                    f"uv index {index.get('name', '')}",
+                    url,
+                )
+            )
     sources = uv.get("sources", {}) or {}
     routed: dict[str, set[str]] = {}
     for name, spec in sources.items():
@@ -394,16 +421,23 @@ def scan_setup_cfg(path: str, text: str) -> FileScan:
         py = parser.get("options", "python_requires", fallback=None)
         if py:
             at = loc.find(py.strip(), loc.find("python_requires", start))
-            pins.append(_pin(path, loc, at, classify_value("python", py.strip()), "setup.cfg",
-                             "python_requires", py.strip()))
+            pins.append(
+                _pin(
+                    path,
+                    loc,
+                    at,
+                    classify_value("python", py.strip()),
+                    "setup.cfg",
+                    "python_requires",
+                    py.strip(),
+                )
+            )
     if parser.has_section("options.extras_require"):
         start = loc.header(r"^\[options\.extras_require\]")
         for extra, value in parser.items("options.extras_require"):
             items = [r.strip() for r in value.splitlines() if r.strip()]
             at = loc.find(extra, start)
-            pins += _requirement_items(
-                path, loc, items, f"extra {extra}", at, "setup.cfg", errors
-            )
+            pins += _requirement_items(path, loc, items, f"extra {extra}", at, "setup.cfg", errors)
     return FileScan(pins=tuple(pins), errors=tuple(errors))
 
 
@@ -419,8 +453,9 @@ def scan_python_version(path: str, text: str) -> FileScan:
         if value and not value.startswith("#"):
             col_off = offset + raw.index(value)
             pins.append(
-                _pin(path, loc, col_off, classify_value("python", value), "python-version", "",
-                     value)
+                _pin(
+                    path, loc, col_off, classify_value("python", value), "python-version", "", value
+                )
             )
         offset += len(raw)
     return FileScan(pins=tuple(pins))

@@ -25,8 +25,6 @@ from mlops_actions.pins.values import (
     variant_pin,
 )
 
-_OPERATORS = ("&&", "||", ";", "|", "\n", "&")
-
 
 @dataclass(frozen=True)
 class Word:
@@ -58,68 +56,44 @@ class ShellScan:
     errors: tuple[tuple[int, str], ...]
 
 
+_QUOTED = r"""'[^']*'|"(?:[^"\\]|\\.)*"|\\."""
+_TOKEN = re.compile(
+    rf"""(?P<op>&&|\|\||[;|&\n])|(?P<ws>[ \t\r]+)|(?P<comment>\#[^\n]*)"""
+    rf"""|(?P<word>(?:[^\s'"\\;&|\#]|{_QUOTED})(?:[^\s'"\\;&|]|{_QUOTED})*)"""
+    r"""|(?P<rest>.+)""",
+    re.DOTALL,
+)
+_UNQUOTE = re.compile(r"""'([^']*)'|"((?:[^"\\]|\\.)*)"|\\(.)""", re.DOTALL)
+
+
+def _unquote(m: re.Match[str]) -> str:
+    if m.group(1) is not None:
+        return m.group(1)
+    if m.group(2) is not None:
+        return re.sub(r"\\(.)", r"\1", m.group(2))
+    return m.group(3)
+
+
 def split_words(text: str) -> list[list[Word]]:
-    """Split a command line into simple commands, each a list of words with their offsets."""
+    """Split a command line into simple commands, each a list of words with their offsets.
+
+    Quotes are removed from words; ``#`` at the start of a word starts a comment; an
+    unterminated quote makes the rest of the text one word (never an exception).
+    """
     commands: list[list[Word]] = []
     words: list[Word] = []
-    buf: list[str] = []
-    start = -1
-    i = 0
-    quote: str | None = None
-
-    def flush() -> None:
-        nonlocal buf, start
-        if start >= 0:
-            words.append(Word(start, "".join(buf)))
-        buf = []
-        start = -1
-
-    while i < len(text):
-        c = text[i]
-        if quote is not None:
-            if c == quote:
-                quote = None
-            elif c == "\\" and quote == '"' and i + 1 < len(text):
-                i += 1
-                buf.append(text[i])
-            else:
-                buf.append(c)
-            i += 1
-            continue
-        if c in "'\"":
-            if start < 0:
-                start = i
-            quote = c
-            i += 1
-            continue
-        if c == "\\" and i + 1 < len(text):
-            if start < 0:
-                start = i
-            buf.append(text[i + 1])
-            i += 2
-            continue
-        op = next((o for o in _OPERATORS if text.startswith(o, i)), None)
-        if op is not None:
-            flush()
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind == "word" or kind == "rest":
+            raw = m.group(0)
+            value = (
+                _UNQUOTE.sub(_unquote, raw) if ("'" in raw or '"' in raw or "\\" in raw) else raw
+            )
+            words.append(Word(m.start(), value))
+        elif kind == "op":
             if words:
                 commands.append(words)
             words = []
-            i += len(op)
-            continue
-        if c.isspace():
-            flush()
-            i += 1
-            continue
-        if c == "#" and start < 0:
-            # A comment runs to the end of the line.
-            end = text.find("\n", i)
-            i = len(text) if end < 0 else end
-            continue
-        if start < 0:
-            start = i
-        buf.append(c)
-        i += 1
-    flush()
     if words:
         commands.append(words)
     return commands
@@ -290,12 +264,16 @@ def _pip(
                     index_notes.append((value, variant))
                     implied = variant_pin(variant)
                     if implied is not None:
-                        pins.append(ShellPin(value.offset, value.text, implied, note=role))
+                        pins.append(
+                            ShellPin(value.offset, value.text, implied, note=f"{role} {value.text}")
+                        )
             elif role == "torch-backend" and value.text.startswith(("cu", "rocm")):
                 implied = variant_pin(value.text)
                 if implied is not None:
                     index_notes.append((value, value.text))
-                    pins.append(ShellPin(value.offset, value.text, implied, note=role))
+                    pins.append(
+                        ShellPin(value.offset, value.text, implied, note=f"{role} {value.text}")
+                    )
             continue
         i += 1
         if w.text.startswith("-"):

@@ -140,7 +140,7 @@ def classify_value(component: Component, text: str) -> Decoded:
             return Decoded("cuda", value, "exact", variant="cpu")
         minor = cuda_minor(value)
         if minor is not None:
-            normal = value if _is_version(value) else minor
+            normal = value if re.fullmatch(r"\d+(?:\.\d+)*", value) else minor
             return Decoded("cuda", normal, "exact", variant=cuda_version_to_tag(minor))
     if component == "rocm":
         v = value.removeprefix("rocm")
@@ -163,10 +163,15 @@ def _from_specifier(component: Component, spec: SpecifierSet, text: str) -> Deco
     items = list(spec)
     if not items:
         return Decoded(component, "", "unpinned")
+    if any(not item.version for item in items):
+        return Decoded(component, text, "unresolved", reason=f"{text!r} names no version")
     if len(items) == 1 and items[0].operator in {"==", "==="} and "*" not in items[0].version:
         version = items[0].version
         return Decoded(component, version, "exact", variant=local_variant(version))
     return Decoded(component, str(spec) if text.strip() else text, "range")
+
+
+_REQ_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 
 
 def decode_requirement(text: str) -> tuple[Decoded, ...] | str:
@@ -174,6 +179,11 @@ def decode_requirement(text: str) -> tuple[Decoded, ...] | str:
 
     Returns the decoded pins (empty for packages we do not track) or an error message.
     """
+    # Cheap name check first: packaging's parser is the slow part of a scan, and only
+    # tracked packages matter (their malformed lines are still reported).
+    m = _REQ_NAME.match(text)
+    if m is not None and canonicalize_name(m.group(1)) not in PACKAGE_COMPONENTS:
+        return ()
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:

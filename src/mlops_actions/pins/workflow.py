@@ -105,8 +105,9 @@ def matrix_combinations(matrix: Node | None) -> tuple[list[Combo], str | None]:
         for values in itertools.product(*(cells for _, cells in keys)):
             combos.append(dict(zip((k for k, _ in keys), values, strict=True)))
     combos = [
-        c for c in combos if not any(all(k in c and _same(c[k], v) for k, v in e.items())
-                                     for e in exclude)
+        c
+        for c in combos
+        if not any(all(k in c and _same(c[k], v) for k, v in e.items()) for e in exclude)
     ]
     original = {k for k, _ in keys}
     base_len = len(combos)
@@ -133,7 +134,7 @@ class _Job:
 
 
 def _resolver(
-    combo: Combo, env: Mapping[str, str], matrix_reason: str | None
+    combo: Combo, env: Mapping[str, str], matrix_reason: str | None, env_used: set[str]
 ) -> Callable[[str], Expansion]:
     def resolve(text: str) -> Expansion:
         unresolved: list[str] = []
@@ -156,6 +157,7 @@ def _resolver(
             me = re.fullmatch(r"env\.([\w-]+)", expr)
             if me is not None and me.group(1) in env and "${{" not in env[me.group(1)]:
                 used.append(f"env.{me.group(1)}={env[me.group(1)]}")
+                env_used.add(me.group(1))
                 return env[me.group(1)]
             unresolved.append(f"expression ${{{{ {expr} }}}} cannot be resolved statically")
             return m.group(0)
@@ -192,16 +194,19 @@ def scan_workflow(path: str, text: str) -> FileScan:
             gid = f"ci:{path}:{job_id}"
             if combo:
                 gid += "[" + ", ".join(f"{k}={v.label()}" for k, v in combo.items()) + "]"
-            resolve = _resolver(combo, env, matrix_reason)
-            before = set(state.pins)
+            env_used: set[str] = set()
+            resolve = _resolver(combo, env, matrix_reason, env_used)
             combo_pins, installs, images = _job_pins(state, job, resolve, gid, len(combos) > 1)
             member = [p for node_id, p in matrix_pins if _in_combo(node_id, combo)]
-            all_pins = tuple(dict.fromkeys([*env_pins, *member, *combo_pins]))
+            for p in combo_pins:
+                env_used.update(r.split("=", 1)[0] for r in p.resolved_from if "=" in r)
+            # Workflow-level env pins join the jobs that read them (${{ env.X }} or $X).
+            shared = [p for p in top_pins if p.context.rsplit(" ", 1)[-1] in env_used]
+            all_pins = tuple(dict.fromkeys([*shared, *env_pins, *member, *combo_pins]))
             if all_pins or installs or images:
                 groups.append(
                     PinGroup(gid, "ci", job_id, path, all_pins, tuple(installs), tuple(images))
                 )
-            _ = before
         pins += [p for _, p in matrix_pins]
         pins += list(state.pins.values())
         links += state.links
@@ -239,8 +244,12 @@ def _env_block(path: str, node: Node | None, context: str) -> tuple[dict[str, st
 
 def _classify(component: Any, text: str) -> Decoded:
     if "${{" in text:
-        return Decoded(component, text, "unresolved",
-                       reason="value is an expression that cannot be resolved statically")
+        return Decoded(
+            component,
+            text,
+            "unresolved",
+            reason="value is an expression that cannot be resolved statically",
+        )
     return classify_value(component, text)
 
 
@@ -327,27 +336,39 @@ def _job_pins(
             return
         exp = resolve(raw)
         if not exp.ok:
-            keep(_pin(path, node, Decoded("image", raw, "unresolved",
-                                          reason="; ".join(exp.unresolved)), ctx, raw))
+            keep(
+                _pin(
+                    path,
+                    node,
+                    Decoded("image", raw, "unresolved", reason="; ".join(exp.unresolved)),
+                    ctx,
+                    raw,
+                )
+            )
             return
         images.append(exp.text)
-        state.links.append(Link("runs-in", path, exp.text, pos(node)[0], context=gid,
-                                images=(exp.text,)))
+        state.links.append(
+            Link("runs-in", path, exp.text, pos(node)[0], context=gid, images=(exp.text,))
+        )
         for d in decode_image(exp.text):
             p = _pin(path, node, d, ctx, raw, exp.used)
             keep(p if d.component == "image" else replace(p, derived_from=exp.text))
 
     container = get(job, "container")
-    if container is not None:
-        image(get(container, "image") if scalar(container) is None else container,
-              f"job {job_id} container")
+    container_image = get(container, "image") if scalar(container) is None else container
+    if container_image is not None:
+        image(container_image, f"job {job_id} container")
     for name, _, svc in items(get(job, "services")):
         node = get(svc, "image")
         if node is not None:
             image(node, f"job {job_id} service {name}")
     runs_on = get(job, "runs-on")
-    labels = [runs_on] if scalar(runs_on) is not None else seq(runs_on) or seq(get(runs_on, "labels"))
+    labels = (
+        [runs_on] if scalar(runs_on) is not None else seq(runs_on) or seq(get(runs_on, "labels"))
+    )
     for label in labels:
+        if label is None:
+            continue
         raw = scalar(label)
         if raw is None:
             continue
@@ -366,17 +387,17 @@ def _job_pins(
                 component = component_for_name(key)
                 if component is None or scalar(value) is None:
                     continue
-                _value_pins(path, value, component, f"{ctx} env-verify {key}", resolve, keep,
-                            state.lines)
+                _value_pins(
+                    path, value, component, f"{ctx} env-verify {key}", resolve, keep, state.lines
+                )
         else:
             pv = get(with_node, "python-version")
             if pv is not None:
-                _value_pins(path, pv, "python", f"{ctx} python-version", resolve, keep,
-                            state.lines)
+                _value_pins(path, pv, "python", f"{ctx} python-version", resolve, keep, state.lines)
         if uses.startswith("docker/build-push-action"):
             _build_push(state, with_node, resolve, gid)
         run = get(step, "run")
-        if scalar(run) is not None:
+        if run is not None and scalar(run) is not None:
             _run_step(state, run, ctx, resolve, keep, installs, gid)
     return found, installs, images
 
@@ -422,17 +443,18 @@ def _build_push(
     tags_node = get(with_node, "tags")
     tags_text = scalar(tags_node) or "\n".join(scalar(n) or "" for n in seq(tags_node))
     tags = [resolve(t.strip()).text for t in re.split(r"[\n,]", tags_text) if t.strip()]
-    line = pos(with_node)[0] if with_node is not None else 1
+    at_line = pos(with_node)[0] if with_node is not None else 1
     state.links.append(
         Link(
             "builds",
             state.path,
             _repo_path(dockerfile),
-            line,
+            at_line,
             context=gid,
             images=tuple(tags),
             build_args=tuple(args),
             stage=scalar(get(with_node, "target")),
+            build_context=_repo_path(context),
         )
     )
 
@@ -472,15 +494,27 @@ def _run_step(
             return exp.text
 
         restored = _PLACEHOLDER.sub(back, word)
-        shell = expand(restored, {k: v for k, v in state.env.items() if "${{" not in v},
-                       undeclared="is not set in the workflow")
+        shell = expand(
+            restored,
+            {k: v for k, v in state.env.items() if "${{" not in v},
+            undeclared="is not set in the workflow",
+        )
         return Expansion(shell.text, (*unresolved, *shell.unresolved), (*used, *shell.used))
 
     result = scan_shell(text, expand=word_expand)
     for sp in result.pins:
         at = offset_pos(run, state.lines, sp.offset)
-        keep(_pin(state.path, run, sp.decoded, ctx, sp.raw,
-                  sp.resolved + ((sp.note,) if sp.note else ()), at=at))
+        keep(
+            _pin(
+                state.path,
+                run,
+                sp.decoded,
+                ctx,
+                sp.raw,
+                sp.resolved + ((sp.note,) if sp.note else ()),
+                at=at,
+            )
+        )
     for off, message in result.errors:
         line, col = offset_pos(run, state.lines, off)
         state.errors.append(ScanError(state.path, line, col, message))
@@ -539,8 +573,17 @@ def _docker_build(
             step = 1
         i += step
     dockerfile = file if file else posixpath.join(context, "Dockerfile")
-    line, _ = offset_pos(run, state.lines, command[0].offset)
+    at_line, _ = offset_pos(run, state.lines, command[0].offset)
     state.links.append(
-        Link("builds", state.path, _repo_path(dockerfile), line, context=gid,
-             images=tuple(tags), build_args=tuple(args), stage=target)
+        Link(
+            "builds",
+            state.path,
+            _repo_path(dockerfile),
+            at_line,
+            context=gid,
+            images=tuple(tags),
+            build_args=tuple(args),
+            stage=target,
+            build_context=_repo_path(context),
+        )
     )

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import replace
+from typing import Any
 
 import yaml
 
 from mlops_actions.pins.model import FileScan, Link, Pin, PinGroup, ScanError, Source
 from mlops_actions.pins.values import Decoded, decode_conda_spec, decode_image
 
-try:
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml missing
-    _Loader = yaml.SafeLoader
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Node = yaml.Node
 
@@ -22,7 +20,8 @@ Node = yaml.Node
 def compose(path: str, text: str) -> Node | ScanError | None:
     """The document's root node, a ScanError for invalid YAML, None for an empty file."""
     try:
-        return yaml.compose(text, Loader=_Loader)
+        node: Node | None = yaml.compose(text, Loader=_Loader)
+        return node
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -37,7 +36,8 @@ def get(node: Node | None, key: str) -> Node | None:
         return None
     for k, v in node.value:
         if isinstance(k, yaml.ScalarNode) and k.value == key:
-            return v
+            found: Node = v
+            return found
     return None
 
 
@@ -103,7 +103,6 @@ def pin_at(
         resolved_from=resolved,
         reason=d.reason,
         flavour=d.flavour,
-        derived_from=None if d.component == "image" else None,
     )
 
 
@@ -118,8 +117,14 @@ def image_pins(
 ) -> list[Pin]:
     if reason is not None:
         return [
-            pin_at(path, node, Decoded("image", ref, "unresolved", reason=reason), source,
-                   context, resolved=resolved)
+            pin_at(
+                path,
+                node,
+                Decoded("image", ref, "unresolved", reason=reason),
+                source,
+                context,
+                resolved=resolved,
+            )
         ]
     out = []
     for d in decode_image(ref):
@@ -205,11 +210,11 @@ def scan_compose(path: str, text: str) -> FileScan:
             target = posixpath.normpath(posixpath.join(ctx_path, dockerfile))
             args: list[tuple[str, str]] = []
             args_node = get(build, "args")
-            for k, _, v in items(args_node):
-                args.append((k, scalar(v) or ""))
+            for key, _, value in items(args_node):
+                args.append((key, scalar(value) or ""))
             for item in seq(args_node):
-                k, _, v = (scalar(item) or "").partition("=")
-                args.append((k, v))
+                key, _, text = (scalar(item) or "").partition("=")
+                args.append((key, text))
             links.append(
                 Link(
                     "builds",
@@ -220,6 +225,7 @@ def scan_compose(path: str, text: str) -> FileScan:
                     images=images,
                     build_args=tuple(args),
                     stage=scalar(get(build, "target")),
+                    build_context=ctx_path,
                 )
             )
         pins += service_pins

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import unquote, urlencode
+from typing import Any, TypeVar
+from urllib.parse import quote, unquote, urlencode
 
 from .render import Json, Renderer
-from .state import Dispatch, Issue, Milestone, Repo, State, now_iso
+from .state import Dispatch, Issue, Milestone, Repo, State, fake_sha, now_iso
 
 DOCS = "https://docs.github.com/rest"
+T = TypeVar("T")
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 30
 
@@ -76,15 +78,18 @@ class Ctx:
     def field(self, name: str, default: Any = None) -> Any:
         return self.body.get(name, default) if isinstance(self.body, dict) else default
 
-    def paginate(self, items: list[Json]) -> Reply:
-        """GitHub's paging: `per_page` (default 30, at most 100), `page`, and a Link header."""
+    def paginate(self, items: Sequence[T], render: Callable[[T], Json]) -> Reply:
+        """GitHub's paging: `per_page` (default 30, at most 100), `page`, and a Link header.
+
+        Only the page asked for is rendered.
+        """
         try:
             per_page = min(max(int(self.query.get("per_page", DEFAULT_PER_PAGE)), 1), MAX_PER_PAGE)
             page = max(int(self.query.get("page", 1)), 1)
         except ValueError:
             raise ApiError(422, "Invalid per_page or page") from None
         last = max((len(items) + per_page - 1) // per_page, 1)
-        chunk = items[(page - 1) * per_page : page * per_page]
+        chunk = [render(item) for item in items[(page - 1) * per_page : page * per_page]]
         links = []
 
         def link(number: int, rel: str) -> str:
@@ -120,6 +125,8 @@ MULTI_SEGMENT = {"ref", "branch", "tag", "basehead", "path"}
 def compile_template(template: str) -> re.Pattern[str]:
     def group(match: re.Match[str]) -> str:
         name = match.group(1)
+        if name == "path":  # the repository root is an empty path
+            return f"(?P<{name}>.*)"
         return f"(?P<{name}>.+)" if name in MULTI_SEGMENT else f"(?P<{name}>[^/]+)"
 
     return re.compile("^" + re.sub(r"\{(\w+)\}", group, template) + "$")
@@ -197,7 +204,7 @@ def _check_color(color: Any) -> None:
 @route("GET", R + "/labels")
 def list_labels(ctx: Ctx) -> Reply:
     repo = ctx.repo
-    return ctx.paginate([ctx.render.label(repo, lb) for lb in repo.labels.values()])
+    return ctx.paginate(list(repo.labels.values()), lambda lb: ctx.render.label(repo, lb))
 
 
 @route("POST", R + "/labels")
@@ -327,7 +334,7 @@ def _filter_issues(ctx: Ctx, repo: Repo) -> list[Issue]:
 @route("GET", R + "/issues")
 def list_issues(ctx: Ctx) -> Reply:
     repo = ctx.repo
-    return ctx.paginate([ctx.render.issue(repo, i) for i in _filter_issues(ctx, repo)])
+    return ctx.paginate(_filter_issues(ctx, repo), lambda i: ctx.render.issue(repo, i))
 
 
 @route("POST", R + "/issues")
@@ -405,9 +412,8 @@ def _issue_labels_reply(ctx: Ctx, repo: Repo, issue: Issue) -> Reply:
 def list_issue_labels(ctx: Ctx) -> Reply:
     repo = ctx.repo
     issue = _issue_or_404(repo, ctx.params["issue_number"])
-    return ctx.paginate(
-        [ctx.render.label(repo, repo.labels[i]) for i in issue.label_ids if i in repo.labels]
-    )
+    labels = [repo.labels[i] for i in issue.label_ids if i in repo.labels]
+    return ctx.paginate(labels, lambda lb: ctx.render.label(repo, lb))
 
 
 @route("POST", R + "/issues/{issue_number}/labels")
@@ -490,7 +496,7 @@ def list_comments(ctx: Ctx) -> Reply:
     comments = [
         c for c in repo.issue_comments(issue.number) if c.updated_at >= ctx.query.get("since", "")
     ]
-    return ctx.paginate([ctx.render.comment(repo, c) for c in comments])
+    return ctx.paginate(comments, lambda c: ctx.render.comment(repo, c))
 
 
 @route("POST", R + "/issues/{issue_number}/comments")
@@ -519,9 +525,8 @@ def list_milestones(ctx: Ctx) -> Reply:
     items = [m for m in repo.milestones.values() if state == "all" or m.state == state]
 
     def completeness(m: Milestone) -> float:
-        rendered = ctx.render.milestone(repo, m)
-        total = rendered["open_issues"] + rendered["closed_issues"]
-        return rendered["closed_issues"] / total if total else 0.0
+        opened, closed = ctx.render.milestone_counts(repo, m.number)
+        return closed / (opened + closed) if opened + closed else 0.0
 
     descending = ctx.query.get("direction", "asc") == "desc"
     if ctx.query.get("sort", "due_on") == "completeness":
@@ -534,7 +539,7 @@ def list_milestones(ctx: Ctx) -> Reply:
             reverse=descending,
         )
         items = dated + sorted((m for m in items if not m.due_on), key=lambda m: m.number)
-    return ctx.paginate([ctx.render.milestone(repo, m) for m in items])
+    return ctx.paginate(items, lambda m: ctx.render.milestone(repo, m))
 
 
 def _check_milestone_fields(ctx: Ctx) -> None:
@@ -629,7 +634,7 @@ def list_pulls(ctx: Ctx) -> Reply:
     items.sort(
         key=lambda i: (i.created_at, i.number), reverse=ctx.query.get("direction", "desc") == "desc"
     )
-    return ctx.paginate([ctx.render.pull(repo, i) for i in items])
+    return ctx.paginate(items, lambda i: ctx.render.pull(repo, i))
 
 
 @route("GET", R + "/pulls/{pull_number}")
@@ -672,13 +677,13 @@ def matching_refs(ctx: Ctx) -> Reply:
     repo = ctx.repo
     prefix = _ref_name(ctx.params["ref"])
     names = sorted(n for n in repo.refs if n.startswith(prefix))
-    return ctx.paginate([ctx.render.git_ref(repo, n, repo.refs[n]) for n in names])
+    return ctx.paginate(names, lambda n: ctx.render.git_ref(repo, n, repo.refs[n]))
 
 
 @route("GET", R + "/git/refs")
 def list_refs(ctx: Ctx) -> Reply:
     repo = ctx.repo
-    return ctx.paginate([ctx.render.git_ref(repo, n, repo.refs[n]) for n in sorted(repo.refs)])
+    return ctx.paginate(sorted(repo.refs), lambda n: ctx.render.git_ref(repo, n, repo.refs[n]))
 
 
 def _object_exists(repo: Repo, sha: str) -> bool:
@@ -836,7 +841,7 @@ def _releases_newest_first(repo: Repo) -> list[Any]:
 @route("GET", R + "/releases")
 def list_releases(ctx: Ctx) -> Reply:
     repo = ctx.repo
-    return ctx.paginate([ctx.render.release(repo, r) for r in _releases_newest_first(repo)])
+    return ctx.paginate(_releases_newest_first(repo), lambda r: ctx.render.release(repo, r))
 
 
 @route("GET", R + "/releases/latest")
@@ -983,3 +988,54 @@ def repository_dispatch(ctx: Ctx) -> Reply:
         )
     )
     return Reply(204)
+
+
+# -- contents ------------------------------------------------------------------------------------
+def _content_entry(ctx: Ctx, repo: Repo, path: str, ref: str, text: str | None) -> Json:
+    """One file (text given) or directory entry of the contents endpoint."""
+    api_url = f"{ctx.render.repo_url(repo)}/contents/{quote(path)}?ref={quote(ref, safe='')}"
+    sha = fake_sha("blob", text) if text is not None else fake_sha("tree", path, ref)
+    git_url = f"{ctx.render.repo_url(repo)}/git/{'blobs' if text is not None else 'trees'}/{sha}"
+    html_url = (
+        f"{ctx.render.html}/{repo.full_name}/{'blob' if text is not None else 'tree'}/{ref}/{path}"
+    )
+    return {
+        "type": "file" if text is not None else "dir",
+        "size": len(text.encode()) if text is not None else 0,
+        "name": path.rsplit("/", 1)[-1],
+        "path": path,
+        "sha": sha,
+        "url": api_url,
+        "git_url": git_url,
+        "html_url": html_url,
+        "download_url": f"https://raw.githubusercontent.com/{repo.full_name}/{ref}/{path}"
+        if text is not None
+        else None,
+        "_links": {"self": api_url, "git": git_url, "html": html_url},
+    }
+
+
+@route("GET", R + "/contents/{path}")
+def get_contents(ctx: Ctx) -> Reply:
+    """A file (base64, like GitHub) or a directory listing at `ref` (default branch head)."""
+    repo = ctx.repo
+    ref = ctx.query.get("ref") or repo.default_branch
+    sha = repo.resolve(ref)
+    if sha is None:
+        raise ApiError(404, f"No commit found for the ref {ref}")
+    files = repo.commits[sha].files
+    path = ctx.params["path"].strip("/")
+    if path in files:
+        entry = _content_entry(ctx, repo, path, ref, files[path])
+        entry["encoding"] = "base64"
+        entry["content"] = base64.encodebytes(files[path].encode()).decode()
+        return Reply(200, entry)
+    prefix = f"{path}/" if path else ""
+    children: dict[str, str | None] = {}
+    for name, text in files.items():
+        if name.startswith(prefix):
+            head, sep, _ = name[len(prefix) :].partition("/")
+            children[prefix + head] = None if sep else text
+    if not children:
+        raise not_found()
+    return Reply(200, [_content_entry(ctx, repo, p, ref, t) for p, t in sorted(children.items())])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -40,6 +40,7 @@ class Renderer:
     state: State
     api: str
     html: str = "https://github.com"
+    _counts: dict[int, dict[int, tuple[int, int]]] = field(default_factory=dict)
 
     # -- users and repositories ---------------------------------------------------------------
     def user(self, login: str | None) -> Json | None:
@@ -212,8 +213,21 @@ class Renderer:
             "default": label.default,
         }
 
+    def milestone_counts(self, r: Repo, number: int) -> tuple[int, int]:
+        """(open, closed) items of a milestone; counted once per repository per request."""
+        counts = self._counts.get(r.id)
+        if counts is None:
+            counts = {}
+            for issue in r.issues.values():
+                if issue.milestone is not None:
+                    opened, closed = counts.get(issue.milestone, (0, 0))
+                    is_open = issue.state == "open"
+                    counts[issue.milestone] = (opened + is_open, closed + (not is_open))
+            self._counts[r.id] = counts
+        return counts.get(number, (0, 0))
+
     def milestone(self, r: Repo, ms: Milestone) -> Json:
-        items = [i for i in r.issues.values() if i.milestone == ms.number]
+        opened, closed = self.milestone_counts(r, ms.number)
         return {
             "url": f"{self.repo_url(r)}/milestones/{ms.number}",
             "html_url": f"{self.html}/{r.full_name}/milestone/{ms.number}",
@@ -225,8 +239,8 @@ class Renderer:
             "title": ms.title,
             "description": ms.description,
             "creator": self.user(ms.creator),
-            "open_issues": sum(1 for i in items if i.state == "open"),
-            "closed_issues": sum(1 for i in items if i.state == "closed"),
+            "open_issues": opened,
+            "closed_issues": closed,
             "created_at": ms.created_at,
             "updated_at": ms.updated_at,
             "closed_at": ms.closed_at,

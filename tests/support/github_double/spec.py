@@ -88,6 +88,25 @@ def apply_tool_workarounds(spec: dict[str, Any]) -> list[str]:
             notes.append(
                 f"{method.upper()} {labels_path}: bare array of names accepted, as its text says"
             )
+    # GET /contents/{path} answers oneOf [directory (an array), file, symlink, submodule] with
+    # a `discriminator` on `type` whose mapping includes "array". A discriminator only works on
+    # objects (OpenAPI 3.0), so openapi-core rejects every directory listing. The oneOf alone
+    # still tells the four apart (an array, or an object whose `type` enum is file, symlink or
+    # submodule), so only that discriminator is dropped.
+    schemas = spec.get("components", {}).get("schemas", {})
+    for template, item in spec.get("paths", {}).items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict):
+                continue
+            for status, response in operation.get("responses", {}).items():
+                schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+                mapping = schema.get("discriminator", {}).get("mapping", {})
+                targets = [schemas.get(ref.rsplit("/", 1)[-1], {}) for ref in mapping.values()]
+                if any(t.get("type") == "array" for t in targets):
+                    del schema["discriminator"]
+                    notes.append(
+                        f"{method.upper()} {template} {status}: discriminator over an array dropped"
+                    )
     # openapi-core matches a path template one segment per parameter, while GitHub's `ref`,
     # `branch`, `tag`, `basehead` and `path` parameters may hold slashes (`tags/v1.0`,
     # `feature/x`). Nothing is changed in the description for that: the validator encodes the

@@ -1,0 +1,94 @@
+"""The env-verify action's self-test workflow under act, on the host runner (which has no torch
+and no GPU): the passing jobs pass, the expected-failure jobs fail their env-verify step."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tests.support.act import ActRun
+
+if TYPE_CHECKING:
+    from tests.support.act_fixtures import ActRunner
+
+# Until tests/conftest.py registers the act fixtures for every module.
+pytest_plugins = ["tests.support.act_fixtures"]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW = ".github/workflows/self-test-env-verify.yml"
+# The package parts env-verify runs on; the CLI skips command packages that are absent.
+COPY = (
+    "env-verify",
+    "actions",
+    *(f"src/mlops_actions/{p.name}" for p in (ROOT / "src/mlops_actions").glob("*.py")),
+    "src/mlops_actions/py.typed",
+    "src/mlops_actions/config",
+    "src/mlops_actions/compat",
+    "src/mlops_actions/pins",
+    "src/mlops_actions/env_verify",
+    "pyproject.toml",
+    "README.md",
+    "tests/fixtures/env_verify",
+    WORKFLOW,
+)
+
+
+def make_repo(target: Path) -> Path:
+    for rel in COPY:
+        source = ROOT / rel
+        dest = target / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source, dest)
+    git = ["git", "-C", str(target), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "fixture"], check=True)
+    return target
+
+
+def explain(run: ActRun) -> str:
+    return f"act exited {run.returncode}\n{run.tail(80)}"
+
+
+def test_self_test_workflow(act_runner: ActRunner, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    event = tmp_path / "push.json"
+    event.write_text(json.dumps({"ref": "refs/heads/main"}), encoding="utf-8")
+    run = act_runner.run(repo, WORKFLOW, "push", event, timeout=900)
+    assert run.succeeded, explain(run)
+    assert {job.job_id: job.result for job in run.jobs} == {
+        "no-torch": "success",
+        "synthetic-torch": "success",
+        "wrong-torch-pin": "success",
+        "require-gpu-on-cpu": "success",
+        "all": "success",
+    }, explain(run)
+
+    no_torch = run.job("no-torch").step("verify").outputs
+    assert no_torch["ok"] == "true"
+    assert no_torch["torch-version"] == ""
+    assert no_torch["gpu-count"] == "0"
+
+    synthetic = run.job("synthetic-torch").step("verify").outputs
+    assert synthetic["torch-version"] == "2.4.1+cu121"
+    assert synthetic["cuda-version"] == "12.1"
+
+    wrong = run.job("wrong-torch-pin")
+    assert wrong.step("x").result == "failure"
+    errors = [a for a in wrong.annotations if a.level == "error"]
+    assert len(errors) == 1, errors
+    assert errors[0].properties.get("title") == "env-verify torch-version"
+    assert "torch is 2.4.1+cu121, expected 2.5.0" in errors[0].message
+
+    gpu = run.job("require-gpu-on-cpu")
+    assert gpu.step("x").result == "failure"
+    [error] = [a for a in gpu.annotations if a.level == "error"]
+    assert error.properties.get("title") == "env-verify require-gpu"
+    assert "a GPU is required but none is visible" in error.message

@@ -82,6 +82,7 @@ def test_self_test_workflow(act_runner: ActRunner, tmp_path: Path) -> None:
 
     wrong = run.job("wrong-torch-pin")
     assert wrong.step("x").result == "failure"
+    assert wrong.step("x").outputs["failed-checks"] == '["torch-version"]'
     errors = [a for a in wrong.annotations if a.level == "error"]
     assert len(errors) == 1, errors
     assert errors[0].properties.get("title") == "env-verify torch-version"
@@ -89,6 +90,7 @@ def test_self_test_workflow(act_runner: ActRunner, tmp_path: Path) -> None:
 
     gpu = run.job("require-gpu-on-cpu")
     assert gpu.step("x").result == "failure"
+    assert gpu.step("x").outputs["failed-checks"] == '["require-gpu"]'
     [error] = [a for a in gpu.annotations if a.level == "error"]
     assert error.properties.get("title") == "env-verify require-gpu"
     assert "a GPU is required but none is visible" in error.message

@@ -117,6 +117,7 @@ def ok(value: Any) -> dict[str, Any]:
         ("==2.4.*", "2.4.1+cpu", None, True),
         ("2.4.*", "2.5.0", None, False),
         ("==2.4.1+cu121", "2.4.1+cpu", None, False),
+        ("==2.4.1+cu121", "2.4.1+cu121", None, True),
     ],
 )
 def test_version_matches(expected: str, found: str, variant: str | None, result: bool) -> None:

@@ -88,7 +88,7 @@ def seed(
     if milestone_state == "closed":
         ms.state = "closed"
         ms.closed_at = ms.updated_at
-    return Seeded(ms.number, r.head(), previous, shipped, open_numbers)
+    return Seeded(ms.number, r.head(), r.peel(previous), shipped, open_numbers)
 
 
 def milestone_event(

@@ -95,7 +95,11 @@ def lex(text: str) -> list[Instruction]:
                 break
             seg_text, seg_line, seg_col = lines[i], i + 1, 1
         args = "".join(parts)
-        heredocs = _HEREDOC.findall(args) if inst.keyword in {"RUN", "COPY", "ADD"} else []
+        heredocs = (
+            _HEREDOC.findall(args)
+            if "<<" in args and inst.keyword in {"RUN", "COPY", "ADD"}
+            else []
+        )
         for dash, _quote, delim in heredocs:
             while i < len(lines):
                 body_line = lines[i]

@@ -123,6 +123,9 @@ class _Line:
     """Offset of ``text`` in the file."""
 
 
+_COMMENT = re.compile(r"(^|\s)#.*$")
+
+
 def _logical_lines(text: str) -> list[_Line]:
     """pip's line model: comments stripped, backslash continuations joined."""
     out: list[_Line] = []
@@ -131,7 +134,7 @@ def _logical_lines(text: str) -> list[_Line]:
     pos = 0
     for raw in text.splitlines(keepends=True):
         line = raw.rstrip("\r\n")
-        stripped = re.sub(r"(^|\s)#.*$", "", line)
+        stripped = _COMMENT.sub("", line) if "#" in line else line
         if not buf:
             start = pos + (len(line) - len(line.lstrip()))
         if stripped.rstrip().endswith("\\"):

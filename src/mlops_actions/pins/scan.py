@@ -169,6 +169,10 @@ def find_candidates(root: Path, exclude: Sequence[str] = ()) -> list[tuple[str, 
         prefix = rel_dir + "/" if rel_dir else ""
         for entry in entries:
             name = entry.name
+            # Source files are the bulk of a tree: reject them on the name alone (a directory
+            # named like "x.py" is not walked, a price paid for speed).
+            if name.rpartition(".")[2] in _NEVER:
+                continue
             # d_type from scandir: no extra stat for ordinary files and directories.
             if entry.is_dir(follow_symlinks=False):
                 if name in SKIP_DIRS or name.endswith(".egg-info"):

@@ -7,6 +7,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -654,6 +655,8 @@ def test_real_torch_smoke_on_this_machine() -> None:
 
 def test_real_torch_compile() -> None:
     _real_torch()
+    if not any(shutil.which(cc) for cc in ("c++", "g++", "clang++")):
+        pytest.skip("torch.compile on CPU needs a C++ compiler")
     report = run_probe(
         isolated=False, args=["--smoke", "--compile", "--timeout", "300"], timeout=900
     )

@@ -81,8 +81,15 @@ mirror="${BASE_IMAGE_MIRROR:-$(mirror_from_apt || true)}"
 mirror="${mirror:-http://deb.debian.org/debian}"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/mlops-base.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
 root="$work/rootfs"
+cleanup() {
+  # A debootstrap that stopped half-way can leave /proc or /sys mounted inside the rootfs:
+  # unmount them and never let rm cross into another file system.
+  awk -v r="$root/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r \
+    | xargs -r umount -l 2>/dev/null || true
+  rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
 
 echo "base-image: debootstrap $suite from $mirror (about a minute)" >&2
 if ! debootstrap --variant=minbase --include="$packages" "$suite" "$root" "$mirror" \
@@ -98,7 +105,7 @@ if ((${#extra_cas[@]})); then
   cp "${extra_cas[@]}" "$root/usr/local/share/ca-certificates/"
   chroot "$root" update-ca-certificates >/dev/null 2>&1 || die "update-ca-certificates failed"
 fi
-rm -rf "${root:?}"/var/cache/apt/archives/*.deb "${root:?}"/var/lib/apt/lists/* \
+rm -rf --one-file-system "${root:?}"/var/cache/apt/archives/*.deb "${root:?}"/var/lib/apt/lists/* \
   "${root:?}"/usr/share/doc/* "${root:?}"/usr/share/man/* "${root:?}"/usr/share/info/* \
   "${root:?}"/usr/share/locale/* "${root:?}"/dev/* "${root:?}"/proc/* "${root:?}"/sys/* \
   "${root:?}"/run/* "${root:?}"/tmp/*

@@ -213,7 +213,12 @@ class RepoClient:
         """Point a lightweight tag (the moving major tag) at ``sha``."""
         with api_call(f"moving tag {name}", permission=WRITE_CONTENTS):
             if exists:
-                self.repo.get_git_ref(f"tags/{name}").edit(sha, force=True)
+                # PyGithub's GitRef.edit() would PATCH the read URL (git/ref/), not git/refs/.
+                self.gh.requester.requestJsonAndCheck(
+                    "PATCH",
+                    f"{self.repo.url}/git/refs/tags/{name}",
+                    input={"sha": sha, "force": True},
+                )
             else:
                 self.repo.create_git_ref(f"refs/tags/{name}", sha)
 

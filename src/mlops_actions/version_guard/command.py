@@ -18,6 +18,7 @@ from mlops_actions.version_guard.baseref import base_from_event, scan_ref
 from mlops_actions.version_guard.rules import (
     FailOn,
     Finding,
+    config_environments,
     evaluate,
     fails,
     settings_from_config,
@@ -161,7 +162,7 @@ def summary_markdown(
     used = [c for c in MATRIX_COMPONENTS if any(c in cells for cells in by_file.values())]
     if used:
         out += [
-            "<details><summary>Pin matrix (file × component)</summary>",
+            "<details><summary>Pin matrix (file by component)</summary>",
             "",
             "| File | " + " | ".join(used) + " |",
             "|---" * (len(used) + 1) + "|",
@@ -209,7 +210,7 @@ def run(inputs: VersionGuardInputs, ctx: Context) -> Outcome:
     exclude = (*(section.get("exclude") or ()), *inputs.exclude)
 
     scan = scan_repo(scan_root, build_args=build_args, exclude=exclude)
-    envs = environments(scan)
+    envs = [*environments(scan), *config_environments(scan, settings)]
 
     event_name = ctx.github.get("GITHUB_EVENT_NAME", "")
     event = load_event(ctx.github.get("GITHUB_EVENT_PATH")) if event_name else {}

@@ -323,6 +323,8 @@ class Settings:
     change_label: str | None = None
     policy: tuple[PolicyItem, ...] = ()
     config_path: str | None = None
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Extra environments from the config: name → file globs."""
 
     def severity(self, rule_id: str) -> Setting:
         return self.severities.get(rule_id, RULES_BY_ID[rule_id].severity)
@@ -384,7 +386,22 @@ def settings_from_config(config: Config) -> Settings:
         change_label=str(label) if label else None,
         policy=tuple(policy),
         config_path=config.path,
+        groups=tuple(
+            (str(g["name"]), tuple(str(f) for f in g["files"]))
+            for g in section.get("environments") or ()
+        ),
     )
+
+
+def config_environments(scan: ScanResult, settings: Settings) -> list[Environment]:
+    """The environments the config's ``version-guard.environments`` adds to the grouping."""
+    out: list[Environment] = []
+    for name, patterns in settings.groups:
+        files = tuple(f for f in scan.files if any(glob_match(f, p) for p in patterns))
+        pins = tuple(p for p in scan.pins if p.file in files)
+        if pins:
+            out.append(Environment(f"config:{name}", "file", name, "config", files, pins))
+    return out
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -625,8 +642,8 @@ def _image_pinned(scan: ScanResult, out: _Findings) -> None:
             "VG001",
             what + via,
             pin,
-            fix="pin a versioned tag such as pytorch/pytorch:2.4.1-cuda12.1-cudnn9-runtime, or a "
-            "digest.",
+            fix=f"pin a versioned tag of {ref.repository if ref else 'the image'} (such as "
+            "pytorch/pytorch:2.4.1-cuda12.1-cudnn9-runtime) or a digest.",
         )
 
 

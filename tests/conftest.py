@@ -1,3 +1,4 @@
 pytest_plugins = [
     "tests.support.github_double.fixtures",
+    "tests.support.act_fixtures",
 ]

@@ -66,7 +66,10 @@ def test_label_route_loop_end_to_end(
     act_runner: ActRunner, github_double: GitHubDouble, tmp_path: Path
 ) -> None:
     repo = make_repo(tmp_path / "repo")
-    scenario = Scenario(github_double, tmp_path / "state-root")
+    config_path = "tests/fixtures/label_dispatch/mlops.yml"
+    # route and report read the config at the PR's base commit, through the API.
+    scenario = Scenario(github_double, tmp_path / "state-root",
+                        files={config_path: (repo / config_path).read_text(encoding="utf-8")})
     scenario.seed_labels()
     pull = scenario.pull(["task:training", "gpu:required"], author="writer")
     event = scenario.pull_labeled(pull.number, "gpu:required", "maint")

@@ -262,7 +262,7 @@ def test_unknown_milestone(github_double: GitHubDouble, tmp_path: Path) -> None:
     assert "milestone #42 does not exist in acme/trainer" in result.stdout
 
 
-def test_move_major_tag_and_draft(github_double: GitHubDouble, tmp_path: Path) -> None:
+def test_move_major_tag(github_double: GitHubDouble, tmp_path: Path) -> None:
     seeded = seed(github_double.state, items=5)
     github_double.state.add_tag(REPO, "v2", at=seeded.previous_tag_sha)
     event = milestone_event(github_double, 1)
@@ -270,7 +270,12 @@ def test_move_major_tag_and_draft(github_double: GitHubDouble, tmp_path: Path) -
     assert result.code == 0, result.stdout
     repo = repo_of(github_double)
     assert repo.peel(repo.refs["refs/tags/v2"]) == seeded.head
-    assert json.loads(json.dumps(result.outputs))["tag"] == "v2.9.0"
+    assert result.outputs["tag"] == "v2.9.0"
+    # A pre-release never moves it.
+    github_double.state.add_milestone(REPO, "v3.0.0rc1", state="closed")
+    rc = run_release(github_double, tmp_path, "--move-major-tag", "true", "--milestone", "2")
+    assert rc.code == 0, rc.stdout
+    assert "refs/tags/v3" not in repo.refs and "major tag" not in rc.stdout
 
 
 def test_draft_release(github_double: GitHubDouble, tmp_path: Path) -> None:
@@ -381,7 +386,7 @@ def test_plan_mode_syncs_milestones_and_reports_progress(
     assert rows["v2.9.0"]["closed"] == 6 and rows["v2.9.0"]["total"] == 10
     assert rows["v2.9.0"]["percent"] == 60
     assert rows["v2.10.0"]["overdue"] is True and rows["v3.0.0"]["overdue"] is False
-    assert "| v2.9.0" not in result.summary or "6/10" in result.summary
+    assert "| [v2.9.0](https://github.com/acme/trainer/milestone/1) | 6/10 | 60% |" in result.summary
 
     github_double.log.clear()
     again = run_release(github_double, tmp_path, "--mode", "plan")

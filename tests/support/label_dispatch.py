@@ -94,12 +94,13 @@ def parse_outputs(text: str) -> dict[str, str]:
 
 
 class Scenario:
-    def __init__(self, double: GitHubDouble, root: Path, config: str = CONFIG) -> None:
+    def __init__(self, double: GitHubDouble, root: Path, config: str = CONFIG,
+                 files: dict[str, str] | None = None) -> None:
         self.double = double
         self.root = root
         self.state = double.state
         self.state.add_token(TOKEN, BOT)
-        self.repo = self.state.add_repo(REPO)
+        self.repo = self.state.add_repo(REPO, files=files)
         for login, role in PEOPLE.items():
             self.state.set_permission(self.repo, login, role)
         self.state.add_workflow(self.repo, "gpu-train.yml",
@@ -138,6 +139,7 @@ class Scenario:
             head_repo=issue.pull.head_repo, api_url=self.double.url,
             overrides={"pull_request.head.sha": issue.pull.head_sha,
                        "pull_request.base.ref": issue.pull.base_ref,
+                       "pull_request.base.sha": issue.pull.base_sha,
                        "repository.default_branch": "main"})
 
     def label_created(self, name: str, sender: str) -> dict[str, Any]:

@@ -240,10 +240,13 @@ def _docker() -> Any:
 def connect(environment: Mapping[str, str], timeout: float) -> Any:
     """A Docker client that answered a ping; EnvironmentProblem otherwise."""
     docker = _docker()
+    client = None
     try:
         client = docker.from_env(environment=dict(environment), timeout=max(1, int(timeout)))
         client.ping()
     except Exception as exc:
+        if client is not None:
+            client.close()
         host = environment.get("DOCKER_HOST", "unix:///var/run/docker.sock")
         raise EnvironmentProblem(
             f"image mode needs a Docker engine and none answers at {host} "

@@ -12,7 +12,7 @@ from github import Github, GithubException
 from github.IssueComment import IssueComment
 from github.Label import Label
 
-from mlops_actions.errors import GitHubError
+from mlops_actions.errors import GitHubError, UsageError
 from mlops_actions.github_client import api_call
 from mlops_actions.label_dispatch.event import Subject
 from mlops_actions.label_dispatch.model import ROLES, Role
@@ -136,6 +136,21 @@ class RepoApi:
                 head_sha=pull.head.sha, head_repo=head_repo,
                 base_repo=self.full_name, base_ref=pull.base.ref,
             )
+
+    # -- files --------------------------------------------------------------------------------
+    def file_text(self, path: str, ref: str) -> str | None:
+        """A text file at ``ref`` (one request); None when the file does not exist there."""
+        with api_call(f"reading {path} at {ref}", permission="contents: read"):
+            try:
+                found = self._repo.get_contents(path, ref=ref)
+            except GithubException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+        if isinstance(found, list):
+            raise UsageError(f"{path} at {ref} is a folder, not a config file",
+                             fix="point `config` at the YAML file.")
+        return found.decoded_content.decode("utf-8")
 
     # -- dispatch -----------------------------------------------------------------------------
     def dispatch_workflow(self, workflow: str, ref: str, inputs: dict[str, str]) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlops_actions.command import Command, Context, Outcome
-from mlops_actions.config import Config, load_config
-from mlops_actions.errors import ExitCode, GitHubError, UsageError
+from mlops_actions.config import DEFAULT_PATHS, Config, load_config, parse_config
+from mlops_actions.errors import ConfigError, ExitCode, GitHubError, UsageError
 from mlops_actions.github_client import DEFAULT_API_URL, ClientOptions, connect
 from mlops_actions.label_dispatch.api import RepoApi
 from mlops_actions.label_dispatch.docs import render_labels_md
@@ -53,6 +53,9 @@ class LabelDispatchInputs:
     mode: Mode = field(default="validate", metadata={
         "help": "sync, validate, route, report, docs or lint (see docs/label-dispatch.md)."})
     config: str = field(default="", metadata={"help": "Config file (default .github/mlops.yml)."})
+    config_ref: str = field(default="", metadata={
+        "help": "Read the config file at this commit through the API instead of from disk "
+                "(a PR's base SHA, so a PR cannot change its own gate)."})
     working_directory: str = field(default="", metadata={
         "help": "Repository root (default: the workspace)."})
     token: str = field(default="", metadata={
@@ -134,20 +137,34 @@ class Run:
 
 def run(inputs: LabelDispatchInputs, ctx: Context) -> Outcome:
     root = ctx.workspace(inputs.working_directory)
-    config = load_config(Path(inputs.config) if inputs.config else None, root=root,
-                         required=bool(inputs.config))
-    settings = settings_from_config(config)
     event_path = inputs.event_path or ctx.github.get("GITHUB_EVENT_PATH", "")
     if inputs.event_path and not Path(event_path).is_absolute():
         event_path = str(root / event_path)
     payload = load_event(event_path)
     name = inputs.event_name or ctx.github.get("GITHUB_EVENT_NAME", "")
-    state = Run(inputs, ctx, root, config, settings, parse_event(name, payload), payload)
+    state = Run(inputs, ctx, root, Config(path=None, data={}), Settings(),
+                parse_event(name, payload), payload)
+    if inputs.config_ref:
+        state.config = _config_at(state, inputs.config or DEFAULT_PATHS[0], inputs.config_ref)
+    else:
+        state.config = load_config(Path(inputs.config) if inputs.config else None, root=root,
+                                   required=bool(inputs.config))
+    state.settings = settings_from_config(state.config)
     handler = {
         "sync": run_sync, "validate": run_validate, "route": run_route,
         "report": run_report, "docs": run_docs, "lint": run_lint,
     }[inputs.mode]
     return handler(state)
+
+
+def _config_at(r: Run, path: str, ref: str) -> Config:
+    text = r.api().file_text(path, ref)
+    if text is None:
+        if r.inputs.config:
+            raise ConfigError(f"config file {path} does not exist at {ref}",
+                              fix="commit it to the base branch, or point `config` elsewhere.")
+        return Config(path=None, data={})
+    return parse_config(text, f"{path}@{ref[:12]}")
 
 
 # -- sync ---------------------------------------------------------------------------------------

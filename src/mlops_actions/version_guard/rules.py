@@ -361,7 +361,8 @@ def settings_from_config(config: Config) -> Settings:
                 "unknown rule",
                 f"use a rule id or name: {', '.join(r.id for r in RULES)}.",
             )
-        severities[found.id] = value
+        # YAML 1.1 reads a bare `off` as false.
+        severities[found.id] = "off" if value is False else value
     policy: list[PolicyItem] = []
     env = config.section("environment")
     for component in POLICY_COMPONENTS:
@@ -987,14 +988,9 @@ def _scan_errors(scan: ScanResult, out: _Findings) -> None:
 GATED: tuple[Component, ...] = ("torch", "cuda")
 
 
-def _gate_key(pin: Pin) -> str | None:
-    if pin.component == "torch":
-        v = _version(pin)
-        key = variant_key(pin)
-        return None if v is None else f"{v}" + (f"+{key}" if key else "")
-    if pin.component == "cuda":
-        return variant_key(pin)
-    return None
+def _torch_key(pin: Pin) -> str | None:
+    v = _version(pin) if pin.component == "torch" else None
+    return None if v is None else str(v)
 
 
 def _slots(pins: Iterable[Pin]) -> dict[tuple[str, str, str, int], Pin]:
@@ -1021,21 +1017,7 @@ def _change_gate(
 ) -> None:
     head = _slots(scan.pins)
     old = _slots(base.pins)
-    changed: list[tuple[Pin, Pin]] = []
-    unchanged: list[Pin] = []
-    for slot, pin in head.items():
-        before = old.get(slot)
-        if before is None:
-            continue
-        a, b = _gate_key(before), _gate_key(pin)
-        if a is None or b is None:
-            continue
-        if a != b:
-            changed.append((before, pin))
-        else:
-            unchanged.append(pin)
-    if not changed:
-        return
+    pairs = [(old[slot], pin) for slot, pin in head.items() if slot in old]
     envs_of: dict[tuple[str, int, int, str], set[str]] = {}
     for env in envs:
         for p in env.pins:
@@ -1046,42 +1028,41 @@ def _change_gate(
         b = envs_of.get((q.file, q.line, q.col, q.component), set())
         return bool(a & b) or (is_deployable(p, out.settings) and is_deployable(q, out.settings))
 
-    for before, pin in changed:
-        if from_matrix(pin):
-            continue
-        old_key = _gate_key(before)
-        stale = [
-            q
-            for q in unchanged
-            if q.component == pin.component
-            and _gate_key(q) == old_key
-            and not from_matrix(q)
-            and together(pin, q)
-        ]
-        if not stale:
-            continue
-        label = pin.component
-        out.add(
-            "VG011",
-            f"{label} changed from {before.value} to {pin.value} here, but "
-            f"{_join([_where(q) for q in stale])} still pin{'s' if len(stale) == 1 else ''} "
-            f"{before.value}",
-            pin,
-            related=[(q.file, q.line) for q in stale],
-            fix=f"change {label} in every listed line the same way, or revert this change.",
-        )
-        for q in stale:
+    changed: list[tuple[Pin, Pin]] = []
+    # torch versions, then CUDA variants (a torch pin's `+cu121` counts as a CUDA pin).
+    for what, key in (("torch", _torch_key), ("CUDA", variant_key)):
+        moved = [(a, b) for a, b in pairs if key(a) and key(b) and key(a) != key(b)]
+        stays = [b for a, b in pairs if key(a) and key(a) == key(b) and not from_matrix(b)]
+        for before, pin in moved:
+            changed.append((before, pin))
+            if from_matrix(pin):
+                continue
+            old_key = key(before)
+            stale = [q for q in stays if key(q) == old_key and together(pin, q)]
+            if not stale:
+                continue
+            was, now = _shown(what, before, old_key), _shown(what, pin, key(pin))
             out.add(
                 "VG011",
-                f"{label} still {q.value} here, but this pull request changed it from "
-                f"{before.value} to {pin.value} at {_where(pin)}",
-                q,
-                related=[(pin.file, pin.line)],
-                fix=f"change this line to {pin.value} too, or revert the other change.",
+                f"{what} changed from {was} to {now} here, but "
+                f"{_join([_where(q) for q in stale])} still pin{'s' if len(stale) == 1 else ''} "
+                f"{was}",
+                pin,
+                related=[(q.file, q.line) for q in stale],
+                fix=f"change {what} in every listed line the same way, or revert this change.",
             )
+            for q in stale:
+                out.add(
+                    "VG011",
+                    f"{what} still {was} here, but this pull request changed it to {now} at "
+                    f"{_where(pin)}",
+                    q,
+                    related=[(pin.file, pin.line)],
+                    fix=f"change this line to {what} {now} too, or revert the other change.",
+                )
     label_name = out.settings.change_label
     if label_name and labels is not None and label_name not in labels:
-        for before, pin in changed:
+        for before, pin in dict.fromkeys(changed):
             out.add(
                 "VG012",
                 f"{pin.component} changed from {before.value} to {pin.value}; a change to "
@@ -1089,6 +1070,12 @@ def _change_gate(
                 pin,
                 fix=f"add the label `{label_name}` to the pull request and re-run the check.",
             )
+
+
+def _shown(what: str, pin: Pin, key: str | None) -> str:
+    if what == "torch":
+        return pin.value
+    return "CPU" if key == "cpu" else str(key)
 
 
 # --- entry point -------------------------------------------------------------------------------

@@ -72,7 +72,9 @@ def test_torch_changed_in_one_file_only_fires_at_every_line(repo: Path) -> None:
     assert {("docker/train.Dockerfile", 3), ("environment.yml", 8)} <= lines
     # the CI matrix tests 2.4.1 on purpose: never part of the gate
     assert not any(f.startswith(".github/") for f, _ in lines)
-    (changed,) = [f for f in findings if f.rule_id == "VG011" and f.file == "requirements/train.txt"]
+    (changed,) = [
+        f for f in findings if f.rule_id == "VG011" and f.file == "requirements/train.txt"
+    ]
     assert "2.4.1+cu121 to 2.5.1+cu121" in changed.message
     assert ("docker/train.Dockerfile", 3) in changed.related
 

@@ -134,15 +134,22 @@ def test_sarif_is_valid_2_1_0_with_rules_and_locations(tmp_path: Path, workspace
     assert [r["id"] for r in rules][:3] == ["VG001", "VG002", "VG003"]
     assert all("Remediation" in r["help"]["markdown"] for r in rules)
     assert {r["defaultConfiguration"]["level"] for r in rules} == {"error", "warning", "note"}
-    by_rule = {(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-                r["locations"][0]["physicalLocation"]["region"]["startLine"]): r
-               for r in run["results"]}
+    by_rule = {
+        (
+            r["ruleId"],
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        ): r
+        for r in run["results"]
+    }
     hit = by_rule[("VG003", "repos/vg-mismatch/requirements/train.txt", 3)]
     assert hit["level"] == "error"
     assert hit["locations"][0]["physicalLocation"]["region"]["startColumn"] == 1
     related = {
-        (loc["physicalLocation"]["artifactLocation"]["uri"],
-         loc["physicalLocation"]["region"]["startLine"])
+        (
+            loc["physicalLocation"]["artifactLocation"]["uri"],
+            loc["physicalLocation"]["region"]["startLine"],
+        )
         for loc in hit["relatedLocations"]
     }
     assert ("repos/vg-mismatch/docker/train.Dockerfile", 2) in related

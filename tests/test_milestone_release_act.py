@@ -1,0 +1,90 @@
+"""The milestone-release self-test workflow under act against the GitHub API double.
+
+A `milestone.closed` event for a milestone of closed issues and merged pull requests: the
+release job dry-runs, releases and re-runs; the expected-failure job is refused on a milestone
+that still has open items; the aggregate job checks both.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tests.support.act import ActRun
+from tests.support.github_double import GitHubDouble
+from tests.support.milestones import REPO, TOKEN, milestone_event, seed
+
+if TYPE_CHECKING:
+    from tests.support.act_fixtures import ActRunner
+
+pytest_plugins = ["tests.support.act_fixtures"]
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW = ".github/workflows/self-test-milestone-release.yml"
+COPY = ("milestone-release", "actions", "src/mlops_actions", "pyproject.toml", "README.md", WORKFLOW)
+
+
+def make_repo(target: Path) -> Path:
+    for rel in COPY:
+        source = ROOT / rel
+        dest = target / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source, dest)
+    git = ["git", "-C", str(target), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "fixture"], check=True)
+    return target
+
+
+def explain(run: ActRun) -> str:
+    return f"act exited {run.returncode}\n{run.tail(120)}"
+
+
+def test_self_test_workflow_on_milestone_closed(
+    act_runner: ActRunner, github_double: GitHubDouble, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    seeded = seed(github_double.state, items=120)
+    state = github_double.state
+    blocked = state.add_milestone(REPO, "v3.0.0", state="closed")
+    state.add_issue(REPO, "Still open", milestone=blocked.number)
+    assert blocked.number == 2  # the workflow's default OPEN_MILESTONE
+    event_path = tmp_path / "event.json"
+    event_path.write_text(json.dumps(milestone_event(github_double, seeded.milestone)))
+
+    run = act_runner.run(
+        repo,
+        WORKFLOW,
+        "milestone",
+        event_path,
+        env={"GITHUB_API_URL": github_double.url, "GITHUB_REPOSITORY": REPO},
+        secrets={"GITHUB_TOKEN": TOKEN},
+        timeout=900,
+    )
+
+    assert run.succeeded, explain(run)
+    assert {job.job_id: job.result for job in run.jobs} == {
+        "release": "success",
+        "open-items-left": "success",
+        "all": "success",
+    }, explain(run)
+    refused = run.job("open-items-left")
+    assert refused.step("x").result == "failure"
+    assert any("1 open item" in a.message for a in refused.annotations), explain(run)
+
+    r = state.repo(REPO)
+    releases = [rel for rel in r.releases.values() if rel.tag_name == "v2.9.0"]
+    assert len(releases) == 1
+    assert r.peel(r.refs["refs/tags/v2.9.0"]) == seeded.head
+    assert "refs/tags/v3.0.0" not in r.refs and r.release_by_tag("v3.0.0") is None
+    # One tag object, one ref, one release: the dry run and the re-run wrote nothing.
+    assert github_double.log.count("POST", "*/git/tags") == 1
+    assert github_double.log.count("POST", "*/releases") == 1
+    assert github_double.log.count("PATCH", "*") == 0

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.github_double import GitHubDouble, State  # noqa: E402
-from tests.support.milestones import milestone_event, run_release, seed  # noqa: E402
+from tests.support.github_double import GitHubDouble, State
+from tests.support.milestones import milestone_event, run_release, seed
 
 
 def main() -> int:

@@ -78,7 +78,7 @@ def test_label_route_loop_end_to_end(
 
     run = act_runner.run(
         repo, WORKFLOW, "pull_request", event_path,
-        env={"GITHUB_API_URL": github_double.url},
+        env={"GITHUB_API_URL": github_double.url, "MLOPS_ACTIONS_WRITE_INTERVAL": "0"},
         secrets={"GITHUB_TOKEN": TOKEN},
         timeout=900,
         extra_args=("--platform", "gpu=-self-hosted", "--platform", "self-hosted=-self-hosted"),

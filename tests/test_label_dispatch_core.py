@@ -59,6 +59,8 @@ def settings(text: str = CONFIG) -> Settings:
     ("ghcr.io/o/img@sha256:abc", False),
     ("pytorch/pytorch:${{ matrix.tag }}", False),
     ("", False),
+    ("pytorch/pytorch:nightly", False),
+    ("Docker.io/library/python:3.11-slim", True),
 ])
 def test_image_pinned_rule(ref: str, pinned: bool) -> None:
     ok, reason = is_pinned_image(ref)

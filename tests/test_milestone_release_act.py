@@ -24,7 +24,14 @@ pytest_plugins = ["tests.support.act_fixtures"]
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ".github/workflows/self-test-milestone-release.yml"
-COPY = ("milestone-release", "actions", "src/mlops_actions", "pyproject.toml", "README.md", WORKFLOW)
+COPY = (
+    "milestone-release",
+    "actions",
+    "src/mlops_actions",
+    "pyproject.toml",
+    "README.md",
+    WORKFLOW,
+)
 
 
 def make_repo(target: Path) -> Path:
@@ -64,7 +71,11 @@ def test_self_test_workflow_on_milestone_closed(
         WORKFLOW,
         "milestone",
         event_path,
-        env={"GITHUB_API_URL": github_double.url, "GITHUB_REPOSITORY": REPO},
+        env={
+            "GITHUB_API_URL": github_double.url,
+            "GITHUB_REPOSITORY": REPO,
+            "MLOPS_ACTIONS_WRITE_INTERVAL": "0",
+        },
         secrets={"GITHUB_TOKEN": TOKEN},
         timeout=900,
     )

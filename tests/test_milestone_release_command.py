@@ -45,8 +45,10 @@ def test_closed_milestone_becomes_tag_and_release(
     assert "**Milestone:** [v2.9.0](https://github.com/acme/trainer/milestone/1)" in body
     contributors_line = body.split("### Contributors\n\n")[1].splitlines()[0]
     assert contributors_line == ", ".join(
-        f"@{p}" for p in sorted(seeded.shipped_pulls - {"dependabot[bot]", "renovate-app"},
-                                key=str.casefold)
+        f"@{p}"
+        for p in sorted(
+            seeded.shipped_pulls - {"dependabot[bot]", "renovate-app"}, key=str.casefold
+        )
     )
     assert "[bot]" not in contributors_line and "renovate-app" not in contributors_line
 
@@ -187,7 +189,9 @@ def test_open_items_warn_releases_what_shipped(github_double: GitHubDouble, tmp_
     (tmp_path / ".github" / "mlops.yml").write_text("milestone-release:\n  open-items: warn\n")
     result = run_release(github_double, tmp_path, event=milestone_event(github_double, 1))
     assert result.code == 0, result.stdout
-    assert any(ln.startswith("::warning") and "2 open item" in ln for ln in result.stdout.splitlines())
+    assert any(
+        ln.startswith("::warning") and "2 open item" in ln for ln in result.stdout.splitlines()
+    )
     body = repo_of(github_double).release_by_tag("v2.9.0").body  # type: ignore[union-attr]
     assert all(f"(#{n})" not in body for n in seeded.open_numbers)
 
@@ -386,9 +390,24 @@ def test_plan_mode_syncs_milestones_and_reports_progress(
     assert rows["v2.9.0"]["closed"] == 6 and rows["v2.9.0"]["total"] == 10
     assert rows["v2.9.0"]["percent"] == 60
     assert rows["v2.10.0"]["overdue"] is True and rows["v3.0.0"]["overdue"] is False
-    assert "| [v2.9.0](https://github.com/acme/trainer/milestone/1) | 6/10 | 60% |" in result.summary
+    assert (
+        "| [v2.9.0](https://github.com/acme/trainer/milestone/1) | 6/10 | 60% |" in result.summary
+    )
 
     github_double.log.clear()
     again = run_release(github_double, tmp_path, "--mode", "plan")
     assert again.code == 0 and github_double.log.writes() == []
     assert "milestones match the config" in again.stdout
+
+
+def test_default_branch_from_the_api_when_the_event_lacks_it(
+    github_double: GitHubDouble, tmp_path: Path
+) -> None:
+    seeded = seed(github_double.state, items=3)
+    result = run_release(
+        github_double, tmp_path, "--milestone", "1", event_name="workflow_dispatch", event={}
+    )
+    assert result.code == 0, result.stdout
+    assert github_double.log.count("GET", "/repos/acme/trainer") == 1
+    repo = repo_of(github_double)
+    assert repo.peel(repo.refs["refs/tags/v2.9.0"]) == seeded.head

@@ -304,7 +304,7 @@ def test_declared_environment_decodes_the_image() -> None:
 
 
 def test_declared_environment_refuses_contradictions() -> None:
-    with pytest.raises(DeclarationError, match="declares torch '2.8.0'"):
+    with pytest.raises(DeclarationError, match=r"declares torch '2\.8\.0'"):
         declared_environment(DESCRIPTION + "torch: 2.8.0\n")
     with pytest.raises(DeclarationError, match="not a version"):
         declared_environment("cuda: twelve")
@@ -394,7 +394,9 @@ def test_plan_creates_missing_updates_changed_and_never_deletes_unasked() -> Non
         ("update", "v2.9.0", 1, {"state": "closed"}),
     ]
     deleting = plan_milestones(specs, existing, delete_unlisted=True)
-    assert [(c.action, c.title) for c in deleting if c.action == "delete"] == [("delete", "Backlog")]
+    assert [(c.action, c.title) for c in deleting if c.action == "delete"] == [
+        ("delete", "Backlog")
+    ]
 
 
 def test_progress_rows() -> None:

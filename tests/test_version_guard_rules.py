@@ -9,10 +9,12 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlops_actions.config import parse_config, schema
 from mlops_actions.errors import ConfigError
-from mlops_actions.pins import ScanResult, environments, scan_repo
+from mlops_actions.pins import COMPONENTS, Environment, Pin, ScanResult, environments, scan_repo
 from mlops_actions.version_guard.rules import (
     RULES,
     Finding,
@@ -21,6 +23,7 @@ from mlops_actions.version_guard.rules import (
     evaluate,
     fails,
     is_deployable,
+    parse_policy,
     rules_markdown,
     settings_from_config,
 )
@@ -325,3 +328,74 @@ def test_every_rule_has_a_unique_id_name_and_a_remediation() -> None:
 def test_findings_serialise() -> None:
     data = [f.to_dict() for f in run("vg-mismatch")]
     assert json.loads(json.dumps(data)) == data
+
+
+# --- robustness -----------------------------------------------------------------------------
+
+_values = st.one_of(
+    st.sampled_from(
+        [
+            "2.4.1",
+            "2.4.1+cu121",
+            "2.0.1+cu124",
+            "0.19.1",
+            "12.1",
+            "12-8",
+            "cu124",
+            "cpu",
+            "3.11",
+            "3.13t",
+            "9",
+            "8.9.2.26",
+            ">=2.1",
+            "~=2.4.0",
+            "3.x",
+            "latest",
+            "",
+            "rocm6.1",
+            "==2.*",
+        ]
+    ),
+    st.text(max_size=12),
+)
+_pins = st.builds(
+    Pin,
+    file=st.sampled_from(["a/Dockerfile", "requirements.txt", "pyproject.toml", ".github/w.yml"]),
+    line=st.integers(1, 50),
+    col=st.integers(1, 5),
+    component=st.sampled_from(list(COMPONENTS)),
+    value=_values,
+    how=st.sampled_from(["exact", "range", "unpinned", "latest", "unresolved", "digest"]),
+    source=st.sampled_from(["dockerfile", "requirements", "pyproject", "conda", "workflow"]),
+    context=st.sampled_from(["", "job t matrix.torch", "stage base", "-i"]),
+    variant=st.one_of(st.none(), st.sampled_from(["cu121", "cu128", "cpu", "rocm6.1", "cu99x"])),
+    derived_from=st.one_of(
+        st.none(), st.sampled_from(["pytorch/pytorch:2.4.0-cuda12.1-cudnn8-runtime", "x:y"])
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_pins, max_size=12), st.lists(_pins, max_size=6), st.sampled_from([None, ["l"]]))
+def test_evaluate_never_raises_and_findings_point_at_pins(
+    pins: list[Pin], base: list[Pin], labels: list[str] | None
+) -> None:
+    scan = ScanResult(
+        root=".", files=tuple({p.file for p in pins}), pins=tuple(pins), links=(), errors=()
+    )
+    base_scan = ScanResult(root=".", files=(), pins=tuple(base), links=(), errors=())
+    config = Settings(
+        shared=("torch", "cuda", "cudnn", "python"),
+        change_label="l",
+        policy=tuple(
+            p
+            for p in (parse_policy("torch", "2.4"), parse_policy("cuda", "cpu"))
+            if not isinstance(p, str)
+        ),
+    )
+    envs = [Environment("e", "docker", "e", "docker", scan.files, scan.pins)]
+    findings = evaluate(scan, envs, config, base_scan=base_scan, pr_labels=labels)
+    spots = {(p.file, p.line) for p in pins}
+    for f in findings:
+        assert (f.file, f.line) in spots
+        assert f.message and f.severity in ("error", "warning", "notice")

@@ -9,7 +9,7 @@ becomes a :class:`GitHubError` whose one line says which ``permissions:`` grant 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +36,8 @@ class ClientOptions:
     # Lazy objects are fetched on first attribute use, so `get_repo(...).get_labels()` costs one
     # request, not two: request budgets depend on it.
     lazy: bool = True
+    # GitHub asks integrations to space out content-creating requests; GHES admins may lift it.
+    write_interval: float = 1.0
 
 
 class _Retry(GithubRetry):
@@ -93,6 +95,25 @@ def connect(token: str, options: ClientOptions) -> Github:
         per_page=PER_PAGE,
         retry=retry,
         lazy=options.lazy,
+        seconds_between_requests=None,
+        seconds_between_writes=options.write_interval or None,
+    )
+
+
+def options_from_context(github_facts: Mapping[str, str]) -> ClientOptions:
+    """Client options for the workflow's API: ``GITHUB_API_URL`` (GitHub Enterprise Server too)
+    and ``MLOPS_ACTIONS_WRITE_INTERVAL`` (seconds between writes; 0 turns the spacing off)."""
+    interval = github_facts.get("MLOPS_ACTIONS_WRITE_INTERVAL", "")
+    try:
+        write_interval = float(interval) if interval.strip() else 1.0
+    except ValueError:
+        raise UsageError(
+            f"MLOPS_ACTIONS_WRITE_INTERVAL={interval!r} is not a number of seconds",
+            fix="set it to a number such as 1 or 0, or unset it.",
+        ) from None
+    return ClientOptions(
+        api_url=github_facts.get("GITHUB_API_URL") or DEFAULT_API_URL,
+        write_interval=max(0.0, write_interval),
     )
 
 

@@ -365,6 +365,7 @@ def github_context(env: Mapping[str, str]) -> dict[str, str]:
         "GITHUB_ACTOR",
         "RUNNER_TEMP",
         "GITHUB_TOKEN",
+        "MLOPS_ACTIONS_WRITE_INTERVAL",
     )
     return {k: env[k] for k in keys if env.get(k)}
 

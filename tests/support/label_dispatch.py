@@ -157,6 +157,7 @@ class Scenario:
         summary.touch()
         environ = {
             "GITHUB_API_URL": self.double.url,
+            "MLOPS_ACTIONS_WRITE_INTERVAL": "0",
             "GITHUB_TOKEN": TOKEN,
             "GITHUB_REPOSITORY": REPO,
             "GITHUB_WORKSPACE": str(self.root),

@@ -118,7 +118,9 @@ class Result:
         return json.loads(self.stdout)
 
 
-_BLOCK = re.compile(r"^(?P<name>[^<\n]+)<<(?P<delim>\S+)\n(?P<value>.*?)\n(?P=delim)\n", re.S | re.M)
+_BLOCK = re.compile(
+    r"^(?P<name>[^<\n]+)<<(?P<delim>\S+)\n(?P<value>.*?)\n(?P=delim)\n", re.S | re.M
+)
 
 
 def run_release(
@@ -138,6 +140,7 @@ def run_release(
     env = {
         "GITHUB_ACTIONS": "true",
         "GITHUB_API_URL": double.url,
+        "MLOPS_ACTIONS_WRITE_INTERVAL": "0",
         "GITHUB_SERVER_URL": "https://github.com",
         "GITHUB_TOKEN": TOKEN,
         "GITHUB_REPOSITORY": repo,

@@ -237,9 +237,22 @@ def _docker() -> Any:
     return docker
 
 
+_NO_ENGINE_FIX = (
+    "start Docker on the runner (or set DOCKER_HOST), or run env-verify inside the image as a "
+    "job container instead of using `image:`."
+)
+
+
 def connect(environment: Mapping[str, str], timeout: float) -> Any:
     """A Docker client that answered a ping; EnvironmentProblem otherwise."""
     docker = _docker()
+    host = environment.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    if host.startswith("unix://") and not Path(host[len("unix://") :]).exists():
+        # Checked here: the SDK leaks its socket when the connection is refused.
+        raise EnvironmentProblem(
+            f"image mode needs a Docker engine and none answers at {host} (no such socket)",
+            fix=_NO_ENGINE_FIX,
+        )
     client = None
     try:
         client = docker.from_env(environment=dict(environment), timeout=max(1, int(timeout)))
@@ -247,12 +260,10 @@ def connect(environment: Mapping[str, str], timeout: float) -> Any:
     except Exception as exc:
         if client is not None:
             client.close()
-        host = environment.get("DOCKER_HOST", "unix:///var/run/docker.sock")
         raise EnvironmentProblem(
             f"image mode needs a Docker engine and none answers at {host} "
             f"({type(exc).__name__}: {_first_line(exc)})",
-            fix="start Docker on the runner (or set DOCKER_HOST), or run env-verify inside the "
-            "image as a job container instead of using `image:`.",
+            fix=_NO_ENGINE_FIX,
         ) from None
     return client
 

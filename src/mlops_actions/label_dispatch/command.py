@@ -10,7 +10,7 @@ from typing import Any, Literal
 from mlops_actions.command import Command, Context, Outcome
 from mlops_actions.config import DEFAULT_PATHS, Config, load_config, parse_config
 from mlops_actions.errors import ConfigError, ExitCode, GitHubError, UsageError
-from mlops_actions.github_client import DEFAULT_API_URL, ClientOptions, connect
+from mlops_actions.github_client import connect, options_from_context
 from mlops_actions.label_dispatch.api import RepoApi
 from mlops_actions.label_dispatch.docs import render_labels_md
 from mlops_actions.label_dispatch.event import PULL_EVENTS, Event, Subject, parse_event
@@ -113,8 +113,7 @@ class Run:
                 raise UsageError("no repository given",
                                  fix="pass `repository: owner/name` or run inside a workflow.")
             token = self.inputs.token or self.ctx.github.get("GITHUB_TOKEN", "")
-            options = ClientOptions(api_url=self.ctx.github.get("GITHUB_API_URL", DEFAULT_API_URL))
-            self._api = RepoApi(connect(token, options), self.repository)
+            self._api = RepoApi(connect(token, options_from_context(self.ctx.github)), self.repository)
         return self._api
 
     def dry(self, mode_default: bool) -> bool:

@@ -1,37 +1,33 @@
-"""The "image pinned" rule for route containers: no `latest`, no untagged image."""
+"""The "image pinned" rule for route containers: no `latest` (or another moving tag), no untagged
+image. Parsing is the pin scanners' (`pins.values.parse_image_ref`)."""
 
 from __future__ import annotations
 
 import re
 
+from mlops_actions.pins.values import parse_image_ref
+
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# Tags that name a moving target rather than a build.
+MOVING_TAGS = frozenset({"latest", "nightly", "stable", "main", "master", "edge", "head", "dev"})
 
 
 def is_pinned_image(ref: str) -> tuple[bool, str]:
     """Whether an image reference pins what runs, and why not when it does not.
 
-    Pinned: a digest (``name@sha256:…``) or a tag other than ``latest``. The tag is looked for
-    after the last ``/`` so a registry port (``host:5000/img``) is not taken for one.
+    Pinned: a digest (``name@sha256:…``) or a tag that is not a moving one.
     """
-    text = ref.strip()
-    if not text:
-        return False, "the image reference is empty"
-    if "$" in text:
+    if "$" in ref:
         return False, "it holds a variable or expression whose value cannot be checked"
-    if any(c.isspace() for c in text):
-        return False, "it contains whitespace"
-    name, at, digest = text.partition("@")
-    if at:
-        if not _DIGEST.match(digest):
-            return False, f"the digest {digest!r} is malformed (expected sha256:<64 hex digits>)"
+    image = parse_image_ref(ref)
+    if image is None:
+        return False, "it is not an image reference (empty, or with whitespace)"
+    if image.digest is not None:
+        if not _DIGEST.match(image.digest):
+            return False, f"the digest {image.digest!r} is malformed (expected sha256:<64 hex>)"
         return True, "pinned by digest"
-    last = name.rsplit("/", 1)[-1]
-    _, colon, tag = last.partition(":")
-    if not colon:
+    if image.tag is None:
         return False, "it has no tag, which means latest"
-    if not _TAG.match(tag):
-        return False, f"the tag {tag!r} is malformed"
-    if tag.lower() == "latest":
-        return False, "the tag latest moves with every push"
-    return True, f"pinned by tag {tag}"
+    if image.tag.lower() in MOVING_TAGS:
+        return False, f"the tag {image.tag} moves with every push"
+    return True, f"pinned by tag {image.tag}"

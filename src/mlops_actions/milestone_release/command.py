@@ -10,7 +10,7 @@ from typing import Any, Literal
 from mlops_actions.command import Command, Context, Outcome
 from mlops_actions.config import load_config
 from mlops_actions.errors import ExitCode, UsageError
-from mlops_actions.github_client import ClientOptions, connect
+from mlops_actions.github_client import connect, options_from_context
 from mlops_actions.milestone_release.checkout import files_at
 from mlops_actions.milestone_release.gh import RepoClient
 from mlops_actions.milestone_release.model import Item, MilestoneInfo, ReleaseInfo
@@ -43,7 +43,6 @@ from mlops_actions.milestone_release.version import (
 )
 from mlops_actions.runner import Runner, load_event
 
-DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
 
 
@@ -107,8 +106,7 @@ def run(inputs: MilestoneReleaseInputs, ctx: Context) -> Outcome:
 
 def _client(inputs: MilestoneReleaseInputs, ctx: Context, repository: str) -> RepoClient:
     token = inputs.token or ctx.github.get("GITHUB_TOKEN", "")
-    api_url = ctx.github.get("GITHUB_API_URL", DEFAULT_API_URL)
-    return RepoClient(connect(token, ClientOptions(api_url=api_url)), repository)
+    return RepoClient(connect(token, options_from_context(ctx.github)), repository)
 
 
 def _event_milestone(ctx: Context, event: dict[str, Any]) -> int | None:

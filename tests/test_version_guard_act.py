@@ -1,0 +1,95 @@
+"""The version-guard self-test workflow under act, from GitHub's `pull_request.opened` webhook
+example re-aimed at a repository made in the test: the consistent fixture passes, the planted
+one fails its version-guard step (checked through `steps.x.outcome`), and its annotations are
+in the log at the planted lines, with paths relative to the repository root."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tests.support.act import ActRun
+from tests.support.events import load_event, retarget
+
+if TYPE_CHECKING:
+    from tests.support.act_fixtures import ActRunner
+
+# Until tests/conftest.py registers the act fixtures for every module.
+pytest_plugins = ["tests.support.act_fixtures"]
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW = ".github/workflows/self-test-version-guard.yml"
+# The package parts version-guard runs on; the CLI skips command packages that are absent.
+COPY = (
+    "version-guard",
+    "actions",
+    *(f"src/mlops_actions/{p.name}" for p in (ROOT / "src/mlops_actions").glob("*.py")),
+    "src/mlops_actions/py.typed",
+    "src/mlops_actions/config",
+    "src/mlops_actions/compat",
+    "src/mlops_actions/pins",
+    "src/mlops_actions/version_guard",
+    "pyproject.toml",
+    "README.md",
+    "tests/fixtures/repos/vg-consistent",
+    "tests/fixtures/repos/vg-mismatch",
+    WORKFLOW,
+)
+
+
+def make_repo(target: Path) -> str:
+    for rel in COPY:
+        source = ROOT / rel
+        dest = target / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source, dest)
+    git = ["git", "-C", str(target), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "fixture"], check=True)
+    done = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def explain(run: ActRun) -> str:
+    return f"act exited {run.returncode}\n{run.tail(80)}"
+
+
+def test_self_test_workflow(act_runner: ActRunner, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    sha = make_repo(repo)
+    event = retarget(
+        load_event("pull_request.opened"),
+        overrides={"pull_request.base.sha": sha, "pull_request.head.sha": sha},
+    )
+    event_path = tmp_path / "pull_request.json"
+    event_path.write_text(json.dumps(event), encoding="utf-8")
+    run = act_runner.run(repo, WORKFLOW, "pull_request", event_path, timeout=900)
+    assert run.succeeded, explain(run)
+    assert {job.job_id: job.result for job in run.jobs} == {
+        "consistent": "success",
+        "planted": "success",
+        "all": "success",
+    }, explain(run)
+
+    clean = run.job("consistent").step("guard").outputs
+    assert clean["ok"] == "true" and clean["findings"] == "[]"
+
+    planted = run.job("planted")
+    assert planted.step("x").result == "failure"
+    assert planted.step("x").outputs["ok"] == "false"
+    spots = {
+        (a.properties.get("file"), a.properties.get("line"), a.properties.get("title"))
+        for a in planted.annotations
+        if a.level == "error"
+    }
+    prefix = "tests/fixtures/repos/vg-mismatch/"
+    assert (f"{prefix}requirements/train.txt", "3", "VG003 torch-mismatch") in spots, spots
+    assert (f"{prefix}docker/serve.Dockerfile", "2", "VG005 cudnn-mismatch") in spots, spots
+    assert not [a for a in run.job("consistent").annotations if a.level == "error"]

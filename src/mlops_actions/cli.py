@@ -8,6 +8,7 @@ arrive as ``INPUT_*`` variables; a flag given on the command line wins over the 
 from __future__ import annotations
 
 import argparse
+import importlib
 import dataclasses
 import json
 import os
@@ -40,22 +41,20 @@ EXIT_CODES = """exit codes:
 """
 
 
-def commands() -> list[Command[Any]]:
-    from mlops_actions.config.command import COMMAND as config_command
+# Command name -> the module holding its COMMAND. Only the named command is imported, so
+# `version-guard` does not pay for PyGithub's import.
+COMMAND_MODULES = {
+    "config": "mlops_actions.config.command",
+    "env-verify": "mlops_actions.env_verify.command",
+    "version-guard": "mlops_actions.version_guard.command",
+    "label-dispatch": "mlops_actions.label_dispatch.command",
+    "milestone-release": "mlops_actions.milestone_release.command",
+}
 
-    found: list[Command[Any]] = [config_command]
-    for module in (
-        "mlops_actions.env_verify.command",
-        "mlops_actions.version_guard.command",
-        "mlops_actions.label_dispatch.command",
-        "mlops_actions.milestone_release.command",
-    ):
-        try:
-            found.append(__import__(module, fromlist=["COMMAND"]).COMMAND)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not module.startswith(exc.name):
-                raise
-    return found
+
+def commands(names: Sequence[str] | None = None) -> list[Command[Any]]:
+    chosen = COMMAND_MODULES if names is None else {n: COMMAND_MODULES[n] for n in names}
+    return [importlib.import_module(module).COMMAND for module in chosen.values()]
 
 
 def build_parser(available: Sequence[Command[Any]]) -> argparse.ArgumentParser:
@@ -127,10 +126,11 @@ def _dest(name: str) -> str:
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     environ = dict(os.environ if env is None else env)
     args_list = list(sys.argv[1:] if argv is None else argv)
-    available = commands()
     # The root Docker action names its command in an input instead of the first argument.
     if not args_list and environ.get("INPUT_COMMAND"):
         args_list = environ["INPUT_COMMAND"].split()
+    named = [a for a in args_list[:1] if a in COMMAND_MODULES]
+    available = commands(named or None)
     parser = build_parser(available)
     args = parser.parse_args(args_list)
     if not args.command:

@@ -27,14 +27,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from mlops_actions import compat
+
+if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
+
+# packaging.specifiers and .requirements are imported where used: they cost more start-up time
+# than everything else here, and most runs compare exact versions only.
 
 Status = Literal["ok", "fail", "warn", "skip"]
 STATUS_ORDER: tuple[Status, ...] = ("fail", "warn", "ok", "skip")
@@ -176,10 +179,7 @@ def normalise_value(key: str, text: str) -> str:
     return value
 
 
-Spec = Version | SpecifierSet
-
-
-def parse_spec(text: str) -> Spec:
+def parse_spec(text: str) -> Version | SpecifierSet:
     """An exact ``Version`` or a ``SpecifierSet``; ``2.4.*`` / ``2.4.x`` mean ``==2.4.*``."""
     value = text.strip()
     wildcard = re.fullmatch(r"(\d+(?:\.\d+)*)\.[x*]", value)
@@ -190,6 +190,8 @@ def parse_spec(text: str) -> Spec:
         return version
     if not value.startswith(_OPERATORS):
         raise ValueError(value)
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     try:
         return SpecifierSet(value)
     except InvalidSpecifier:
@@ -221,7 +223,7 @@ def version_matches(expected: str, found: str, found_variant: str | None = None)
     have = _version(found)
     if have is None:
         return Match(False, f"{found!r} is not a version")
-    if isinstance(spec, SpecifierSet):
+    if not isinstance(spec, Version):
         wants_local = any("+" in item.version for item in spec)
         candidate = have if wants_local else Version(have.public)
         return Match(spec.contains(candidate, prereleases=True))
@@ -249,6 +251,8 @@ def count_matches(expected: str, count: int) -> bool:
     text = expected.strip()
     if text.isdigit():
         return int(text) == count
+    from packaging.specifiers import SpecifierSet
+
     return SpecifierSet(text).contains(Version(str(count)), prereleases=True)
 
 
@@ -498,7 +502,8 @@ def torch_cuda(facts: Mapping[str, Any]) -> str | None:
 
 
 def distribution_version(facts: Mapping[str, Any], name: str) -> str | None:
-    dist = _get(facts, "distributions", canonicalize_name(name))
+    # The probe keys distributions by their PEP 503 name; callers pass such names.
+    dist = _get(facts, "distributions", name)
     if isinstance(dist, Mapping) and dist.get("version"):
         return str(dist["version"])
     return None
@@ -1127,6 +1132,11 @@ def check_nvidia_wheels(facts: Mapping[str, Any]) -> CheckResult:
     requires = _get(facts, "distributions", "torch", "requires")
     if not isinstance(requires, list):
         return CheckResult("nvidia-wheels", "skip", "", "", "torch metadata not found")
+    if not any("nvidia" in str(line).lower() for line in requires):
+        return CheckResult("nvidia-wheels", "skip", "", "", "torch pins no nvidia-* wheel")
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
     bad: list[str] = []
     good: list[str] = []
     for line in requires:

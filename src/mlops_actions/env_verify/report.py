@@ -28,7 +28,12 @@ LABEL_COMPONENTS: dict[str, str] = {
     "python.version": "python",
 }
 
-_STATUS_ICON = {"ok": ":white_check_mark:", "fail": ":x:", "warn": ":warning:", "skip": ":fast_forward:"}
+_STATUS_ICON = {
+    "ok": ":white_check_mark:",
+    "fail": ":x:",
+    "warn": ":warning:",
+    "skip": ":fast_forward:",
+}
 
 
 def installed(facts: Mapping[str, Any]) -> dict[str, str]:

@@ -9,52 +9,36 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tests.support.act import ActRun
 from tests.support.github_double import GitHubDouble
 from tests.support.label_dispatch import REPO, TOKEN, Scenario
+from tests.support.repos import ROOT, copy_repo
 
 if TYPE_CHECKING:
     from tests.support.act_fixtures import ActRunner
 
-pytest_plugins = ["tests.support.act_fixtures"]
-
-ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW = ".github/workflows/self-test-label-dispatch.yml"
-COPY = (
-    "label-dispatch",
-    "env-verify",
-    "actions",
-    "src/mlops_actions",
-    "pyproject.toml",
-    "README.md",
-    "tests/fixtures/label_dispatch",
-    ".github/workflows/label-route.yml",
-    WORKFLOW,
-)
+WORKFLOW = ".github/workflows/self-test.yml"
+JOB = "label-dispatch"
+FIXTURES = ("label-dispatch", "env-verify", "tests/fixtures/label_dispatch")
 
 
 def make_repo(target: Path) -> Path:
-    for rel in COPY:
-        source = ROOT / rel
-        dest = target / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            shutil.copy2(source, dest)
+    (target / "tests/fixtures").mkdir(parents=True)
+    shutil.copytree(
+        ROOT / "tests/fixtures/label_dispatch", target / "tests/fixtures/label_dispatch"
+    )
     # The route's runner label is a GPU pool here; act maps it to this machine.
     config = target / "tests/fixtures/label_dispatch/mlops.yml"
-    config.write_text(config.read_text(encoding="utf-8").replace(
-        "runs-on: [ubuntu-latest]", "runs-on: [self-hosted, gpu]"), encoding="utf-8")
-    git = ["git", "-C", str(target), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
-    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
-    subprocess.run([*git, "remote", "add", "origin", f"https://github.com/{REPO}.git"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "fixture"], check=True)
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "runs-on: [ubuntu-latest]", "runs-on: [self-hosted, gpu]"
+        ),
+        encoding="utf-8",
+    )
+    copy_repo(target, FIXTURES[:2], remote=f"https://github.com/{REPO}.git")
     return target
 
 
@@ -68,8 +52,11 @@ def test_label_route_loop_end_to_end(
     repo = make_repo(tmp_path / "repo")
     config_path = "tests/fixtures/label_dispatch/mlops.yml"
     # route and report read the config at the PR's base commit, through the API.
-    scenario = Scenario(github_double, tmp_path / "state-root",
-                        files={config_path: (repo / config_path).read_text(encoding="utf-8")})
+    scenario = Scenario(
+        github_double,
+        tmp_path / "state-root",
+        files={config_path: (repo / config_path).read_text(encoding="utf-8")},
+    )
     scenario.seed_labels()
     pull = scenario.pull(["task:training", "gpu:required"], author="writer")
     event = scenario.pull_labeled(pull.number, "gpu:required", "maint")
@@ -77,7 +64,11 @@ def test_label_route_loop_end_to_end(
     event_path.write_text(json.dumps(event), encoding="utf-8")
 
     run = act_runner.run(
-        repo, WORKFLOW, "pull_request", event_path,
+        repo,
+        WORKFLOW,
+        "pull_request",
+        event_path,
+        job=JOB,
         env={"GITHUB_API_URL": github_double.url, "MLOPS_ACTIONS_WRITE_INTERVAL": "0"},
         secrets={"GITHUB_TOKEN": TOKEN},
         timeout=900,

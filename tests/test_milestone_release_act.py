@@ -8,45 +8,23 @@ that still has open items; the aggregate job checks both.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tests.support.act import ActRun
 from tests.support.github_double import GitHubDouble
 from tests.support.milestones import REPO, TOKEN, milestone_event, seed
+from tests.support.repos import copy_repo
 
 if TYPE_CHECKING:
     from tests.support.act_fixtures import ActRunner
 
-pytest_plugins = ["tests.support.act_fixtures"]
-
-ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW = ".github/workflows/self-test-milestone-release.yml"
-COPY = (
-    "milestone-release",
-    "actions",
-    "src/mlops_actions",
-    "pyproject.toml",
-    "README.md",
-    WORKFLOW,
-)
+WORKFLOW = ".github/workflows/self-test.yml"
+JOB = "milestone-release"
 
 
 def make_repo(target: Path) -> Path:
-    for rel in COPY:
-        source = ROOT / rel
-        dest = target / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            shutil.copy2(source, dest)
-    git = ["git", "-C", str(target), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
-    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "fixture"], check=True)
+    copy_repo(target, ("milestone-release",))
     return target
 
 
@@ -71,6 +49,7 @@ def test_self_test_workflow_on_milestone_closed(
         WORKFLOW,
         "milestone",
         event_path,
+        job=JOB,
         env={
             "GITHUB_API_URL": github_double.url,
             "GITHUB_REPOSITORY": REPO,

@@ -6,55 +6,27 @@ in the log at the planted lines, with paths relative to the repository root."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tests.support.act import ActRun
 from tests.support.events import load_event, retarget
+from tests.support.repos import copy_repo
 
 if TYPE_CHECKING:
     from tests.support.act_fixtures import ActRunner
 
-# Until tests/conftest.py registers the act fixtures for every module.
-pytest_plugins = ["tests.support.act_fixtures"]
-
-ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW = ".github/workflows/self-test-version-guard.yml"
-# The package parts version-guard runs on; the CLI skips command packages that are absent.
-COPY = (
+WORKFLOW = ".github/workflows/self-test.yml"
+JOB = "version-guard"
+FIXTURES = (
     "version-guard",
-    "actions",
-    *(f"src/mlops_actions/{p.name}" for p in (ROOT / "src/mlops_actions").glob("*.py")),
-    "src/mlops_actions/py.typed",
-    "src/mlops_actions/config",
-    "src/mlops_actions/compat",
-    "src/mlops_actions/pins",
-    "src/mlops_actions/version_guard",
-    "pyproject.toml",
-    "README.md",
     "tests/fixtures/repos/vg-consistent",
     "tests/fixtures/repos/vg-mismatch",
-    WORKFLOW,
 )
 
 
 def make_repo(target: Path) -> str:
-    for rel in COPY:
-        source = ROOT / rel
-        dest = target / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            shutil.copy2(source, dest)
-    git = ["git", "-C", str(target), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
-    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "fixture"], check=True)
-    done = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
-    return done.stdout.strip()
+    return copy_repo(target, FIXTURES)
 
 
 def explain(run: ActRun) -> str:
@@ -70,7 +42,7 @@ def test_self_test_workflow(act_runner: ActRunner, tmp_path: Path) -> None:
     )
     event_path = tmp_path / "pull_request.json"
     event_path.write_text(json.dumps(event), encoding="utf-8")
-    run = act_runner.run(repo, WORKFLOW, "pull_request", event_path, timeout=900)
+    run = act_runner.run(repo, WORKFLOW, "pull_request", event_path, job=JOB, timeout=900)
     assert run.succeeded, explain(run)
     assert {job.job_id: job.result for job in run.jobs} == {
         "consistent": "success",

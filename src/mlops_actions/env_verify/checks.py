@@ -1336,7 +1336,10 @@ def check_smoke(facts: Mapping[str, Any]) -> list[CheckResult]:
         seconds = probe.get("seconds")
         took = f" after {seconds:.1f} s" if isinstance(seconds, int | float) else ""
         if status == "ok":
-            result = CheckResult(check_id, "ok", "", _smoke_summary(probe.get("value")), "passed")
+            message = "passed"
+            if name == "cuda_available":
+                message = f"torch.cuda.is_available() is {probe.get('value')}"
+            result = CheckResult(check_id, "ok", "", _smoke_summary(probe.get("value")), message)
             if name == "import_torch":
                 result = _imported_matches_disk(facts, probe.get("value"), result)
             out.append(result)

@@ -4,52 +4,21 @@ and no GPU): the passing jobs pass, the expected-failure jobs fail their env-ver
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tests.support.act import ActRun
+from tests.support.repos import copy_repo
 
 if TYPE_CHECKING:
     from tests.support.act_fixtures import ActRunner
 
-# Until tests/conftest.py registers the act fixtures for every module.
-pytest_plugins = ["tests.support.act_fixtures"]
-
-
-ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW = ".github/workflows/self-test-env-verify.yml"
-# The package parts env-verify runs on; the CLI skips command packages that are absent.
-COPY = (
-    "env-verify",
-    "actions",
-    *(f"src/mlops_actions/{p.name}" for p in (ROOT / "src/mlops_actions").glob("*.py")),
-    "src/mlops_actions/py.typed",
-    "src/mlops_actions/config",
-    "src/mlops_actions/compat",
-    "src/mlops_actions/pins",
-    "src/mlops_actions/env_verify",
-    "pyproject.toml",
-    "README.md",
-    "tests/fixtures/env_verify",
-    WORKFLOW,
-)
+WORKFLOW = ".github/workflows/self-test.yml"
+JOB = "env-verify"
 
 
 def make_repo(target: Path) -> Path:
-    for rel in COPY:
-        source = ROOT / rel
-        dest = target / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            shutil.copy2(source, dest)
-    git = ["git", "-C", str(target), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
-    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "fixture"], check=True)
+    copy_repo(target, ("env-verify", "tests/fixtures/env_verify"))
     return target
 
 
@@ -61,7 +30,7 @@ def test_self_test_workflow(act_runner: ActRunner, tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     event = tmp_path / "push.json"
     event.write_text(json.dumps({"ref": "refs/heads/main"}), encoding="utf-8")
-    run = act_runner.run(repo, WORKFLOW, "push", event, timeout=900)
+    run = act_runner.run(repo, WORKFLOW, "push", event, job=JOB, timeout=900)
     assert run.succeeded, explain(run)
     assert {job.job_id: job.result for job in run.jobs} == {
         "no-torch": "success",

@@ -10,7 +10,7 @@ from mlops_actions.config import parse_config
 from mlops_actions.errors import ConfigError
 from mlops_actions.label_dispatch.docs import render_labels_md
 from mlops_actions.label_dispatch.event import Subject, parse_event
-from mlops_actions.label_dispatch.images import is_pinned_image
+from mlops_actions.pins.values import is_pinned_image
 from mlops_actions.label_dispatch.lint import labels_in_workflow, lint_config
 from mlops_actions.label_dispatch.marker import (
     MARKER,

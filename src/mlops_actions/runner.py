@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import secrets
 import sys
 import types
 import typing
@@ -66,7 +65,7 @@ def output_block(name: str, value: str) -> str:
     if not name or any(c in name for c in "\r\n=<"):
         raise ValueError(f"invalid output name {name!r}")
     while True:
-        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+        delimiter = f"ghadelimiter_{os.urandom(16).hex()}"
         if delimiter not in value:
             break
     return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"

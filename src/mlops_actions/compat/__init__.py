@@ -37,6 +37,7 @@ __all__ = [
     "experimental_cuda",
     "has_cuda_build",
     "has_rocm_build",
+    "is_version",
     "load_table",
     "min_driver",
     "min_driver_minor_compat",
@@ -260,6 +261,11 @@ def parse_version(text: str) -> Version | None:
         return Version(text.strip())
     except (InvalidVersion, TypeError):
         return None
+
+
+def is_version(text: str) -> bool:
+    """Whether ``packaging`` reads the text as a version."""
+    return parse_version(text) is not None
 
 
 def _minor_of(text: str) -> str | None:

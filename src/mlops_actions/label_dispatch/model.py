@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mlops_actions.config import Config
-from mlops_actions.label_dispatch.images import is_pinned_image
+from mlops_actions.pins.values import is_pinned_image
 
 SECTION = "label-dispatch"
 ROLES = ("none", "read", "triage", "write", "maintain", "admin")

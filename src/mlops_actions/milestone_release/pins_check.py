@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from mlops_actions.compat import is_version
 from mlops_actions.pins.model import Component, Pin
 from mlops_actions.pins.values import decode_image, parse_image_ref
 
@@ -59,7 +60,7 @@ def declared_environment(description: str) -> tuple[Declared, ...]:
                 f"({explicit[component].value!r} on line {explicit[component].line}, "
                 f"{value!r} on line {number})"
             )
-        if component != "image" and not _is_version(value):
+        if component != "image" and not is_version(value):
             raise DeclarationError(
                 f"the milestone description line {number} declares {component} {value!r}, "
                 "which is not a version"
@@ -87,14 +88,6 @@ def declared_environment(description: str) -> tuple[Declared, ...]:
                     decoded.component, decoded.value, image.line, via=image.value
                 )
     return tuple(out[c] for c in DECLARABLE if c in out)
-
-
-def _is_version(text: str) -> bool:
-    try:
-        Version(text)
-    except InvalidVersion:
-        return False
-    return True
 
 
 def version_matches(declared: str, pinned: str) -> bool:

@@ -80,25 +80,9 @@ def scan_devcontainer(path: str, text: str) -> FileScan:
         return m.end()
 
     def add(offset: int, d: Decoded, ctx: str, raw: str, derived: str | None = None) -> None:
-        line, col = loc.pos(offset)
+        at = loc.pos(offset)
         pins.append(
-            Pin(
-                path,
-                line,
-                col,
-                d.component,
-                d.value,
-                d.how,
-                "devcontainer",
-                ctx,
-                d.variant,
-                gid,
-                raw,
-                (),
-                d.reason,
-                derived,
-                d.flavour,
-            )
+            pin_from(d, path, at, "devcontainer", ctx, raw, environment=gid, derived_from=derived)
         )
 
     image = data.get("image")

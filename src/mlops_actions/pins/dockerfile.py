@@ -206,24 +206,18 @@ def scan_dockerfile(
         derived: str | None = None,
         reason: str | None = None,
     ) -> None:
-        line, col = inst.pos(offset)
         pins.append(
-            Pin(
-                file=path,
-                line=line,
-                col=col,
-                component=decoded.component,
-                value=decoded.value,
-                how=decoded.how,
-                source="dockerfile",
-                context=context,
-                variant=decoded.variant,
+            pin_from(
+                decoded,
+                path,
+                inst.pos(offset),
+                "dockerfile",
+                context,
+                raw,
+                resolved=resolved,
                 environment=environment,
-                raw=raw,
-                resolved_from=resolved,
-                reason=reason or decoded.reason,
+                reason=reason,
                 derived_from=derived,
-                flavour=decoded.flavour,
             )
         )
 

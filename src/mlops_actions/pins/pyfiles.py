@@ -74,22 +74,7 @@ def _pin(
     raw: str,
     resolved: tuple[str, ...] = (),
 ) -> Pin:
-    line, col = loc.pos(offset)
-    return Pin(
-        file=path,
-        line=line,
-        col=col,
-        component=d.component,
-        value=d.value,
-        how=d.how,
-        source=source,
-        context=context,
-        variant=d.variant,
-        raw=raw,
-        resolved_from=resolved,
-        reason=d.reason,
-        flavour=d.flavour,
-    )
+    return pin_from(d, path, loc.pos(offset), source, context, raw, resolved=resolved)
 
 
 def _apply_index(pins: list[Pin], variants: list[tuple[str, str]]) -> list[Pin]:

@@ -16,8 +16,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from mlops_actions.compat import cuda_minor, cuda_tag_to_version, cuda_version_to_tag
-from mlops_actions.pins.model import Component, How
+from mlops_actions.compat import cuda_minor, cuda_tag_to_version, cuda_version_to_tag, is_version
+from mlops_actions.pins.model import Component, How, Pin, Source
 
 # Distribution names (canonical) → component.
 PACKAGE_COMPONENTS: dict[str, Component] = {
@@ -56,7 +56,8 @@ _NAME_COMPONENTS: dict[str, Component] = {
     "base-image": "image",
 }
 _NAME_SUFFIXES = ("version", "ver", "v")
-_FLOATING = {"latest", "nightly", "stable", "main", "master", "edge", "head", "dev"}
+# Tags and values that name a moving target rather than a build.
+MOVING_TAGS = frozenset({"latest", "nightly", "stable", "main", "master", "edge", "head", "dev"})
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,40 @@ class Decoded:
     variant: str | None = None
     reason: str | None = None
     flavour: str | None = None
+
+
+def pin_from(
+    d: Decoded,
+    file: str,
+    at: tuple[int, int],
+    source: Source,
+    context: str,
+    raw: str,
+    *,
+    resolved: tuple[str, ...] = (),
+    environment: str | None = None,
+    reason: str | None = None,
+    derived_from: str | None = None,
+) -> Pin:
+    """The pin a decoded value makes at ``at`` (line, column); ``reason`` overrides the decode's."""
+    line, col = at
+    return Pin(
+        file=file,
+        line=line,
+        col=col,
+        component=d.component,
+        value=d.value,
+        how=d.how,
+        source=source,
+        context=context,
+        variant=d.variant,
+        environment=environment,
+        raw=raw,
+        resolved_from=resolved,
+        reason=reason or d.reason,
+        derived_from=derived_from,
+        flavour=d.flavour,
+    )
 
 
 def component_for_name(name: str) -> Component | None:
@@ -110,17 +145,14 @@ def variant_pin(variant: str, how: How = "exact") -> Decoded | None:
     cuda = cuda_tag_to_version(variant)
     if cuda is not None:
         return Decoded("cuda", cuda, how, variant=variant)
-    if variant.startswith("rocm") and _is_version(variant[4:]):
+    if variant.startswith("rocm") and is_version(variant[4:]):
         return Decoded("rocm", variant[4:], how, variant=variant)
     return None
 
 
-def _is_version(text: str) -> bool:
-    try:
-        Version(text)
-    except InvalidVersion:
-        return False
-    return True
+def is_moving(tag: str) -> bool:
+    """Whether a tag or value (any case) names a moving target: ``latest``, ``nightly``, …"""
+    return tag.lower() in MOVING_TAGS
 
 
 def classify_value(component: Component, text: str) -> Decoded:
@@ -131,7 +163,7 @@ def classify_value(component: Component, text: str) -> Decoded:
         return Decoded(component, "", "unpinned", reason="empty value")
     if "$" in value:
         return Decoded(component, value, "unresolved", reason="value holds an unresolved variable")
-    if value.lower() in _FLOATING:
+    if is_moving(value):
         return Decoded(component, value, "latest")
     if component == "image":
         return decode_image(value)[0]
@@ -144,13 +176,13 @@ def classify_value(component: Component, text: str) -> Decoded:
             return Decoded("cuda", normal, "exact", variant=cuda_version_to_tag(minor))
     if component == "rocm":
         v = value.removeprefix("rocm")
-        if _is_version(v):
+        if is_version(v):
             return Decoded("rocm", v, "exact", variant=f"rocm{v}")
     if component == "python" and re.fullmatch(r"\d+\.\d+t", value):
         return Decoded("python", value, "exact")
     if re.fullmatch(r"\d+(\.\d+)*\.[x*]", value):
         return Decoded(component, value, "range")
-    if _is_version(value):
+    if is_version(value):
         return Decoded(component, value, "exact", variant=local_variant(value))
     try:
         spec = SpecifierSet(value)
@@ -247,6 +279,30 @@ def parse_image_ref(ref: str) -> ImageRef | None:
     return ImageRef(name.lower(), tag, digest or None)
 
 
+_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
+
+
+def is_pinned_image(ref: str) -> tuple[bool, str]:
+    """Whether an image reference pins what runs, and why not when it does not.
+
+    Pinned: a well-formed digest (``name@sha256:…``) or a tag that is not a moving one.
+    """
+    if "$" in ref:
+        return False, "it holds a variable or expression whose value cannot be checked"
+    image = parse_image_ref(ref)
+    if image is None:
+        return False, "it is not an image reference (empty, or with whitespace)"
+    if image.digest is not None:
+        if not _DIGEST.match(image.digest):
+            return False, f"the digest {image.digest!r} is malformed (expected sha256:<64 hex>)"
+        return True, "pinned by digest"
+    if image.tag is None:
+        return False, "it has no tag, which means latest"
+    if is_moving(image.tag):
+        return False, f"the tag {image.tag} moves with every push"
+    return True, f"pinned by tag {image.tag}"
+
+
 _PYTORCH_TAG = re.compile(
     r"^(?P<torch>\d+\.\d+(?:\.\d+)?)"
     r"(?:-cuda(?P<cuda>\d+\.\d+(?:\.\d+)?)-cudnn(?P<cudnn>\d+))?"
@@ -271,7 +327,7 @@ def decode_image(ref: str) -> tuple[Decoded, ...]:
         how: How = "digest"
     elif image.tag is None:
         how = "unpinned"
-    elif image.tag.lower() in _FLOATING:
+    elif is_moving(image.tag):
         how = "latest"
     else:
         how = "exact"
@@ -298,7 +354,7 @@ def decode_image(ref: str) -> tuple[Decoded, ...]:
 
 
 def _pytorch_tag(tag: str) -> tuple[Decoded, ...]:
-    if tag.lower() in _FLOATING:
+    if is_moving(tag):
         return (Decoded("torch", tag, "latest"),)
     m = _PYTORCH_TAG.match(tag)
     if m is None:
@@ -372,19 +428,19 @@ def _ngc_tag(tag: str) -> tuple[Decoded, ...]:
 
 
 def _rocm_tag(tag: str) -> tuple[Decoded, ...]:
-    if tag.lower() in _FLOATING:
+    if is_moving(tag):
         return (Decoded("torch", tag, "latest"),)
     out: list[Decoded] = []
     parts = tag.split("_")
     torch: str | None = None
     for i, part in enumerate(parts):
-        if part.startswith("rocm") and _is_version(part[4:]):
+        if part.startswith("rocm") and is_version(part[4:]):
             out.append(Decoded("rocm", part[4:], "exact", variant=f"rocm{part[4:]}"))
         elif re.fullmatch(r"py\d+\.\d+", part):
             out.append(Decoded("python", part[2:], "exact"))
         elif part == "pytorch":
             rest = [p for p in parts[i + 1 :] if p not in {"release", "staging"}]
-            if rest and _is_version(rest[0]):
+            if rest and is_version(rest[0]):
                 torch = rest[0]
     if torch is None:
         out.append(

@@ -263,22 +263,9 @@ def _pin(
     environment: str | None = None,
     at: tuple[int, int] | None = None,
 ) -> Pin:
-    line, col = at or pos(node)
-    return Pin(
-        file=path,
-        line=line,
-        col=col,
-        component=d.component,
-        value=d.value,
-        how=d.how,
-        source="workflow",
-        context=context,
-        variant=d.variant,
+    return pin_from(
+        d, path, at or pos(node), "workflow", context, raw, resolved=resolved,
         environment=environment,
-        raw=raw,
-        resolved_from=resolved,
-        reason=d.reason,
-        flavour=d.flavour,
     )
 
 

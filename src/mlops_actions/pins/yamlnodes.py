@@ -88,22 +88,8 @@ def pin_at(
     raw: str | None = None,
     resolved: tuple[str, ...] = (),
 ) -> Pin:
-    line, col = pos(node)
-    return Pin(
-        file=path,
-        line=line,
-        col=col,
-        component=d.component,
-        value=d.value,
-        how=d.how,
-        source=source,
-        context=context,
-        variant=d.variant,
-        raw=raw if raw is not None else (scalar(node) or ""),
-        resolved_from=resolved,
-        reason=d.reason,
-        flavour=d.flavour,
-    )
+    text = raw if raw is not None else (scalar(node) or "")
+    return pin_from(d, path, pos(node), source, context, text, resolved=resolved)
 
 
 def image_pins(

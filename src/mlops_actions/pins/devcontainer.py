@@ -9,7 +9,7 @@ from typing import Any
 
 from mlops_actions.pins.model import Component, FileScan, Link, Pin, PinGroup, ScanError
 from mlops_actions.pins.pyfiles import _Locator
-from mlops_actions.pins.values import Decoded, classify_value, decode_image
+from mlops_actions.pins.values import Decoded, classify_value, decode_image, pin_from
 
 _FEATURE_OPTIONS: dict[str, dict[str, Component]] = {
     "nvidia-cuda": {"cudaversion": "cuda", "cudnnversion": "cudnn"},

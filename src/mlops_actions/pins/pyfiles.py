@@ -17,6 +17,7 @@ from typing import Any
 
 from mlops_actions.pins.model import FileScan, Link, Pin, ScanError, Source
 from mlops_actions.pins.values import (
+    pin_from,
     PACKAGE_COMPONENTS,
     Decoded,
     classify_value,

@@ -23,7 +23,13 @@ import yaml
 from mlops_actions.pins.expand import Expansion, expand
 from mlops_actions.pins.model import FileScan, Link, Pin, PinGroup, ScanError
 from mlops_actions.pins.shell import Word, scan_shell, split_words
-from mlops_actions.pins.values import Decoded, classify_value, component_for_name, decode_image
+from mlops_actions.pins.values import (
+    Decoded,
+    classify_value,
+    component_for_name,
+    decode_image,
+    pin_from,
+)
 from mlops_actions.pins.yamlnodes import (
     Node,
     compose,

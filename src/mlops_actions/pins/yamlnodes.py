@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from mlops_actions.pins.model import FileScan, Link, Pin, PinGroup, ScanError, Source
-from mlops_actions.pins.values import Decoded, decode_conda_spec, decode_image
+from mlops_actions.pins.values import Decoded, decode_conda_spec, decode_image, pin_from
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -29,6 +29,17 @@ def compose(path: str, text: str) -> Node | ScanError | None:
         return ScanError(path, line, col, f"invalid YAML: {exc.problem or exc}")
     except yaml.YAMLError as exc:
         return ScanError(path, 1, 1, f"invalid YAML: {exc}")
+
+
+def compose_mapping(path: str, text: str) -> yaml.MappingNode | FileScan:
+    """The document's root mapping, or the scan to return when there is none: the YAML error,
+    or nothing for an empty file or a root that is not a mapping."""
+    root = compose(path, text)
+    if isinstance(root, ScanError):
+        return FileScan(errors=(root,))
+    if not isinstance(root, yaml.MappingNode):
+        return FileScan()
+    return root
 
 
 def get(node: Node | None, key: str) -> Node | None:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
-import time
+from functools import partial
 from pathlib import Path
+
+from _timing import Stopwatch, medians, rounds
 
 PROBE = Path(__file__).resolve().parents[1] / "src" / "mlops_actions" / "env_verify" / "probe.py"
 
@@ -35,6 +36,14 @@ def commands(python: str) -> dict[str, list[str]]:
     }
 
 
+def timed(name: str, argv: list[str]) -> float:
+    with Stopwatch() as watch:
+        done = subprocess.run(argv, capture_output=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"{name} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
+    return watch.seconds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -42,22 +51,15 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args()
     cmds = commands(args.python)
-    times: dict[str, list[float]] = {name: [] for name in cmds}
     for argv in cmds.values():  # warm the page cache once
         subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    for _ in range(args.runs):
-        for name, argv in cmds.items():
-            start = time.perf_counter()
-            done = subprocess.run(argv, capture_output=True, check=False)
-            times[name].append(time.perf_counter() - start)
-            if done.returncode != 0:
-                sys.exit(f"{name} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    bare, collect = medians["python -c pass"], medians["collect_env"]
+    times = rounds({name: partial(timed, name, argv) for name, argv in cmds.items()}, args.runs)
+    middle = medians(times)
+    bare, collect = middle["python -c pass"], middle["collect_env"]
     print(
         f"{'command':<18} {'median s':>9} {'x bare':>8} {'x collect_env':>14}  ({args.runs} runs)"
     )
-    for name, value in medians.items():
+    for name, value in middle.items():
         print(f"{name:<18} {value:>9.4f} {value / bare:>8.2f} {value / collect:>14.4f}")
     if args.json:
         args.json.write_text(

@@ -24,13 +24,14 @@ import argparse
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
+
+from _timing import Stopwatch, medians, rounds
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = ROOT / "src" / "mlops_actions" / "env_verify" / "probe.py"
@@ -50,13 +51,13 @@ report.summary(facts, results)
 
 
 def timed(commands: Sequence[Sequence[str]], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    for argv in commands:
-        done = subprocess.run(argv, env=env, capture_output=True, check=False)
-        if done.returncode not in (0, 1):  # env-verify exits 1 when a check fails: still timed
-            tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-            raise SystemExit(f"{' '.join(argv)} exited {done.returncode}: {' | '.join(tail)}")
-    return time.perf_counter() - start
+    with Stopwatch() as watch:
+        for argv in commands:
+            done = subprocess.run(argv, env=env, capture_output=True, check=False)
+            if done.returncode not in (0, 1):  # env-verify exits 1 when a check fails: still timed
+                tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+                raise SystemExit(f"{' '.join(argv)} exited {done.returncode}: {' | '.join(tail)}")
+    return watch.seconds
 
 
 def contenders(python: str, scratch: Path) -> dict[str, Callable[[dict[str, str]], float]]:
@@ -97,29 +98,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not k.startswith(("GITHUB_", "RUNNER_", "INPUT_")) and k != "CI"
     }
     with tempfile.TemporaryDirectory(prefix="bench-env-verify-") as scratch:
-        runs = contenders(args.python, Path(scratch))
+        runs = {
+            name: partial(run, env) for name, run in contenders(args.python, Path(scratch)).items()
+        }
         names = list(runs)
-        for name in names:  # warm-up: page cache, .pyc files
-            runs[name](env)
-        samples: dict[str, list[float]] = {name: [] for name in names}
-        rng = random.Random(0)
-        for _ in range(args.runs):
-            order = names[:]
-            rng.shuffle(order)
-            for name in order:
-                samples[name].append(runs[name](env))
-    medians = {name: statistics.median(values) for name, values in samples.items()}
+        # Warm-up (page cache, .pyc files), then rounds in a shuffled order.
+        samples = rounds(runs, args.runs, warm=True, rng=random.Random(0))
+    middle = medians(samples)
     if args.json:
-        print(json.dumps({"runs": args.runs, "python": args.python, "median_s": medians}))
+        print(json.dumps({"runs": args.runs, "python": args.python, "median_s": middle}))
         return 0
-    bare, collect = medians["bare"], medians["collect-env"]
+    bare, collect = middle["bare"], middle["collect-env"]
     print(f"{args.runs} rounds, python {args.python}, {os.cpu_count()} CPUs")
     print(f"{'contender':<14} {'median s':>9} {'x collect-env':>14} {'x bare':>8}")
     for name in names:
-        m = medians[name]
+        m = middle[name]
         print(f"{name:<14} {m:>9.3f} {m / collect:>14.3f} {m / bare:>8.1f}")
     for name in ("probe", "probe+checks", "action"):
-        m = medians[name]
+        m = middle[name]
         verdict = "meets" if m <= 0.05 * collect and m <= 4 * bare else "misses"
         print(f"goal (<= 0.05x collect-env and <= 4x bare): {name} {verdict}")
     return 0

@@ -66,8 +66,10 @@ def main() -> int:
         print(f"{name:<{width}}  {count:>8}  {budget:>6}  {'yes' if count <= budget else 'NO'}")
     print()
     print("sync requests:     " + "; ".join(sync_log))
-    print(f"validate requests ({validate_total} in all, comment write included): "
-          + "; ".join(validate_log))
+    print(
+        f"validate requests ({validate_total} in all, comment write included): "
+        + "; ".join(validate_log)
+    )
     return 0 if all(count <= budget for _, count, budget in rows) else 1
 
 

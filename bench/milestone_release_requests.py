@@ -13,9 +13,10 @@ import argparse
 import math
 import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
+
+from _timing import Stopwatch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -30,9 +31,8 @@ def main() -> int:
     state = State()
     seed(state, items=args.items)
     with GitHubDouble(state) as double, tempfile.TemporaryDirectory() as tmp:
-        started = time.perf_counter()
-        result = run_release(double, Path(tmp), event=milestone_event(double, 1))
-        elapsed = time.perf_counter() - started
+        with Stopwatch() as watch:
+            result = run_release(double, Path(tmp), event=milestone_event(double, 1))
         entries = double.log.entries
         violations = double.take_violations()
     budget = math.ceil(args.items / 100) + 6
@@ -41,7 +41,7 @@ def main() -> int:
     for endpoint, count in by_endpoint.most_common():
         print(f"  {count:4d}  {endpoint}")
     print(f"requests: {len(entries)} (budget ceil({args.items}/100) + 6 = {budget})")
-    print(f"wall time: {elapsed:.2f}s (includes PyGithub's pause between writes)")
+    print(f"wall time: {watch.seconds:.2f}s (includes PyGithub's pause between writes)")
     ok = result.code == 0 and len(entries) <= budget and not violations
     for violation in violations:
         print(f"violation: {violation}")

@@ -19,13 +19,13 @@ import argparse
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import tracemalloc
 from pathlib import Path
+
+from _timing import Stopwatch, medians, rounds
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC))
@@ -117,13 +117,12 @@ def generate(root: Path, total: int, pin_target: int) -> int:
 
 
 def time_git_grep(root: Path) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(
-        ["git", "-C", str(root), "grep", "-n", "torch"], capture_output=True, check=False
-    )
-    elapsed = time.perf_counter() - start
+    with Stopwatch() as watch:
+        done = subprocess.run(
+            ["git", "-C", str(root), "grep", "-n", "torch"], capture_output=True, check=False
+        )
     assert done.returncode == 0 and done.stdout
-    return elapsed
+    return watch.seconds
 
 
 def scan_once(root: Path) -> tuple[int, int, int]:
@@ -134,45 +133,37 @@ def scan_once(root: Path) -> tuple[int, int, int]:
 
 
 def time_in_process(root: Path) -> float:
-    start = time.perf_counter()
-    scan_once(root)
-    return time.perf_counter() - start
+    with Stopwatch() as watch:
+        scan_once(root)
+    return watch.seconds
 
 
 def time_cli(root: Path, python: str) -> tuple[float, float]:
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     env.pop("GITHUB_ACTIONS", None)
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [
-            python,
-            "-m",
-            "mlops_actions",
-            "version-guard",
-            str(root),
-            "--fail-on",
-            "never",
-            "--sarif-file",
-            os.devnull,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
+    argv = [python, "-m", "mlops_actions", "version-guard", str(root), "--fail-on", "never"]
+    with Stopwatch() as watch:
+        proc = subprocess.Popen(
+            [*argv, "--sarif-file", os.devnull],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    return elapsed, usage.ru_maxrss / 1024  # KiB on Linux → MiB
+    return watch.seconds, usage.ru_maxrss / 1024  # KiB on Linux → MiB
 
 
 def time_cli_startup(python: str) -> float:
     """What the CLI costs before any scanning: interpreter start and importing every command."""
     env = {**os.environ, "PYTHONPATH": str(SRC)}
-    start = time.perf_counter()
-    subprocess.run(
-        [python, "-c", "from mlops_actions.cli import commands; commands()"], env=env, check=True
-    )
-    return time.perf_counter() - start
+    with Stopwatch() as watch:
+        subprocess.run(
+            [python, "-c", "from mlops_actions.cli import commands; commands()"],
+            env=env,
+            check=True,
+        )
+    return watch.seconds
 
 
 def main() -> int:
@@ -193,19 +184,24 @@ def main() -> int:
         scan_once(root)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        grep_t: list[float] = []
-        inproc_t: list[float] = []
-        cli_t: list[float] = []
         rss: list[float] = []
-        startup: list[float] = []
-        for _ in range(args.runs):
-            startup.append(time_cli_startup(args.python))
-            grep_t.append(time_git_grep(root))
-            inproc_t.append(time_in_process(root))
+
+        def cli() -> float:
             elapsed, maxrss = time_cli(root, args.python)
-            cli_t.append(elapsed)
             rss.append(maxrss)
-        g = statistics.median(grep_t)
+            return elapsed
+
+        samples = rounds(
+            {
+                "startup": lambda: time_cli_startup(args.python),
+                "grep": lambda: time_git_grep(root),
+                "in_process": lambda: time_in_process(root),
+                "cli": cli,
+            },
+            args.runs,
+        )
+        middle = medians(samples)
+        g = middle["grep"]
         results = {
             "files": args.files,
             "pin_bearing_files": pins,
@@ -214,11 +210,11 @@ def main() -> int:
             "findings": finding_count,
             "runs": args.runs,
             "git_grep_median_s": g,
-            "scan_in_process_median_s": statistics.median(inproc_t),
-            "scan_cli_median_s": statistics.median(cli_t),
-            "cli_startup_median_s": statistics.median(startup),
-            "ratio_in_process": statistics.median(inproc_t) / g,
-            "ratio_cli": statistics.median(cli_t) / g,
+            "scan_in_process_median_s": middle["in_process"],
+            "scan_cli_median_s": middle["cli"],
+            "cli_startup_median_s": middle["startup"],
+            "ratio_in_process": middle["in_process"] / g,
+            "ratio_cli": middle["cli"] / g,
             "peak_tracemalloc_mib": peak / 2**20,
             "cli_peak_rss_mib": max(rss),
             "goal": "in-process scan <= 1.5x git grep",

@@ -192,10 +192,6 @@ def push_event(tmp_path: Path) -> Path:
     return event
 
 
-def explain(run: ActRun) -> str:
-    return f"act exited {run.returncode}; command: {' '.join(run.command)}\n{run.tail()}"
-
-
 @pytest.fixture
 def composite_repo(tmp_path: Path) -> Path:
     return make_repo(
@@ -215,7 +211,7 @@ def test_composite_actions_on_host(
     run = act_runner.run(
         composite_repo, ".github/workflows/self-test.yml", "push", push_event(tmp_path)
     )
-    assert run.succeeded, explain(run)
+    assert run.succeeded, run.explain()
     assert {job.job_id: job.result for job in run.jobs} == {
         "greet": "success",
         "expect-failure": "success",
@@ -246,7 +242,7 @@ def test_failed_job_is_reported_and_its_dependents_do_not_run(
     run = act_runner.run(
         composite_repo, ".github/workflows/broken.yml", "push", push_event(tmp_path)
     )
-    assert run.returncode != 0, explain(run)
+    assert run.returncode != 0, run.explain()
     assert run.job("fails").result == "failure"
     assert run.step("fails", "x").result == "failure"
     assert not run.ran("after")
@@ -279,7 +275,7 @@ jobs:
         env={"GITHUB_API_URL": "http://127.0.0.1:9/api/v3"},
         secrets={"API_TOKEN": "s3cr3t-value"},
     )
-    assert run.succeeded, explain(run)
+    assert run.succeeded, run.explain()
     step = run.step("show", "s")
     assert step.outputs == {"api": "http://127.0.0.1:9/api/v3", "token_length": "12"}
     assert "token is ***" in step.output
@@ -363,7 +359,7 @@ def test_docker_action_in_local_job_container(
             platform="container",
             env={"GITHUB_API_URL": api_url},
         )
-        assert run.succeeded, explain(run)
+        assert run.succeeded, run.explain()
         job = run.job("docker")
         assert job.result == "success"
         assert job.step("d").outputs == {

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.support.act import ActRun
 from tests.support.repos import copy_repo
 
 if TYPE_CHECKING:
@@ -22,23 +21,19 @@ def make_repo(target: Path) -> Path:
     return target
 
 
-def explain(run: ActRun) -> str:
-    return f"act exited {run.returncode}\n{run.tail(80)}"
-
-
 def test_self_test_workflow(act_runner: ActRunner, tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     event = tmp_path / "push.json"
     event.write_text(json.dumps({"ref": "refs/heads/main"}), encoding="utf-8")
     run = act_runner.run(repo, WORKFLOW, "push", event, job=JOB, timeout=900)
-    assert run.succeeded, explain(run)
+    assert run.succeeded, run.explain(80)
     assert {job.job_id: job.result for job in run.jobs} == {
         "no-torch": "success",
         "synthetic-torch": "success",
         "wrong-torch-pin": "success",
         "require-gpu-on-cpu": "success",
         "all": "success",
-    }, explain(run)
+    }, run.explain(80)
 
     no_torch = run.job("no-torch").step("verify").outputs
     assert no_torch["ok"] == "true"

@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.support.act import ActRun
 from tests.support.github_double import GitHubDouble
 from tests.support.label_dispatch import REPO, TOKEN, Scenario
 from tests.support.repos import ROOT, copy_repo
@@ -40,10 +39,6 @@ def make_repo(target: Path) -> Path:
     )
     copy_repo(target, FIXTURES[:2], remote=f"https://github.com/{REPO}.git")
     return target
-
-
-def explain(run: ActRun) -> str:
-    return f"act exited {run.returncode}\n{run.tail(120)}"
 
 
 def test_label_route_loop_end_to_end(
@@ -75,11 +70,11 @@ def test_label_route_loop_end_to_end(
         extra_args=("--platform", "gpu=-self-hosted", "--platform", "self-hosted=-self-hosted"),
     )
 
-    assert run.succeeded, explain(run)
+    assert run.succeeded, run.explain(120)
     results = {job.job_id: job.result for job in run.jobs}
-    assert results.get("all") == "success", explain(run)
+    assert results.get("all") == "success", run.explain(120)
     assert all(r == "success" for r in results.values()), results
-    assert run.ran("run"), explain(run)
+    assert run.ran("run"), run.explain(120)
     assert "training for 1 epoch(s)" in run.job("run").step("command").output
 
     [comment] = scenario.comments(pull.number)

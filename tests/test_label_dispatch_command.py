@@ -30,6 +30,7 @@ def scenario(github_double: GitHubDouble, tmp_path: Path) -> Scenario:
 
 # -- sync ---------------------------------------------------------------------------------------
 
+
 def test_sync_of_100_labels_with_renames_makes_six_requests(
     github_double: GitHubDouble, tmp_path: Path
 ) -> None:
@@ -52,7 +53,9 @@ def test_sync_of_100_labels_with_renames_makes_six_requests(
     assert s.labels(issue.number) == ["area:095"]
 
 
-def test_sync_is_a_dry_run_on_pull_request_events(github_double: GitHubDouble, tmp_path: Path) -> None:
+def test_sync_is_a_dry_run_on_pull_request_events(
+    github_double: GitHubDouble, tmp_path: Path
+) -> None:
     root = tmp_path / "repo"
     root.mkdir()
     s = sync_scenario(github_double, root)
@@ -94,6 +97,7 @@ def test_sync_deletes_unmanaged_only_when_asked_and_never_excluded(scenario: Sce
 
 
 # -- validate -----------------------------------------------------------------------------------
+
 
 def test_unknown_label_gets_one_comment_listing_the_valid_labels(scenario: Scenario) -> None:
     number = scenario.issue(["task:training", "wibble"])
@@ -170,12 +174,16 @@ def test_restricted_label_by_writer_is_kept_without_a_comment(scenario: Scenario
 
 def test_fixed_labels_turn_the_comment_green(scenario: Scenario) -> None:
     number = scenario.issue(["wibble"])
-    scenario.run("validate", event=scenario.issues_labeled(number, "wibble", "writer"),
-                 event_name="issues")
+    scenario.run(
+        "validate", event=scenario.issues_labeled(number, "wibble", "writer"), event_name="issues"
+    )
     scenario.repo.issues[number].label_ids = [scenario.repo.label("task:eval").id]
 
-    result = scenario.run("validate", event=scenario.issues_labeled(number, "task:eval", "writer"),
-                          event_name="issues")
+    result = scenario.run(
+        "validate",
+        event=scenario.issues_labeled(number, "task:eval", "writer"),
+        event_name="issues",
+    )
 
     assert result.code == 0
     [comment] = scenario.comments(number)
@@ -183,8 +191,9 @@ def test_fixed_labels_turn_the_comment_green(scenario: Scenario) -> None:
 
 
 def test_label_created_outside_the_config_is_warned_about(scenario: Scenario) -> None:
-    result = scenario.run("validate", event=scenario.label_created("priority:p0", "maint"),
-                          event_name="label")
+    result = scenario.run(
+        "validate", event=scenario.label_created("priority:p0", "maint"), event_name="label"
+    )
 
     assert result.code == 0
     assert "outside the config" in result.log
@@ -192,6 +201,7 @@ def test_label_created_outside_the_config_is_warned_about(scenario: Scenario) ->
 
 
 # -- route and the security gate ---------------------------------------------------------------
+
 
 def test_same_repo_pr_routes_to_the_gpu_runner_and_dispatches_once(scenario: Scenario) -> None:
     pull = scenario.pull(["task:training", "gpu:required"], author="writer")
@@ -222,8 +232,9 @@ def test_rerun_of_the_workflow_routes_again(scenario: Scenario) -> None:
     event = scenario.pull_labeled(pull.number, "gpu:required", "maint")
     scenario.run("route", event=event, event_name="pull_request")
 
-    rerun = scenario.run("route", event=event, event_name="pull_request",
-                         env={"GITHUB_RUN_ATTEMPT": "2"})
+    rerun = scenario.run(
+        "route", event=event, event_name="pull_request", env={"GITHUB_RUN_ATTEMPT": "2"}
+    )
 
     assert rerun.outputs["routed"] == "true"
     assert len(scenario.repo.dispatches) == 2
@@ -247,12 +258,18 @@ def test_fork_pr_without_approval_is_not_dispatched(scenario: Scenario) -> None:
 
 def test_fork_pr_approved_by_a_maintainer_is_dispatched_once_per_commit(scenario: Scenario) -> None:
     pull = scenario.pull(["task:training", "gpu:required"], author="contributor", fork=True)
-    scenario.run("route", event=scenario.pull_labeled(pull.number, "gpu:required", "maint"),
-                 event_name="pull_request_target")
+    scenario.run(
+        "route",
+        event=scenario.pull_labeled(pull.number, "gpu:required", "maint"),
+        event_name="pull_request_target",
+    )
     scenario.repo.issues[pull.number].label_ids.append(scenario.repo.label("ci:approved").id)
 
-    approved = scenario.run("route", event=scenario.pull_labeled(pull.number, "ci:approved", "maint"),
-                            event_name="pull_request_target")
+    approved = scenario.run(
+        "route",
+        event=scenario.pull_labeled(pull.number, "ci:approved", "maint"),
+        event_name="pull_request_target",
+    )
 
     assert approved.outputs["routed"] == "true", approved.log
     assert len(scenario.repo.dispatches) == 1
@@ -261,8 +278,11 @@ def test_fork_pr_approved_by_a_maintainer_is_dispatched_once_per_commit(scenario
 
     # Another label on the same commit: the recorded approval holds, nothing runs twice.
     scenario.repo.issues[pull.number].label_ids.append(scenario.repo.label("type:bug").id)
-    later = scenario.run("route", event=scenario.pull_labeled(pull.number, "type:bug", "writer"),
-                         event_name="pull_request_target")
+    later = scenario.run(
+        "route",
+        event=scenario.pull_labeled(pull.number, "type:bug", "writer"),
+        event_name="pull_request_target",
+    )
     assert later.report["allowed"] is True
     assert later.outputs["routed"] == "false"
     assert len(scenario.repo.dispatches) == 1
@@ -277,11 +297,15 @@ def test_fork_pr_approved_by_a_maintainer_is_dispatched_once_per_commit(scenario
 
 def test_approval_label_from_a_triager_does_not_approve(scenario: Scenario) -> None:
     scenario_gate = scenario
-    pull = scenario_gate.pull(["task:training", "gpu:required", "ci:approved"],
-                              author="contributor", fork=True)
+    pull = scenario_gate.pull(
+        ["task:training", "gpu:required", "ci:approved"], author="contributor", fork=True
+    )
 
-    result = scenario_gate.run("route", event=scenario_gate.pull_labeled(pull.number, "ci:approved", "tri"),
-                               event_name="pull_request_target")
+    result = scenario_gate.run(
+        "route",
+        event=scenario_gate.pull_labeled(pull.number, "ci:approved", "tri"),
+        event_name="pull_request_target",
+    )
 
     assert result.outputs["routed"] == "false"
     assert scenario_gate.repo.dispatches == []
@@ -291,11 +315,14 @@ def test_approval_label_from_a_triager_does_not_approve(scenario: Scenario) -> N
 def test_forged_marker_from_another_user_is_ignored(scenario: Scenario) -> None:
     pull = scenario.pull(["task:training", "gpu:required"], author="contributor", fork=True)
     sha = pull.pull.head_sha
-    forged = (f'{MARKER}\n<!-- mlops-actions:label-dispatch:state {{"v":1,"approved":["{sha}"]}} -->')
+    forged = f'{MARKER}\n<!-- mlops-actions:label-dispatch:state {{"v":1,"approved":["{sha}"]}} -->'
     scenario.state.add_comment(REPO, pull.number, forged, user="contributor")
 
-    result = scenario.run("route", event=scenario.pull_labeled(pull.number, "gpu:required", "maint"),
-                          event_name="pull_request_target")
+    result = scenario.run(
+        "route",
+        event=scenario.pull_labeled(pull.number, "gpu:required", "maint"),
+        event_name="pull_request_target",
+    )
 
     assert result.report["awaiting_approval"] is True
     assert scenario.repo.dispatches == []
@@ -303,8 +330,9 @@ def test_forged_marker_from_another_user_is_ignored(scenario: Scenario) -> None:
 
 def test_issue_routes_without_dispatch(scenario: Scenario) -> None:
     number = scenario.issue(["task:eval"])
-    result = scenario.run("route", event=scenario.issues_labeled(number, "task:eval", "writer"),
-                          event_name="issues")
+    result = scenario.run(
+        "route", event=scenario.issues_labeled(number, "task:eval", "writer"), event_name="issues"
+    )
 
     assert result.code == 0
     plan = json.loads(result.outputs["plan"])
@@ -314,20 +342,26 @@ def test_issue_routes_without_dispatch(scenario: Scenario) -> None:
 
 
 def test_missing_required_category_blocks_routing(scenario: Scenario) -> None:
-    config = (scenario.root / ".github" / "mlops.yml")
-    config.write_text(config.read_text().replace(
-        "when: {labels: [\"task:eval\"], not-labels: [\"gpu:required\"]}",
-        "when: {any-labels: [\"type:bug\"]}"), encoding="utf-8")
+    config = scenario.root / ".github" / "mlops.yml"
+    config.write_text(
+        config.read_text().replace(
+            'when: {labels: ["task:eval"], not-labels: ["gpu:required"]}',
+            'when: {any-labels: ["type:bug"]}',
+        ),
+        encoding="utf-8",
+    )
     number = scenario.issue(["type:bug"])
 
-    result = scenario.run("route", event=scenario.issues_labeled(number, "type:bug", "writer"),
-                          event_name="issues")
+    result = scenario.run(
+        "route", event=scenario.issues_labeled(number, "type:bug", "writer"), event_name="issues"
+    )
 
     assert result.outputs["routed"] == "false"
     assert any("category task" in s for s in result.report["skipped"])
 
 
 # -- report -------------------------------------------------------------------------------------
+
 
 def test_report_moves_one_comment_through_the_run_and_moves_status_labels(
     scenario: Scenario,
@@ -337,17 +371,40 @@ def test_report_moves_one_comment_through_the_run_and_moves_status_labels(
     routed = scenario.run("route", event=event, event_name="pull_request")
     plan = routed.outputs["plan"]
     metrics = scenario.root / "metrics.json"
-    metrics.write_text(json.dumps({"loss": 0.1234567, "eval": {"accuracy": 0.97}}), encoding="utf-8")
+    metrics.write_text(
+        json.dumps({"loss": 0.1234567, "eval": {"accuracy": 0.97}}), encoding="utf-8"
+    )
     url = "https://github.com/octo-org/models/actions/runs/4242"
 
-    running = scenario.run("report", "--status", "running", "--plan", plan, "--run-url", url,
-                           event=event, event_name="pull_request")
+    running = scenario.run(
+        "report",
+        "--status",
+        "running",
+        "--plan",
+        plan,
+        "--run-url",
+        url,
+        event=event,
+        event_name="pull_request",
+    )
     assert running.code == 0, running.log
     assert "status:in-progress" in scenario.labels(pull.number)
 
-    done = scenario.run("report", "--status", "success", "--plan", plan, "--run-url", url,
-                        "--metrics-file", "metrics.json", "--result", "Trained 1 epoch.",
-                        event=event, event_name="pull_request")
+    done = scenario.run(
+        "report",
+        "--status",
+        "success",
+        "--plan",
+        plan,
+        "--run-url",
+        url,
+        "--metrics-file",
+        "metrics.json",
+        "--result",
+        "Trained 1 epoch.",
+        event=event,
+        event_name="pull_request",
+    )
     assert done.code == 0
     [comment] = scenario.comments(pull.number)
     assert "**succeeded**" in comment and "| eval.accuracy | 0.97 |" in comment
@@ -357,8 +414,17 @@ def test_report_moves_one_comment_through_the_run_and_moves_status_labels(
     assert "status:in-progress" not in scenario.labels(pull.number)
 
     # A late "running" from the same run does not reopen a finished one.
-    late = scenario.run("report", "--status", "running", "--plan", plan, "--run-url", url,
-                        event=event, event_name="pull_request")
+    late = scenario.run(
+        "report",
+        "--status",
+        "running",
+        "--plan",
+        plan,
+        "--run-url",
+        url,
+        event=event,
+        event_name="pull_request",
+    )
     assert late.report["updated"] is False
     assert "**succeeded**" in scenario.comments(pull.number)[0]
 
@@ -372,6 +438,7 @@ def test_report_rejects_an_unknown_status(scenario: Scenario) -> None:
 
 # -- docs and lint ------------------------------------------------------------------------------
 
+
 def test_docs_writes_labels_md_and_check_detects_drift(scenario: Scenario) -> None:
     written = scenario.run("docs")
     assert written.code == 0
@@ -381,8 +448,9 @@ def test_docs_writes_labels_md_and_check_detects_drift(scenario: Scenario) -> No
 
     assert scenario.run("docs", "--check").code == 0
     config = scenario.root / ".github" / "mlops.yml"
-    config.write_text(config.read_text().replace("Train a model", "Train or fine-tune"),
-                      encoding="utf-8")
+    config.write_text(
+        config.read_text().replace("Train a model", "Train or fine-tune"), encoding="utf-8"
+    )
     stale = scenario.run("docs", "--check")
     assert stale.code == 1
     assert "out of date" in stale.log
@@ -397,7 +465,8 @@ def test_lint_finds_unknown_labels_in_workflow_conditions(scenario: Scenario) ->
         "    runs-on: ubuntu-latest\n    steps: [{run: 'true'}]\n"
         "  ok:\n    if: github.event.label.name == 'task:training'\n"
         "    runs-on: ubuntu-latest\n    steps: [{run: 'true'}]\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
 
     result = scenario.run("lint")
 
@@ -410,8 +479,9 @@ def test_lint_finds_unknown_labels_in_workflow_conditions(scenario: Scenario) ->
 
 def test_bad_config_is_one_line_with_file_and_line(scenario: Scenario) -> None:
     config = scenario.root / ".github" / "mlops.yml"
-    config.write_text(config.read_text().replace("2.4.1-cuda12.1-cudnn9-runtime", "latest"),
-                      encoding="utf-8")
+    config.write_text(
+        config.read_text().replace("2.4.1-cuda12.1-cudnn9-runtime", "latest"), encoding="utf-8"
+    )
     result = scenario.run("route")
     assert result.code == 2
     assert ".github/mlops.yml:" in result.log and "not pinned" in result.log
@@ -420,6 +490,7 @@ def test_bad_config_is_one_line_with_file_and_line(scenario: Scenario) -> None:
 
 def test_comment_author_is_the_token_user(scenario: Scenario) -> None:
     number = scenario.issue(["wibble"])
-    scenario.run("validate", event=scenario.issues_labeled(number, "wibble", "writer"),
-                 event_name="issues")
+    scenario.run(
+        "validate", event=scenario.issues_labeled(number, "wibble", "writer"), event_name="issues"
+    )
     assert scenario.repo.issue_comments(number)[0].user == BOT

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.support.act import ActRun
 from tests.support.github_double import GitHubDouble
 from tests.support.milestones import REPO, TOKEN, milestone_event, seed
 from tests.support.repos import copy_repo
@@ -26,10 +25,6 @@ JOB = "milestone-release"
 def make_repo(target: Path) -> Path:
     copy_repo(target, ("milestone-release",))
     return target
-
-
-def explain(run: ActRun) -> str:
-    return f"act exited {run.returncode}\n{run.tail(120)}"
 
 
 def test_self_test_workflow_on_milestone_closed(
@@ -59,15 +54,15 @@ def test_self_test_workflow_on_milestone_closed(
         timeout=900,
     )
 
-    assert run.succeeded, explain(run)
+    assert run.succeeded, run.explain(120)
     assert {job.job_id: job.result for job in run.jobs} == {
         "release": "success",
         "open-items-left": "success",
         "all": "success",
-    }, explain(run)
+    }, run.explain(120)
     refused = run.job("open-items-left")
     assert refused.step("x").result == "failure"
-    assert any("1 open item" in a.message for a in refused.annotations), explain(run)
+    assert any("1 open item" in a.message for a in refused.annotations), run.explain(120)
 
     r = state.repo(REPO)
     releases = [rel for rel in r.releases.values() if rel.tag_name == "v2.9.0"]

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.support.act import ActRun
 from tests.support.events import load_event, retarget
 from tests.support.repos import copy_repo
 
@@ -29,10 +28,6 @@ def make_repo(target: Path) -> str:
     return copy_repo(target, FIXTURES)
 
 
-def explain(run: ActRun) -> str:
-    return f"act exited {run.returncode}\n{run.tail(80)}"
-
-
 def test_self_test_workflow(act_runner: ActRunner, tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     sha = make_repo(repo)
@@ -43,12 +38,12 @@ def test_self_test_workflow(act_runner: ActRunner, tmp_path: Path) -> None:
     event_path = tmp_path / "pull_request.json"
     event_path.write_text(json.dumps(event), encoding="utf-8")
     run = act_runner.run(repo, WORKFLOW, "pull_request", event_path, job=JOB, timeout=900)
-    assert run.succeeded, explain(run)
+    assert run.succeeded, run.explain(80)
     assert {job.job_id: job.result for job in run.jobs} == {
         "consistent": "success",
         "planted": "success",
         "all": "success",
-    }, explain(run)
+    }, run.explain(80)
 
     clean = run.job("consistent").step("guard").outputs
     assert clean["ok"] == "true" and clean["findings"] == "[]"

@@ -8,8 +8,8 @@ arrive as ``INPUT_*`` variables; a flag given on the command line wins over the 
 from __future__ import annotations
 
 import argparse
-import importlib
 import dataclasses
+import importlib
 import json
 import os
 import sys

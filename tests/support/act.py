@@ -135,6 +135,11 @@ class ActRun:
     def tail(self, lines: int = 60) -> str:
         return "\n".join(self.readable().splitlines()[-lines:])
 
+    def explain(self, lines: int = 60) -> str:
+        """An assertion message: exit status, the act command and the end of the log."""
+        command = " ".join(self.command)
+        return f"act exited {self.returncode}; command: {command}\n{self.tail(lines)}"
+
 
 def _step_key(entry: Mapping[str, Any]) -> tuple[str, ...]:
     raw = entry.get("stepID", entry.get("stepid"))

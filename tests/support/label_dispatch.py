@@ -63,8 +63,13 @@ label-dispatch:
     status-labels: {running: "status:in-progress", succeeded: "status:done", failed: "status:failed"}
 """
 
-PEOPLE = {"maint": "maintain", "writer": "write", "tri": "triage", "reader": "read",
-          "contributor": "read"}
+PEOPLE = {
+    "maint": "maintain",
+    "writer": "write",
+    "tri": "triage",
+    "reader": "read",
+    "contributor": "read",
+}
 
 
 @dataclass
@@ -94,8 +99,13 @@ def parse_outputs(text: str) -> dict[str, str]:
 
 
 class Scenario:
-    def __init__(self, double: GitHubDouble, root: Path, config: str = CONFIG,
-                 files: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        double: GitHubDouble,
+        root: Path,
+        config: str = CONFIG,
+        files: dict[str, str] | None = None,
+    ) -> None:
         self.double = double
         self.root = root
         self.state = double.state
@@ -103,52 +113,94 @@ class Scenario:
         self.repo = self.state.add_repo(REPO, files=files)
         for login, role in PEOPLE.items():
             self.state.set_permission(self.repo, login, role)
-        self.state.add_workflow(self.repo, "gpu-train.yml",
-                                {"number": {"required": True}, "suite": {"required": False}})
+        self.state.add_workflow(
+            self.repo, "gpu-train.yml", {"number": {"required": True}, "suite": {"required": False}}
+        )
         (root / ".github").mkdir(parents=True, exist_ok=True)
         (root / ".github" / "mlops.yml").write_text(config, encoding="utf-8")
         self._runs = 0
 
     # -- state --------------------------------------------------------------------------------
     def seed_labels(self) -> None:
-        for name in ("task:training", "task:eval", "task:docs", "gpu:required", "ci:approved",
-                     "status:in-progress", "status:done", "status:failed", "type:bug"):
+        for name in (
+            "task:training",
+            "task:eval",
+            "task:docs",
+            "gpu:required",
+            "ci:approved",
+            "status:in-progress",
+            "status:done",
+            "status:failed",
+            "type:bug",
+        ):
             self.state.add_label(self.repo, name)
 
     def issue(self, labels: list[str], user: str = "reader") -> int:
-        return self.state.add_issue(self.repo, "Fine-tune on the new data", user=user,
-                                    labels=labels).number
+        return self.state.add_issue(
+            self.repo, "Fine-tune on the new data", user=user, labels=labels
+        ).number
 
     def pull(self, labels: list[str], *, author: str = "writer", fork: bool = False) -> Any:
         return self.state.add_pull(
-            self.repo, "Speed up the data loader", user=author, labels=labels,
-            head="loader", head_repo=f"{author}/models" if fork else None)
+            self.repo,
+            "Speed up the data loader",
+            user=author,
+            labels=labels,
+            head="loader",
+            head_repo=f"{author}/models" if fork else None,
+        )
 
     # -- events -------------------------------------------------------------------------------
     def issues_labeled(self, number: int, label: str, sender: str) -> dict[str, Any]:
-        return retarget(load_event("issues.labeled"), repo=REPO, sender=sender, number=number,
-                        labels=self.state.repo(REPO).issue_labels(number), label=label,
-                        author=self.repo.issues[number].user, api_url=self.double.url)
+        return retarget(
+            load_event("issues.labeled"),
+            repo=REPO,
+            sender=sender,
+            number=number,
+            labels=self.state.repo(REPO).issue_labels(number),
+            label=label,
+            author=self.repo.issues[number].user,
+            api_url=self.double.url,
+        )
 
     def pull_labeled(self, number: int, label: str, sender: str) -> dict[str, Any]:
         issue = self.repo.issues[number]
         assert issue.pull is not None
         return retarget(
-            load_event("pull_request.labeled"), repo=REPO, sender=sender, number=number,
-            labels=self.repo.issue_labels(number), label=label, author=issue.user,
-            head_repo=issue.pull.head_repo, api_url=self.double.url,
-            overrides={"pull_request.head.sha": issue.pull.head_sha,
-                       "pull_request.base.ref": issue.pull.base_ref,
-                       "pull_request.base.sha": issue.pull.base_sha,
-                       "repository.default_branch": "main"})
+            load_event("pull_request.labeled"),
+            repo=REPO,
+            sender=sender,
+            number=number,
+            labels=self.repo.issue_labels(number),
+            label=label,
+            author=issue.user,
+            head_repo=issue.pull.head_repo,
+            api_url=self.double.url,
+            overrides={
+                "pull_request.head.sha": issue.pull.head_sha,
+                "pull_request.base.ref": issue.pull.base_ref,
+                "pull_request.base.sha": issue.pull.base_sha,
+                "repository.default_branch": "main",
+            },
+        )
 
     def label_created(self, name: str, sender: str) -> dict[str, Any]:
-        return retarget(load_event("label.created"), repo=REPO, sender=sender, label=name,
-                        api_url=self.double.url)
+        return retarget(
+            load_event("label.created"),
+            repo=REPO,
+            sender=sender,
+            label=name,
+            api_url=self.double.url,
+        )
 
     # -- running ------------------------------------------------------------------------------
-    def run(self, *args: str, event: dict[str, Any] | None = None, event_name: str = "",
-            env: dict[str, str] | None = None) -> Result:
+    def run(
+        self,
+        *args: str,
+        event: dict[str, Any] | None = None,
+        event_name: str = "",
+        env: dict[str, str] | None = None,
+    ) -> Result:
         self._runs += 1
         work = self.root.parent / f"runner-{self.root.name}-{self._runs}"
         work.mkdir(parents=True, exist_ok=True)
@@ -181,8 +233,13 @@ class Scenario:
         text = buffer.getvalue().strip()
         report_file.write_text(text, encoding="utf-8")
         report = json.loads(text) if text.startswith("{") else {}
-        return Result(code, parse_outputs(outputs.read_text(encoding="utf-8")),
-                      summary.read_text(encoding="utf-8"), report, log.getvalue())
+        return Result(
+            code,
+            parse_outputs(outputs.read_text(encoding="utf-8")),
+            summary.read_text(encoding="utf-8"),
+            report,
+            log.getvalue(),
+        )
 
     # -- looking --------------------------------------------------------------------------------
     def comments(self, number: int) -> list[str]:

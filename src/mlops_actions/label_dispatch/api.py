@@ -45,7 +45,9 @@ class RepoApi:
         self, name: str, *, new_name: str | None, color: str, description: str | None
     ) -> None:
         label = self._labels.get(name.casefold()) or self._repo.get_label(name)
-        doing = f"renaming label {name!r} to {new_name!r}" if new_name else f"updating label {name!r}"
+        doing = (
+            f"renaming label {name!r} to {new_name!r}" if new_name else f"updating label {name!r}"
+        )
         with api_call(doing, permission="issues: write"):
             if description is None:
                 label.edit(new_name or name, color)
@@ -86,7 +88,9 @@ class RepoApi:
 
     def create_comment(self, number: int, body: str) -> int:
         issue = self._repo.get_issue(number)
-        with api_call(f"commenting on #{number}", permission="issues: write (pull-requests: write for PRs)"):
+        with api_call(
+            f"commenting on #{number}", permission="issues: write (pull-requests: write for PRs)"
+        ):
             comment = issue.create_comment(body)
         self._comments[comment.id] = comment
         return int(comment.id)
@@ -94,9 +98,14 @@ class RepoApi:
     def edit_comment(self, comment_id: int, body: str) -> None:
         comment = self._comments.get(comment_id)
         if comment is None:  # callers list the comments first; this one vanished meanwhile
-            raise GitHubError(f"updating comment {comment_id}: it is not on the issue any more",
-                              fix="re-run the job; a new marker comment will be written.")
-        with api_call(f"updating comment {comment_id}", permission="issues: write (pull-requests: write for PRs)"):
+            raise GitHubError(
+                f"updating comment {comment_id}: it is not on the issue any more",
+                fix="re-run the job; a new marker comment will be written.",
+            )
+        with api_call(
+            f"updating comment {comment_id}",
+            permission="issues: write (pull-requests: write for PRs)",
+        ):
             comment.edit(body)
 
     def remove_label(self, number: int, name: str) -> None:
@@ -132,9 +141,15 @@ class RepoApi:
             pull = self._repo.get_pull(number)
             head_repo = pull.head.repo.full_name if pull.head.repo else None
             return Subject(
-                number, True, author, labels, title,
-                head_sha=pull.head.sha, head_repo=head_repo,
-                base_repo=self.full_name, base_ref=pull.base.ref,
+                number,
+                True,
+                author,
+                labels,
+                title,
+                head_sha=pull.head.sha,
+                head_repo=head_repo,
+                base_repo=self.full_name,
+                base_ref=pull.base.ref,
             )
 
     # -- files --------------------------------------------------------------------------------
@@ -148,8 +163,10 @@ class RepoApi:
                     return None
                 raise
         if isinstance(found, list):
-            raise UsageError(f"{path} at {ref} is a folder, not a config file",
-                             fix="point `config` at the YAML file.")
+            raise UsageError(
+                f"{path} at {ref} is a folder, not a config file",
+                fix="point `config` at the YAML file.",
+            )
         return found.decoded_content.decode("utf-8")
 
     # -- dispatch -----------------------------------------------------------------------------

@@ -50,42 +50,77 @@ Mode = Literal["sync", "validate", "route", "report", "docs", "lint"]
 
 @dataclass(frozen=True)
 class LabelDispatchInputs:
-    mode: Mode = field(default="validate", metadata={
-        "help": "sync, validate, route, report, docs or lint (see docs/label-dispatch.md)."})
+    mode: Mode = field(
+        default="validate",
+        metadata={
+            "help": "sync, validate, route, report, docs or lint (see docs/label-dispatch.md)."
+        },
+    )
     config: str = field(default="", metadata={"help": "Config file (default .github/mlops.yml)."})
-    config_ref: str = field(default="", metadata={
-        "help": "Read the config file at this commit through the API instead of from disk "
-                "(a PR's base SHA, so a PR cannot change its own gate)."})
-    working_directory: str = field(default="", metadata={
-        "help": "Repository root (default: the workspace)."})
-    token: str = field(default="", metadata={
-        "secret": True, "help": "GitHub token (default: GITHUB_TOKEN)."})
-    repository: str = field(default="", metadata={
-        "help": "owner/name (default: the workflow's repository)."})
-    dry_run: Literal["auto", "true", "false"] = field(default="auto", metadata={
-        "help": "Plan only. auto: dry run for sync on pull_request events, else apply."})
-    delete_unmanaged: Literal["config", "true", "false"] = field(default="config", metadata={
-        "help": "sync: delete labels not in the config (config: as delete-unmanaged says)."})
-    event_path: str = field(default="", metadata={
-        "help": "Webhook payload file (default: GITHUB_EVENT_PATH)."})
-    event_name: str = field(default="", metadata={
-        "help": "Event name (default: GITHUB_EVENT_NAME)."})
-    number: int | None = field(default=None, metadata={
-        "help": "Issue or PR number when the event names none (report, workflow_dispatch)."})
-    plan: str = field(default="", metadata={
-        "help": "report: the plan output of route (gives the number and route)."})
-    status: str = field(default="", metadata={
-        "help": "report: queued, running, succeeded, failed, cancelled (or job.status words)."})
-    run_url: str = field(default="", metadata={
-        "help": "report: link to the run (default: this workflow run)."})
+    config_ref: str = field(
+        default="",
+        metadata={
+            "help": "Read the config file at this commit through the API instead of from disk "
+            "(a PR's base SHA, so a PR cannot change its own gate)."
+        },
+    )
+    working_directory: str = field(
+        default="", metadata={"help": "Repository root (default: the workspace)."}
+    )
+    token: str = field(
+        default="", metadata={"secret": True, "help": "GitHub token (default: GITHUB_TOKEN)."}
+    )
+    repository: str = field(
+        default="", metadata={"help": "owner/name (default: the workflow's repository)."}
+    )
+    dry_run: Literal["auto", "true", "false"] = field(
+        default="auto",
+        metadata={"help": "Plan only. auto: dry run for sync on pull_request events, else apply."},
+    )
+    delete_unmanaged: Literal["config", "true", "false"] = field(
+        default="config",
+        metadata={
+            "help": "sync: delete labels not in the config (config: as delete-unmanaged says)."
+        },
+    )
+    event_path: str = field(
+        default="", metadata={"help": "Webhook payload file (default: GITHUB_EVENT_PATH)."}
+    )
+    event_name: str = field(
+        default="", metadata={"help": "Event name (default: GITHUB_EVENT_NAME)."}
+    )
+    number: int | None = field(
+        default=None,
+        metadata={
+            "help": "Issue or PR number when the event names none (report, workflow_dispatch)."
+        },
+    )
+    plan: str = field(
+        default="",
+        metadata={"help": "report: the plan output of route (gives the number and route)."},
+    )
+    status: str = field(
+        default="",
+        metadata={
+            "help": "report: queued, running, succeeded, failed, cancelled (or job.status words)."
+        },
+    )
+    run_url: str = field(
+        default="", metadata={"help": "report: link to the run (default: this workflow run)."}
+    )
     result: str = field(default="", metadata={"help": "report: a short result summary (Markdown)."})
-    metrics_file: str = field(default="", metadata={
-        "help": "report: JSON file whose values are shown as a metrics table."})
+    metrics_file: str = field(
+        default="",
+        metadata={"help": "report: JSON file whose values are shown as a metrics table."},
+    )
     labels_file: str = field(default="LABELS.md", metadata={"help": "docs: the file to write."})
-    check: bool = field(default=False, metadata={
-        "help": "docs: fail when the file is out of date instead of writing it."})
-    workflows: str = field(default=".github/workflows", metadata={
-        "help": "lint: folder of workflow files to check."})
+    check: bool = field(
+        default=False,
+        metadata={"help": "docs: fail when the file is out of date instead of writing it."},
+    )
+    workflows: str = field(
+        default=".github/workflows", metadata={"help": "lint: folder of workflow files to check."}
+    )
 
 
 @dataclass
@@ -110,10 +145,14 @@ class Run:
     def api(self) -> RepoApi:
         if self._api is None:
             if not self.repository:
-                raise UsageError("no repository given",
-                                 fix="pass `repository: owner/name` or run inside a workflow.")
+                raise UsageError(
+                    "no repository given",
+                    fix="pass `repository: owner/name` or run inside a workflow.",
+                )
             token = self.inputs.token or self.ctx.github.get("GITHUB_TOKEN", "")
-            self._api = RepoApi(connect(token, options_from_context(self.ctx.github)), self.repository)
+            self._api = RepoApi(
+                connect(token, options_from_context(self.ctx.github)), self.repository
+            )
         return self._api
 
     def dry(self, mode_default: bool) -> bool:
@@ -141,17 +180,29 @@ def run(inputs: LabelDispatchInputs, ctx: Context) -> Outcome:
         event_path = str(root / event_path)
     payload = load_event(event_path)
     name = inputs.event_name or ctx.github.get("GITHUB_EVENT_NAME", "")
-    state = Run(inputs, ctx, root, Config(path=None, data={}), Settings(),
-                parse_event(name, payload), payload)
+    state = Run(
+        inputs,
+        ctx,
+        root,
+        Config(path=None, data={}),
+        Settings(),
+        parse_event(name, payload),
+        payload,
+    )
     if inputs.config_ref:
         state.config = _config_at(state, inputs.config or DEFAULT_PATHS[0], inputs.config_ref)
     else:
-        state.config = load_config(Path(inputs.config) if inputs.config else None, root=root,
-                                   required=bool(inputs.config))
+        state.config = load_config(
+            Path(inputs.config) if inputs.config else None, root=root, required=bool(inputs.config)
+        )
     state.settings = settings_from_config(state.config)
     handler = {
-        "sync": run_sync, "validate": run_validate, "route": run_route,
-        "report": run_report, "docs": run_docs, "lint": run_lint,
+        "sync": run_sync,
+        "validate": run_validate,
+        "route": run_route,
+        "report": run_report,
+        "docs": run_docs,
+        "lint": run_lint,
     }[inputs.mode]
     return handler(state)
 
@@ -160,31 +211,43 @@ def _config_at(r: Run, path: str, ref: str) -> Config:
     text = r.api().file_text(path, ref)
     if text is None:
         if r.inputs.config:
-            raise ConfigError(f"config file {path} does not exist at {ref}",
-                              fix="commit it to the base branch, or point `config` elsewhere.")
+            raise ConfigError(
+                f"config file {path} does not exist at {ref}",
+                fix="commit it to the base branch, or point `config` elsewhere.",
+            )
         return Config(path=None, data={})
     return parse_config(text, f"{path}@{ref[:12]}")
 
 
 # -- sync ---------------------------------------------------------------------------------------
 
+
 def run_sync(r: Run) -> Outcome:
     runner = r.ctx.runner
     if not r.settings.labels:
-        raise r.config.error(("label-dispatch", "labels"), "no labels are configured",
-                             "list the labels under `label-dispatch.labels` before syncing.")
-    delete = (r.settings.delete_unmanaged if r.inputs.delete_unmanaged == "config"
-              else r.inputs.delete_unmanaged == "true")
+        raise r.config.error(
+            ("label-dispatch", "labels"),
+            "no labels are configured",
+            "list the labels under `label-dispatch.labels` before syncing.",
+        )
+    delete = (
+        r.settings.delete_unmanaged
+        if r.inputs.delete_unmanaged == "config"
+        else r.inputs.delete_unmanaged == "true"
+    )
     dry = r.dry(r.event.name in PULL_EVENTS)
     api = r.api()
-    plan = plan_sync(r.settings.labels, api.list_labels(), exclude=r.settings.exclude,
-                     delete_unmanaged=delete)
+    plan = plan_sync(
+        r.settings.labels, api.list_labels(), exclude=r.settings.exclude, delete_unmanaged=delete
+    )
     for action in plan.actions:
         if action.kind == "unchanged":
             continue
         target = f" -> {action.new_name}" if action.new_name else ""
-        runner.print(f"{action.kind:<9} {action.name}{target}"
-                     + (f"  ({action.reason})" if action.reason else ""))
+        runner.print(
+            f"{action.kind:<9} {action.name}{target}"
+            + (f"  ({action.reason})" if action.reason else "")
+        )
     runner.print(f"{plan.count('unchanged')} label(s) unchanged")
     runner.summary(render_plan(plan, dry_run=dry))
     applied = 0
@@ -193,8 +256,12 @@ def run_sync(r: Run) -> Outcome:
             if action.kind == "create":
                 api.create_label(action.name, action.color or "ededed", action.description or "")
             elif action.kind in ("update", "rename"):
-                api.update_label(action.name, new_name=action.new_name,
-                                 color=action.color or "ededed", description=action.description)
+                api.update_label(
+                    action.name,
+                    new_name=action.new_name,
+                    color=action.color or "ededed",
+                    description=action.description,
+                )
             elif action.kind == "delete":
                 api.delete_label(action.name)
             applied += 1
@@ -205,17 +272,34 @@ def run_sync(r: Run) -> Outcome:
         {"action": a.kind, "name": a.name, "new_name": a.new_name, "reason": a.reason}
         for a in plan.changes
     ]
-    runner.set_outputs({"ok": ok, "changes": len(plan.changes), "plan": changes,
-                        "dry-run": dry})
-    return Outcome(ExitCode.OK if ok else ExitCode.FINDINGS, {
-        "ok": ok, "dry_run": dry, "applied": applied, "changes": changes,
-        "refused": [a.reason for a in plan.refused],
-        "counts": {k: plan.count(k) for k in ("create", "update", "rename", "delete", "keep",
-                                               "unchanged", "exclude", "refuse")},
-    })
+    runner.set_outputs({"ok": ok, "changes": len(plan.changes), "plan": changes, "dry-run": dry})
+    return Outcome(
+        ExitCode.OK if ok else ExitCode.FINDINGS,
+        {
+            "ok": ok,
+            "dry_run": dry,
+            "applied": applied,
+            "changes": changes,
+            "refused": [a.reason for a in plan.refused],
+            "counts": {
+                k: plan.count(k)
+                for k in (
+                    "create",
+                    "update",
+                    "rename",
+                    "delete",
+                    "keep",
+                    "unchanged",
+                    "exclude",
+                    "refuse",
+                )
+            },
+        },
+    )
 
 
 # -- marker comment -----------------------------------------------------------------------------
+
 
 def read_marker(r: Run, number: int) -> Marker | None:
     return find_marker(r.api().comments(number), r.settings.comment_author)
@@ -239,12 +323,14 @@ def write_marker(r: Run, subject: Subject, marker: Marker | None, state: MarkerS
         if subject.fork and r.event.name == "pull_request":
             r.ctx.runner.warning(
                 f"cannot write the status comment on fork PR #{subject.number} with the "
-                f"read-only token GitHub gives such runs ({error.message})")
+                f"read-only token GitHub gives such runs ({error.message})"
+            )
             return marker.comment_id if marker else None
         raise
 
 
 # -- validate -----------------------------------------------------------------------------------
+
 
 def run_validate(r: Run) -> Outcome:
     runner = r.ctx.runner
@@ -257,8 +343,9 @@ def run_validate(r: Run) -> Outcome:
     labels = subject.labels
     if applied and all(n.casefold() != applied.casefold() for n in labels):
         labels = (*labels, applied)
-    result = check_labels(r.settings, labels, applied=applied, sender=r.event.sender,
-                          sender_role=role)
+    result = check_labels(
+        r.settings, labels, applied=applied, sender=r.event.sender, sender_role=role
+    )
     for name in result.remove:
         api.remove_label(subject.number, name)
         runner.warning(f"removed label `{name}` from #{subject.number}")
@@ -267,20 +354,28 @@ def run_validate(r: Run) -> Outcome:
     comment_id: int | None = marker.comment_id if marker else None
     if messages or marker is not None:
         base = marker.state if marker else MarkerState()
-        comment_id = write_marker(r, subject, marker,
-                                  replace(base, labels_checked=True, problems=messages))
+        comment_id = write_marker(
+            r, subject, marker, replace(base, labels_checked=True, problems=messages)
+        )
     for message in messages:
         runner.error(message.replace("`", ""), title=f"labels of #{subject.number}")
     runner.summary(
         f"### Labels of #{subject.number}\n\n"
         + ("\n".join(f"- {m}" for m in messages) if messages else "The labels follow the taxonomy.")
     )
-    runner.set_outputs({"ok": not messages, "problems": len(messages),
-                        "comment-id": comment_id or ""})
-    return Outcome(ExitCode.FINDINGS if messages else ExitCode.OK, {
-        "ok": not messages, "number": subject.number, "problems": list(messages),
-        "removed": list(result.remove), "comment_id": comment_id,
-    })
+    runner.set_outputs(
+        {"ok": not messages, "problems": len(messages), "comment-id": comment_id or ""}
+    )
+    return Outcome(
+        ExitCode.FINDINGS if messages else ExitCode.OK,
+        {
+            "ok": not messages,
+            "number": subject.number,
+            "problems": list(messages),
+            "removed": list(result.remove),
+            "comment_id": comment_id,
+        },
+    )
 
 
 def _validate_label_event(r: Run) -> Outcome:
@@ -290,7 +385,8 @@ def _validate_label_event(r: Run) -> Outcome:
     if r.event.action in ("created", "edited") and r.settings.labels and not known:
         r.ctx.runner.warning(
             f"label `{name}` was {r.event.action} by @{r.event.sender} outside the config; add "
-            "it to label-dispatch.labels, or the next sync with delete-unmanaged removes it")
+            "it to label-dispatch.labels, or the next sync with delete-unmanaged removes it"
+        )
         problems = [f"`{name}` is not in the config"]
     else:
         problems = []
@@ -299,6 +395,7 @@ def _validate_label_event(r: Run) -> Outcome:
 
 
 # -- route --------------------------------------------------------------------------------------
+
 
 def run_route(r: Run) -> Outcome:
     runner = r.ctx.runner
@@ -313,11 +410,19 @@ def run_route(r: Run) -> Outcome:
     marker = read_marker(r, subject.number)
     base = marker.state if marker else MarkerState()
     sha = subject.head_sha or r.ctx.github.get("GITHUB_SHA", "")
-    decision = decide_gate(r.settings.gate, GateFacts(
-        sender=sender, sender_role=sender_role, fork=subject.fork, author=subject.author,
-        author_role=author_role, head_sha=sha,
-        applied=r.event.label if r.event.labeled else None, approved_shas=base.approved,
-    ))
+    decision = decide_gate(
+        r.settings.gate,
+        GateFacts(
+            sender=sender,
+            sender_role=sender_role,
+            fork=subject.fork,
+            author=subject.author,
+            author_role=author_role,
+            head_sha=sha,
+            applied=r.event.label if r.event.labeled else None,
+            approved_shas=base.approved,
+        ),
+    )
     missing = missing_required(r.settings, subject.labels)
     matched = match_routes(r.settings.routes, subject) if decision.allowed else ()
     rerun = int(r.ctx.github.get("GITHUB_RUN_ATTEMPT", "1") or "1") > 1
@@ -345,8 +450,12 @@ def run_route(r: Run) -> Outcome:
         gate=gate_text,
         routes=tuple(p["route"] for p in plans) or base.routes,
         dispatched=base.dispatched + tuple(k for k in new_keys if k not in base.dispatched),
-        approved=base.approved + ((decision.approve_sha,) if decision.approve_sha
-                                  and decision.approve_sha not in base.approved else ()),
+        approved=base.approved
+        + (
+            (decision.approve_sha,)
+            if decision.approve_sha and decision.approve_sha not in base.approved
+            else ()
+        ),
     )
     comment_id = marker.comment_id if marker else None
     # No comment for an event that changes nothing; identical text is not rewritten either.
@@ -356,20 +465,36 @@ def run_route(r: Run) -> Outcome:
     for line in skipped:
         runner.notice(f"not routed: {line}")
     for plan in plans:
-        runner.print(f"route {plan['route']}: runs-on {plan['runs-on']}"
-                     + (f" in {plan['container']}" if plan["container"] else ""))
+        runner.print(
+            f"route {plan['route']}: runs-on {plan['runs-on']}"
+            + (f" in {plan['container']}" if plan["container"] else "")
+        )
     runner.summary(_route_summary(subject, gate_text, plans, skipped, dry))
     first = plans[0] if plans else {}
-    runner.set_outputs({
-        "ok": True, "routed": bool(plans), "plan": first, "matrix": matrix(plans),
-        "dispatched": sum(1 for p in plans if p["dispatch"]), "comment-id": comment_id or "",
-        "number": subject.number,
-    })
-    return Outcome(ExitCode.OK, {
-        "ok": True, "allowed": decision.allowed, "reason": decision.reason,
-        "awaiting_approval": decision.awaiting_approval, "plans": plans, "skipped": skipped,
-        "dry_run": dry, "comment_id": comment_id,
-    })
+    runner.set_outputs(
+        {
+            "ok": True,
+            "routed": bool(plans),
+            "plan": first,
+            "matrix": matrix(plans),
+            "dispatched": sum(1 for p in plans if p["dispatch"]),
+            "comment-id": comment_id or "",
+            "number": subject.number,
+        }
+    )
+    return Outcome(
+        ExitCode.OK,
+        {
+            "ok": True,
+            "allowed": decision.allowed,
+            "reason": decision.reason,
+            "awaiting_approval": decision.awaiting_approval,
+            "plans": plans,
+            "skipped": skipped,
+            "dry_run": dry,
+            "comment_id": comment_id,
+        },
+    )
 
 
 def _dispatch(r: Run, route: Any, subject: Subject, sha: str) -> None:
@@ -377,28 +502,36 @@ def _dispatch(r: Run, route: Any, subject: Subject, sha: str) -> None:
     if d.workflow:
         repo = r.payload.get("repository")
         default = repo.get("default_branch") if isinstance(repo, dict) else None
-        r.api().dispatch_workflow(d.workflow, d.ref or default or "main",
-                                  workflow_inputs(route, subject))
+        r.api().dispatch_workflow(
+            d.workflow, d.ref or default or "main", workflow_inputs(route, subject)
+        )
     else:
         r.api().repository_dispatch(d.event_type, dispatch_payload(route, subject, sha))
 
 
-def _route_summary(subject: Subject, gate: str, plans: list[dict[str, Any]],
-                   skipped: list[str], dry: bool) -> str:
+def _route_summary(
+    subject: Subject, gate: str, plans: list[dict[str, Any]], skipped: list[str], dry: bool
+) -> str:
     kind = "PR" if subject.is_pull else "issue"
     lines = [f"### Routing {kind} #{subject.number}" + (" (dry run)" if dry else ""), "", gate, ""]
     if plans:
-        lines += ["| route | runs-on | container | timeout | starts |", "| --- | --- | --- | --- | --- |"]
+        lines += [
+            "| route | runs-on | container | timeout | starts |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         for p in plans:
             d = p["dispatch"] or {}
             starts = d.get("workflow") or d.get("event-type") or "—"
-            lines.append(f"| `{p['route']}` | {', '.join(p['runs-on'])} | "
-                         f"{p['container'] or '—'} | {p['timeout-minutes']} min | {starts} |")
+            lines.append(
+                f"| `{p['route']}` | {', '.join(p['runs-on'])} | "
+                f"{p['container'] or '—'} | {p['timeout-minutes']} min | {starts} |"
+            )
     lines += [f"- not routed: {s}" for s in skipped]
     return "\n".join(lines)
 
 
 # -- report -------------------------------------------------------------------------------------
+
 
 def run_report(r: Run) -> Outcome:
     runner = r.ctx.runner
@@ -407,36 +540,52 @@ def run_report(r: Run) -> Outcome:
     if number is None and r.event.subject is not None:
         number = r.event.subject.number
     if number is None:
-        raise UsageError("report needs an issue or PR number",
-                         fix="pass `number`, or `plan: ${{ needs.route.outputs.plan }}`.")
+        raise UsageError(
+            "report needs an issue or PR number",
+            fix="pass `number`, or `plan: ${{ needs.route.outputs.plan }}`.",
+        )
     status = normalize_status(r.inputs.status)
     if status is None:
         raise UsageError(
             f"input `status`: {r.inputs.status!r} is not a status",
-            fix="use queued, running, succeeded, failed or cancelled (or ${{ job.status }}).")
+            fix="use queued, running, succeeded, failed or cancelled (or ${{ job.status }}).",
+        )
     gh = r.ctx.github
     run_url = r.inputs.run_url or (
         f"{gh.get('GITHUB_SERVER_URL', 'https://github.com')}/{r.repository}/actions/runs/"
-        f"{gh['GITHUB_RUN_ID']}" if gh.get("GITHUB_RUN_ID") else "")
+        f"{gh['GITHUB_RUN_ID']}"
+        if gh.get("GITHUB_RUN_ID")
+        else ""
+    )
     metrics = _metrics(r) if r.inputs.metrics_file else ()
     marker = read_marker(r, int(number))
     base = marker.state if marker else MarkerState()
     allowed, why = transition(base.run, status, run_url)
     if not allowed:
         runner.notice(f"status comment of #{number} left as it is: {why}")
-        runner.set_outputs({"ok": True, "comment-id": marker.comment_id if marker else "",
-                            "status": base.run.status if base.run else ""})
+        runner.set_outputs(
+            {
+                "ok": True,
+                "comment-id": marker.comment_id if marker else "",
+                "status": base.run.status if base.run else "",
+            }
+        )
         return Outcome(ExitCode.OK, {"ok": True, "updated": False, "reason": why})
     route = str(plan.get("route", "")) or (base.run.route if base.run else "")
     state = replace(base, run=RunStatus(status, run_url, route, r.inputs.result.strip(), metrics))
-    subject = r.event.subject if (r.event.subject and r.event.subject.number == number) else \
-        Subject(int(number), bool(plan.get("kind") == "pull_request"), "", ())
+    subject = (
+        r.event.subject
+        if (r.event.subject and r.event.subject.number == number)
+        else Subject(int(number), bool(plan.get("kind") == "pull_request"), "", ())
+    )
     comment_id = write_marker(r, subject, marker, state)
     moved = _move_status_labels(r, subject, status)
     runner.summary(f"### Status of #{number}: {status}\n\n{r.inputs.result.strip()}")
     runner.set_outputs({"ok": True, "comment-id": comment_id or "", "status": status})
-    return Outcome(ExitCode.OK, {"ok": True, "updated": True, "status": status,
-                                 "comment_id": comment_id, "labels": moved})
+    return Outcome(
+        ExitCode.OK,
+        {"ok": True, "updated": True, "status": status, "comment_id": comment_id, "labels": moved},
+    )
 
 
 def _plan_input(text: str) -> dict[str, Any]:
@@ -445,8 +594,10 @@ def _plan_input(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"input `plan` is not JSON ({exc.msg})",
-                         fix="pass `plan: ${{ needs.route.outputs.plan }}` unchanged.") from None
+        raise UsageError(
+            f"input `plan` is not JSON ({exc.msg})",
+            fix="pass `plan: ${{ needs.route.outputs.plan }}` unchanged.",
+        ) from None
     return data if isinstance(data, dict) else {}
 
 
@@ -457,11 +608,15 @@ def _metrics(r: Run) -> tuple[tuple[str, str], ...]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"input `metrics-file`: {r.inputs.metrics_file} does not exist",
-                         fix="write the metrics JSON before the report step, or drop the input.") from None
+        raise UsageError(
+            f"input `metrics-file`: {r.inputs.metrics_file} does not exist",
+            fix="write the metrics JSON before the report step, or drop the input.",
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"input `metrics-file`: {r.inputs.metrics_file} is not JSON ({exc})",
-                         fix='write a JSON object such as {"loss": 0.12, "accuracy": 0.97}.') from None
+        raise UsageError(
+            f"input `metrics-file`: {r.inputs.metrics_file} is not JSON ({exc})",
+            fix='write a JSON object such as {"loss": 0.12, "accuracy": 0.97}.',
+        ) from None
     return flatten_metrics(data, r.settings.report.max_metrics)
 
 
@@ -485,6 +640,7 @@ def _move_status_labels(r: Run, subject: Subject, status: str) -> dict[str, list
 
 # -- docs and lint ------------------------------------------------------------------------------
 
+
 def run_docs(r: Run) -> Outcome:
     runner = r.ctx.runner
     text = render_labels_md(r.settings)
@@ -496,10 +652,12 @@ def run_docs(r: Run) -> Outcome:
             runner.error(
                 f"{r.inputs.labels_file} is out of date with the config. Fix: run "
                 "`mlops-actions label-dispatch --mode docs` and commit the file.",
-                file=r.inputs.labels_file)
+                file=r.inputs.labels_file,
+            )
         runner.set_outputs({"ok": fresh, "changed": not fresh})
-        return Outcome(ExitCode.OK if fresh else ExitCode.FINDINGS,
-                       {"ok": fresh, "path": r.inputs.labels_file})
+        return Outcome(
+            ExitCode.OK if fresh else ExitCode.FINDINGS, {"ok": fresh, "path": r.inputs.labels_file}
+        )
     changed = current != text
     if changed:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -515,7 +673,9 @@ def run_lint(r: Run) -> Outcome:
     workflows: list[tuple[str, str]] = []
     if folder.is_dir():
         for path in sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]):
-            shown = path.relative_to(r.root).as_posix() if path.is_relative_to(r.root) else str(path)
+            shown = (
+                path.relative_to(r.root).as_posix() if path.is_relative_to(r.root) else str(path)
+            )
             workflows.append((shown, path.read_text(encoding="utf-8")))
     findings = lint_all(r.settings, r.config, workflows) if r.settings.labels else []
     if not r.settings.labels:
@@ -523,17 +683,32 @@ def run_lint(r: Run) -> Outcome:
     for f in findings:
         runner.error(f.message, file=f.file, line=f.line, col=f.col, title="unknown label")
     ok = not findings
-    runner.summary("### Label lint\n\n" + ("Every label named in routes and workflows exists."
-                                           if ok else "\n".join(
-                                               f"- `{f.file}:{f.line}`: {f.message}"
-                                               for f in findings)))
+    runner.summary(
+        "### Label lint\n\n"
+        + (
+            "Every label named in routes and workflows exists."
+            if ok
+            else "\n".join(f"- `{f.file}:{f.line}`: {f.message}" for f in findings)
+        )
+    )
     runner.set_outputs({"ok": ok, "problems": len(findings)})
-    return Outcome(ExitCode.OK if ok else ExitCode.FINDINGS, {
-        "ok": ok,
-        "findings": [{"file": f.file, "line": f.line, "col": f.col, "label": f.label,
-                      "message": f.message} for f in findings],
-        "workflows": [w[0] for w in workflows],
-    })
+    return Outcome(
+        ExitCode.OK if ok else ExitCode.FINDINGS,
+        {
+            "ok": ok,
+            "findings": [
+                {
+                    "file": f.file,
+                    "line": f.line,
+                    "col": f.col,
+                    "label": f.label,
+                    "message": f.message,
+                }
+                for f in findings
+            ],
+            "workflows": [w[0] for w in workflows],
+        },
+    )
 
 
 COMMAND = Command(

@@ -55,10 +55,14 @@ def render_labels_md(settings: Settings) -> str:
                 rules.append("Required before work starts.")
         if rules:
             lines += [" ".join(rules), ""]
-        lines += ["| label | meaning | who may apply it | what it triggers |",
-                  "| --- | --- | --- | --- |"]
+        lines += [
+            "| label | meaning | who may apply it | what it triggers |",
+            "| --- | --- | --- | --- |",
+        ]
         for spec in specs:
-            aliases = f" (formerly {', '.join(f'`{a}`' for a in spec.aliases)})" if spec.aliases else ""
+            aliases = (
+                f" (formerly {', '.join(f'`{a}`' for a in spec.aliases)})" if spec.aliases else ""
+            )
             lines.append(
                 f"| `{_cell(spec.name)}`{aliases} | {_cell(spec.description or '—')} | "
                 f"{_who(spec)} | {_starts(spec, settings)} |"

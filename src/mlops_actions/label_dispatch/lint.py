@@ -33,13 +33,22 @@ def lint_config(settings: Settings, config: Config) -> list[LintFinding]:
     def check(name: str, keys: tuple[str | int, ...], what: str) -> None:
         if settings.label(name) is None and not settings.excluded(name):
             line, col = config.where(keys)
-            findings.append(LintFinding(
-                config.path, line, col, name, f"{what} names `{name}`, which is not in the labels"
-            ))
+            findings.append(
+                LintFinding(
+                    config.path,
+                    line,
+                    col,
+                    name,
+                    f"{what} names `{name}`, which is not in the labels",
+                )
+            )
 
     for index, route in enumerate(settings.routes):
-        for key, names in (("labels", route.labels), ("any-labels", route.any_labels),
-                           ("not-labels", route.not_labels)):
+        for key, names in (
+            ("labels", route.labels),
+            ("any-labels", route.any_labels),
+            ("not-labels", route.not_labels),
+        ):
             for j, name in enumerate(names):
                 check(name, (SECTION, "routes", index, "when", key, j), f"route `{route.name}`")
     if settings.gate.approval_label:
@@ -63,8 +72,13 @@ def labels_in_workflow(text: str) -> list[tuple[int, int, str]]:
 
 def lint_workflow(path: str, text: str, settings: Settings) -> list[LintFinding]:
     return [
-        LintFinding(path, line, col, name,
-                    f"the workflow tests for label `{name}`, which is not in the labels")
+        LintFinding(
+            path,
+            line,
+            col,
+            name,
+            f"the workflow tests for label `{name}`, which is not in the labels",
+        )
         for line, col, name in labels_in_workflow(text)
         if settings.label(name) is None and not settings.excluded(name)
     ]

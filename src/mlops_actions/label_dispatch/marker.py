@@ -171,9 +171,13 @@ def render_comment(state: MarkerState, valid: Mapping[str, Sequence[str]]) -> st
         if state.routes:
             parts.append("\nRoutes: " + ", ".join(f"`{r}`" for r in state.routes))
         if state.dispatched:
-            parts.append("\nStarted: " + ", ".join(
-                f"`{k.partition('@')[0]}` at `{k.partition('@')[2][:7]}`" for k in state.dispatched
-            ))
+            parts.append(
+                "\nStarted: "
+                + ", ".join(
+                    f"`{k.partition('@')[0]}` at `{k.partition('@')[2][:7]}`"
+                    for k in state.dispatched
+                )
+            )
     if state.run is not None:
         run = state.run
         link = f" · [run]({run.run_url})" if run.run_url else ""

@@ -45,9 +45,7 @@ def decide_gate(gate: Gate, facts: GateFacts) -> GateDecision:
     if not facts.fork:
         return GateDecision(True, f"@{facts.sender} has {facts.sender_role} access")
     if facts.author_role is not None and role_at_least(facts.author_role, gate.fork_permission):
-        return GateDecision(
-            True, f"fork PR by @{facts.author}, who has {facts.author_role} access"
-        )
+        return GateDecision(True, f"fork PR by @{facts.author}, who has {facts.author_role} access")
     label = gate.approval_label
     if label is None:
         return GateDecision(
@@ -96,9 +94,7 @@ def match_routes(
     routes: Sequence[Route], subject: Subject, labels: Sequence[str] | None = None
 ) -> tuple[Route, ...]:
     present = subject.labels if labels is None else labels
-    return tuple(
-        r for r in routes if route_matches(r, present, subject.kind, subject.base_ref)
-    )
+    return tuple(r for r in routes if route_matches(r, present, subject.kind, subject.base_ref))
 
 
 def dispatch_key(route: Route, sha: str) -> str:
@@ -112,7 +108,11 @@ def build_plan(route: Route, subject: Subject, sha: str) -> dict[str, Any]:
     if route.dispatch is not None:
         d = route.dispatch
         if d.workflow:
-            dispatch = {"workflow": d.workflow, "ref": d.ref, "inputs": workflow_inputs(route, subject)}
+            dispatch = {
+                "workflow": d.workflow,
+                "ref": d.ref,
+                "inputs": workflow_inputs(route, subject),
+            }
         else:
             dispatch = {"event-type": d.event_type}
     return {

@@ -13,7 +13,9 @@ from mlops_actions.label_dispatch.model import (
     normalize_color,
 )
 
-ActionKind = Literal["create", "update", "rename", "delete", "keep", "unchanged", "exclude", "refuse"]
+ActionKind = Literal[
+    "create", "update", "rename", "delete", "keep", "unchanged", "exclude", "refuse"
+]
 CHANGES: tuple[ActionKind, ...] = ("delete", "rename", "update", "create")
 
 
@@ -74,7 +76,8 @@ def plan_sync(
             continue
         current = by_name.get(spec.name.casefold())
         old = [
-            by_name[a.casefold()] for a in spec.aliases
+            by_name[a.casefold()]
+            for a in spec.aliases
             if a.casefold() in by_name and not is_excluded(a, exclude)
         ]
         for label in old:
@@ -84,34 +87,52 @@ def plan_sync(
             actions.append(_update(spec, current))
             for label in old:
                 # GitHub cannot merge labels: renaming onto an existing name fails with 422.
-                actions.append(SyncAction(
-                    "refuse", label.name, new_name=spec.name,
-                    reason=f"cannot rename `{label.name}` to `{spec.name}`: `{current.name}` "
-                    "already exists and GitHub cannot merge labels. Move the issues from "
-                    f"`{label.name}` to `{spec.name}` and delete `{label.name}`, or drop the alias",
-                ))
+                actions.append(
+                    SyncAction(
+                        "refuse",
+                        label.name,
+                        new_name=spec.name,
+                        reason=f"cannot rename `{label.name}` to `{spec.name}`: `{current.name}` "
+                        "already exists and GitHub cannot merge labels. Move the issues from "
+                        f"`{label.name}` to `{spec.name}` and delete `{label.name}`, or drop the alias",
+                    )
+                )
             continue
         if len(old) > 1:
             names = ", ".join(f"`{lb.name}`" for lb in old)
-            actions.append(SyncAction(
-                "refuse", old[0].name, new_name=spec.name,
-                reason=f"several aliases of `{spec.name}` exist ({names}); only one can be "
-                "renamed. Merge them by hand first, or drop all but one alias",
-            ))
+            actions.append(
+                SyncAction(
+                    "refuse",
+                    old[0].name,
+                    new_name=spec.name,
+                    reason=f"several aliases of `{spec.name}` exist ({names}); only one can be "
+                    "renamed. Merge them by hand first, or drop all but one alias",
+                )
+            )
             continue
         if old:
             label = old[0]
-            actions.append(SyncAction(
-                "rename", label.name, new_name=spec.name,
-                color=spec.color or normalize_color(label.color),
-                description=spec.description if spec.description is not None else label.description,
-                reason=f"alias of `{spec.name}`; issues keep the label",
-            ))
+            actions.append(
+                SyncAction(
+                    "rename",
+                    label.name,
+                    new_name=spec.name,
+                    color=spec.color or normalize_color(label.color),
+                    description=spec.description
+                    if spec.description is not None
+                    else label.description,
+                    reason=f"alias of `{spec.name}`; issues keep the label",
+                )
+            )
             continue
-        actions.append(SyncAction(
-            "create", spec.name, color=spec.color or DEFAULT_COLOR,
-            description=spec.description or "",
-        ))
+        actions.append(
+            SyncAction(
+                "create",
+                spec.name,
+                color=spec.color or DEFAULT_COLOR,
+                description=spec.description or "",
+            )
+        )
     for label in existing:
         folded = label.name.casefold()
         if folded in claimed:
@@ -121,9 +142,11 @@ def plan_sync(
         elif delete_unmanaged:
             actions.append(SyncAction("delete", label.name, reason="not in the config"))
         else:
-            actions.append(SyncAction(
-                "keep", label.name, reason="not in the config (set delete-unmanaged to delete)"
-            ))
+            actions.append(
+                SyncAction(
+                    "keep", label.name, reason="not in the config (set delete-unmanaged to delete)"
+                )
+            )
     return SyncPlan(tuple(actions))
 
 
@@ -140,9 +163,12 @@ def _update(spec: LabelSpec, current: ExistingLabel) -> SyncAction:
     if not differences:
         return SyncAction("unchanged", current.name)
     return SyncAction(
-        "update", current.name,
+        "update",
+        current.name,
         new_name=spec.name if spec.name != current.name else None,
-        color=color, description=description, reason=", ".join(differences),
+        color=color,
+        description=description,
+        reason=", ".join(differences),
     )
 
 
@@ -158,9 +184,12 @@ def render_plan(plan: SyncPlan, *, dry_run: bool) -> str:
             lines.append(f"| {action.kind} | `{action.name}`{target} | {action.reason} |")
         lines.append("")
     counts = ", ".join(
-        f"{plan.count(k)} {k}" for k in ("create", "update", "rename", "delete", "refuse", "keep")
+        f"{plan.count(k)} {k}"
+        for k in ("create", "update", "rename", "delete", "refuse", "keep")
         if plan.count(k)
     )
-    lines.append(f"{len(plan.changes)} change(s): {counts or 'nothing to do'}; "
-                 f"{plan.count('unchanged')} unchanged.")
+    lines.append(
+        f"{len(plan.changes)} change(s): {counts or 'nothing to do'}; "
+        f"{plan.count('unchanged')} unchanged."
+    )
     return "\n".join(lines)

@@ -61,12 +61,14 @@ def check_labels(
             removed = settings.unknown_labels == "remove"
             if removed:
                 remove.append(name)
-            problems.append(Problem(
-                "unknown-label",
-                f"`{name}` is not a label of this repository's taxonomy"
-                + (" and was removed" if removed else ""),
-                name,
-            ))
+            problems.append(
+                Problem(
+                    "unknown-label",
+                    f"`{name}` is not a label of this repository's taxonomy"
+                    + (" and was removed" if removed else ""),
+                    name,
+                )
+            )
             continue
         if (
             applied is not None
@@ -76,12 +78,14 @@ def check_labels(
         ):
             remove.append(name)
             who = f"@{sender}" if sender else "the sender"
-            problems.append(Problem(
-                "restricted",
-                f"`{name}` may only be applied by someone with {spec.restricted} access; "
-                f"{who} has {sender_role or 'none'}, so it was removed",
-                name,
-            ))
+            problems.append(
+                Problem(
+                    "restricted",
+                    f"`{name}` may only be applied by someone with {spec.restricted} access; "
+                    f"{who} has {sender_role or 'none'}, so it was removed",
+                    name,
+                )
+            )
     gone = {n.casefold() for n in remove}
     after = tuple(n for n in labels if n.casefold() not in gone)
     by_category: dict[str, list[str]] = {}
@@ -93,17 +97,21 @@ def check_labels(
         present = by_category.get(category.name, [])
         if category.exclusive and len(present) > 1:
             listed = ", ".join(f"`{n}`" for n in present)
-            problems.append(Problem(
-                "exclusive",
-                f"only one `{category.name}:*` label may be set, found {listed}: remove all but one",
-            ))
+            problems.append(
+                Problem(
+                    "exclusive",
+                    f"only one `{category.name}:*` label may be set, found {listed}: remove all but one",
+                )
+            )
         if category.required and not present:
             choices = [s.name for s in settings.labels if category_of(s.name) == category.name]
             listed = ", ".join(f"`{n}`" for n in choices) or f"a `{category.name}:*` label"
-            problems.append(Problem(
-                "required",
-                f"a `{category.name}:*` label is required before work starts: add one of {listed}",
-            ))
+            problems.append(
+                Problem(
+                    "required",
+                    f"a `{category.name}:*` label is required before work starts: add one of {listed}",
+                )
+            )
     return Validation(problems=tuple(problems), remove=tuple(remove), labels_after=after)
 
 

@@ -18,11 +18,11 @@ from mlops_actions.pins.expand import Expansion, expand
 from mlops_actions.pins.model import FileScan, Link, Pin, ScanError
 from mlops_actions.pins.shell import Word, scan_shell, split_words
 from mlops_actions.pins.values import (
-    pin_from,
     Decoded,
     classify_value,
     component_for_name,
     decode_image,
+    pin_from,
 )
 
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$")

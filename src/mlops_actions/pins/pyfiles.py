@@ -17,13 +17,13 @@ from typing import Any
 
 from mlops_actions.pins.model import FileScan, Link, Pin, ScanError, Source
 from mlops_actions.pins.values import (
-    pin_from,
     PACKAGE_COMPONENTS,
     Decoded,
     classify_value,
     decode_requirement,
     decode_wheel_url,
     index_variant,
+    pin_from,
     variant_pin,
 )
 

@@ -13,11 +13,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Literal
 
 from mlops_actions.pins.devcontainer import scan_devcontainer
 from mlops_actions.pins.dockerfile import scan_dockerfile
-from mlops_actions.pins.model import FileScan, Link, Pin, PinGroup, ScanError, ScanResult
+from mlops_actions.pins.model import FileScan, Link, Pin, PinGroup, ScanError, ScanResult, Source
 from mlops_actions.pins.pyfiles import (
     scan_pyproject,
     scan_python_version,
@@ -27,17 +26,8 @@ from mlops_actions.pins.pyfiles import (
 from mlops_actions.pins.workflow import scan_workflow
 from mlops_actions.pins.yamlnodes import scan_compose, scan_conda
 
-Kind = Literal[
-    "dockerfile",
-    "requirements",
-    "pyproject",
-    "setup.cfg",
-    "conda",
-    "workflow",
-    "compose",
-    "devcontainer",
-    "python-version",
-]
+# A file's kind is the source its pins carry.
+Kind = Source
 
 SKIP_DIRS = frozenset(
     {

@@ -32,7 +32,7 @@ from mlops_actions.pins.values import (
 )
 from mlops_actions.pins.yamlnodes import (
     Node,
-    compose,
+    compose_mapping,
     get,
     items,
     offset_pos,
@@ -175,11 +175,9 @@ def _resolver(
 
 
 def scan_workflow(path: str, text: str) -> FileScan:
-    root = compose(path, text)
-    if isinstance(root, ScanError):
-        return FileScan(errors=(root,))
-    if not isinstance(root, yaml.MappingNode):
-        return FileScan()
+    root = compose_mapping(path, text)
+    if isinstance(root, FileScan):
+        return root
     lines = text.splitlines()
     pins: list[Pin] = []
     links: list[Link] = []
@@ -270,7 +268,13 @@ def _pin(
     at: tuple[int, int] | None = None,
 ) -> Pin:
     return pin_from(
-        d, path, at or pos(node), "workflow", context, raw, resolved=resolved,
+        d,
+        path,
+        at or pos(node),
+        "workflow",
+        context,
+        raw,
+        resolved=resolved,
         environment=environment,
     )
 
@@ -425,7 +429,6 @@ def _build_push(
 ) -> None:
     context = resolve(scalar(get(with_node, "context")) or ".").text
     file = scalar(get(with_node, "file"))
-    dockerfile = resolve(file).text if file else posixpath.join(context, "Dockerfile")
     args: list[tuple[str, str]] = []
     for line in (scalar(get(with_node, "build-args")) or "").splitlines():
         k, eq, v = line.strip().partition("=")
@@ -437,16 +440,35 @@ def _build_push(
     tags_text = scalar(tags_node) or "\n".join(scalar(n) or "" for n in seq(tags_node))
     tags = [resolve(t.strip()).text for t in re.split(r"[\n,]", tags_text) if t.strip()]
     at_line = pos(with_node)[0] if with_node is not None else 1
+    dockerfile = resolve(file).text if file else None
+    target = scalar(get(with_node, "target"))
+    _add_build(state, gid, at_line, context, dockerfile, tags, args, target)
+
+
+def _add_build(
+    state: _Job,
+    gid: str,
+    line: int,
+    context: str,
+    dockerfile: str | None,
+    tags: list[str],
+    args: list[tuple[str, str]],
+    target: str | None,
+) -> None:
+    """A step that builds an image links the job to its Dockerfile (``context/Dockerfile``
+    unless the step names one)."""
+    if dockerfile is None:
+        dockerfile = posixpath.join(context, "Dockerfile")
     state.links.append(
         Link(
             "builds",
             state.path,
             _repo_path(dockerfile),
-            at_line,
+            line,
             context=gid,
             images=tuple(tags),
             build_args=tuple(args),
-            stage=scalar(get(with_node, "target")),
+            stage=target,
             build_context=_repo_path(context),
         )
     )
@@ -565,18 +587,5 @@ def _docker_build(
             context = w
             step = 1
         i += step
-    dockerfile = file if file else posixpath.join(context, "Dockerfile")
     at_line, _ = offset_pos(run, state.lines, command[0].offset)
-    state.links.append(
-        Link(
-            "builds",
-            state.path,
-            _repo_path(dockerfile),
-            at_line,
-            context=gid,
-            images=tuple(tags),
-            build_args=tuple(args),
-            stage=target,
-            build_context=_repo_path(context),
-        )
-    )
+    _add_build(state, gid, at_line, context, file or None, tags, args, target)

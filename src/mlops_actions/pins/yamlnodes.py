@@ -136,11 +136,9 @@ def image_pins(
 def scan_conda(path: str, text: str) -> FileScan:
     from mlops_actions.pins.pyfiles import scan_requirements
 
-    root = compose(path, text)
-    if isinstance(root, ScanError):
-        return FileScan(errors=(root,))
-    if not isinstance(root, yaml.MappingNode):
-        return FileScan()
+    root = compose_mapping(path, text)
+    if isinstance(root, FileScan):
+        return root
     name = scalar(get(root, "name")) or posixpath.basename(path)
     pins: list[Pin] = []
     links: list[Link] = []
@@ -178,9 +176,9 @@ def scan_conda(path: str, text: str) -> FileScan:
 
 
 def scan_compose(path: str, text: str) -> FileScan:
-    root = compose(path, text)
-    if isinstance(root, ScanError):
-        return FileScan(errors=(root,))
+    root = compose_mapping(path, text)
+    if isinstance(root, FileScan):
+        return root
     pins: list[Pin] = []
     links: list[Link] = []
     groups: list[PinGroup] = []

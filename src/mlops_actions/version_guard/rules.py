@@ -242,14 +242,7 @@ RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 RULES_BY_NAME: dict[str, Rule] = {r.name: r for r in RULES}
 
 TORCH_FAMILY: tuple[Component, ...] = ("torch", "torchvision", "torchaudio")
-POLICY_COMPONENTS: tuple[str, ...] = (
-    "torch",
-    "torchvision",
-    "torchaudio",
-    "cuda",
-    "cudnn",
-    "python",
-)
+POLICY_COMPONENTS: tuple[str, ...] = (*TORCH_FAMILY, "cuda", "cudnn", "python")
 SHAREABLE = POLICY_COMPONENTS
 
 DEFAULT_LIBRARY = ("pyproject.toml", "**/pyproject.toml", "setup.cfg", "**/setup.cfg", "*.in")

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Every benchmark, one command. Each prints its contenders' medians and the ratios against the
+# baseline measured in the same run (see the goal line each prints).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+py=.venv/bin/python
+echo "== env-verify: the fast-path report against collect_env, import torch and a bare start"
+"$py" bench/env_verify.py "$@"
+echo
+echo "== version-guard: a 20,000-file monorepo scan against git grep"
+"$py" bench/version_guard_scan.py
+echo
+echo "== label-dispatch: API requests against the budgets"
+"$py" bench/label_dispatch_requests.py
+echo
+echo "== milestone-release: API requests for a 1,000-item milestone"
+"$py" bench/milestone_release_requests.py

@@ -7,6 +7,9 @@ py=.venv/bin/python
 echo "== env-verify: the fast-path report against collect_env, import torch and a bare start"
 "$py" bench/env_verify.py "$@"
 echo
+echo "== composite bootstrap: what a warm run adds to a step"
+"$py" bench/bootstrap.py
+echo
 echo "== version-guard: a 20,000-file monorepo scan against git grep"
 "$py" bench/version_guard_scan.py
 echo

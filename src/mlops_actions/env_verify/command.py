@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
@@ -20,6 +19,7 @@ from mlops_actions.config import load_config
 from mlops_actions.env_verify import checks, report
 from mlops_actions.env_verify.checks import CheckResult, ExpectationError, Expectations
 from mlops_actions.errors import EnvironmentProblem, ExitCode, UsageError
+from mlops_actions.files import write_atomically
 
 PROBE_FILE = Path(__file__).with_name("probe.py")
 PROBE_SCHEMA = "mlops-actions/env-probe"
@@ -288,22 +288,11 @@ def run_probe(
 # -- running --------------------------------------------------------------------------------
 
 
-def default_report_path(ctx: Context) -> Path:
+def default_report_path(ctx: Context) -> Path | None:
+    """On a runner the report goes to the job's temp folder; locally it is written only when
+    `--report` names a file (`--json` prints it), so a check leaves nothing behind."""
     temp = ctx.github.get("RUNNER_TEMP")
-    return Path(temp) / "env-verify.json" if temp else ctx.cwd / "env-verify.json"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    return Path(temp) / "env-verify.json" if temp else None
 
 
 def annotate(ctx: Context, results: list[CheckResult]) -> None:
@@ -385,10 +374,11 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
     ok = not checks.failed(results)
     verified_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     report_path = Path(inputs.report) if inputs.report else default_report_path(ctx)
-    if not report_path.is_absolute():
+    if report_path is not None and not report_path.is_absolute():
         report_path = ctx.cwd / report_path
+    shown_path = str(report_path or "")
     labels = report.image_labels(facts, verified_at=verified_at, ok=ok, github=ctx.github)
-    outputs = report.outputs(facts, results, report_path=str(report_path), labels=labels)
+    outputs = report.outputs(facts, results, report_path=shown_path, labels=labels)
     document = report.report(
         facts,
         expectations,
@@ -399,26 +389,22 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
         image=image_info,
         host_facts=host_facts,
     )
-    try:
-        write_atomically(report_path, json.dumps(document, indent=2, default=str) + "\n")
-    except OSError as exc:
-        raise UsageError(
-            f"input `report`: cannot write {report_path} ({exc.strerror or exc})",
-            fix="give a writable path, or leave `report` empty for $RUNNER_TEMP/env-verify.json.",
-        ) from None
+    if report_path is not None:
+        write_atomically(
+            report_path, json.dumps(document, indent=2, default=str) + "\n", what="report"
+        )
 
     log_results(ctx, results)
     annotate(ctx, results)
     runner.set_outputs(outputs)
     title = f"env-verify {inputs.image}" if inputs.image else "env-verify"
-    runner.summary(
-        report.summary(facts, results, title=title, report_path=str(report_path), notes=notes)
-    )
+    runner.summary(report.summary(facts, results, title=title, report_path=shown_path, notes=notes))
     bad = checks.failed(results)
     runner.print(
         f"env-verify: {len(bad)} failed check(s): {', '.join(r.id for r in bad)}"
         if bad
-        else f"env-verify: ok ({len(results)} checks); report {report_path}"
+        else f"env-verify: ok ({len(results)} checks)"
+        + (f"; report {report_path}" if report_path else "")
     )
     return Outcome(ExitCode.FINDINGS if bad else ExitCode.OK, document)
 

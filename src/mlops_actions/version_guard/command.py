@@ -12,6 +12,7 @@ from typing import Any, Literal
 from mlops_actions.command import Command, Context, Outcome
 from mlops_actions.config import load_config
 from mlops_actions.errors import ExitCode, UsageError
+from mlops_actions.files import write_atomically
 from mlops_actions.pins import Environment, Pin, ScanResult, environments, scan_repo
 from mlops_actions.runner import Annotation, load_event
 from mlops_actions.version_guard.baseref import base_from_event, scan_ref
@@ -55,7 +56,10 @@ class VersionGuardInputs:
     )
     sarif_file: str = field(
         default="",
-        metadata={"help": f"Where to write SARIF (default $RUNNER_TEMP/{SARIF_NAME}, else ./)."},
+        metadata={
+            "help": f"Where to write SARIF (default on a runner: $RUNNER_TEMP/{SARIF_NAME}; "
+            "locally: not written unless given)."
+        },
     )
     exclude: tuple[str, ...] = field(
         default=(), metadata={"help": "Glob patterns of paths not to scan (added to the config's)."}
@@ -240,18 +244,14 @@ def run(inputs: VersionGuardInputs, ctx: Context) -> Outcome:
     sarif = to_sarif(findings, prefix)
     sarif_path = Path(inputs.sarif_file) if inputs.sarif_file else None
     if sarif_path is None:
+        # On a runner the SARIF file goes to the job's temp folder for upload-sarif; locally it
+        # is written only when asked for, so a scan leaves nothing behind in the repository.
         temp = ctx.github.get("RUNNER_TEMP")
-        sarif_path = Path(temp) / SARIF_NAME if temp else ctx.cwd / SARIF_NAME
+        sarif_path = Path(temp) / SARIF_NAME if temp else None
     elif not sarif_path.is_absolute():
         sarif_path = base_dir / sarif_path
-    try:
-        sarif_path.parent.mkdir(parents=True, exist_ok=True)
-        sarif_path.write_text(json.dumps(sarif, indent=2) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(
-            f"input `sarif-file`: cannot write {sarif_path}: {exc.strerror or exc}",
-            fix="point `sarif-file` at a writable path.",
-        ) from None
+    if sarif_path is not None:
+        write_atomically(sarif_path, json.dumps(sarif, indent=2) + "\n", what="sarif-file")
 
     failed = fails(findings, fail_on)
     pins_out = [_pin_dict(p, prefix) for p in scan.pins]
@@ -265,7 +265,7 @@ def run(inputs: VersionGuardInputs, ctx: Context) -> Outcome:
         "pins": pins_out,
         "environments": envs_out,
         "findings": findings_out,
-        "sarif_file": str(sarif_path),
+        "sarif_file": str(sarif_path or ""),
     }
     runner.set_outputs(
         {
@@ -273,7 +273,7 @@ def run(inputs: VersionGuardInputs, ctx: Context) -> Outcome:
             "pins": pins_out,
             "findings": findings_out,
             "environments": envs_out,
-            "sarif-file": str(sarif_path),
+            "sarif-file": str(sarif_path or ""),
         }
     )
     runner.summary(summary_markdown(scan, envs, findings, prefix, base_sha))
@@ -281,7 +281,8 @@ def run(inputs: VersionGuardInputs, ctx: Context) -> Outcome:
     line = (
         f"version-guard: {len(scan.files)} files, {len(scan.pins)} pins, {len(envs)} "
         f"environments; {counts['error']} errors, {counts['warning']} warnings, "
-        f"{counts['notice']} notices (fail-on: {fail_on}); SARIF: {sarif_path}"
+        f"{counts['notice']} notices (fail-on: {fail_on})"
+        + (f"; SARIF: {sarif_path}" if sarif_path else "")
     )
     if inputs.format == "json":
         runner.print(json.dumps(report, indent=2, sort_keys=True))

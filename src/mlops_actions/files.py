@@ -1,0 +1,39 @@
+"""Files a command writes for the user (reports, SARIF, LABELS.md): whole or not at all."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from mlops_actions.errors import UsageError
+
+
+def write_atomically(path: Path, text: str, *, what: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename, so a reader never sees
+    half a file and a failure leaves the old one. ``what`` names the input that chose the path,
+    for the one-line error when it cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise UsageError(
+            f"input `{what}`: cannot write {path}: {exc.strerror or exc}",
+            fix=f"point `{what}` at a writable path.",
+        ) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise UsageError(
+            f"input `{what}`: cannot write {path}: {exc.strerror or exc}",
+            fix=f"point `{what}` at a writable path.",
+        ) from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise

@@ -74,8 +74,8 @@ def test_label_route_loop_end_to_end(
     results = {job.job_id: job.result for job in run.jobs}
     assert results.get("all") == "success", run.explain(120)
     assert all(r == "success" for r in results.values()), results
-    assert run.ran("run"), run.explain(120)
-    assert "training for 1 epoch(s)" in run.job("run").step("command").output
+    assert run.ran("work"), run.explain(120)
+    assert "training for 1 epoch(s)" in run.job("work").step("command").output
 
     [comment] = scenario.comments(pull.number)
     assert "**succeeded**" in comment, comment

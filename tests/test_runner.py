@@ -166,6 +166,14 @@ def test_mask_hides_secret_in_our_lines(actions_env: dict[str, str]) -> None:
     assert "***" in lines[1]
 
 
+def test_mask_is_announced_once(actions_env: dict[str, str]) -> None:
+    out = io.StringIO()
+    runner = Runner(actions_env, out=out)
+    runner.mask("ghs_token")
+    runner.mask("ghs_token")
+    assert out.getvalue().splitlines() == ["::add-mask::ghs_token"]
+
+
 def test_fail_writes_one_error_line_and_fix_to_summary(actions_env: dict[str, str]) -> None:
     out = io.StringIO()
     runner = Runner(actions_env, out=out)

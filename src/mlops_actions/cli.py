@@ -150,6 +150,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
                 raw[input_name(field)] = value
             if input_is_secret(field) and raw.get(input_name(field)):
                 runner.mask(str(raw[input_name(field)]))
+        # A token taken from the environment is as secret as one given as an input.
+        runner.mask(environ.get("GITHUB_TOKEN", ""))
         inputs = read_inputs(command.inputs, raw)
         ctx = Context(runner=runner, github=github_context(environ))
         outcome = command.run(inputs, ctx)

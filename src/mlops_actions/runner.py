@@ -170,7 +170,7 @@ class Runner:
 
     def mask(self, secret: str) -> None:
         """Keep a secret out of every log line, ours and the runner's."""
-        if not secret:
+        if not secret or secret in self._masked:
             return
         self._masked.append(secret)
         if self.on_actions:

@@ -100,3 +100,12 @@ def test_cli_config_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         'Fix: write a string (quote versions: "2.4").'
     ]
     assert "Traceback" not in err
+
+
+def test_positional_input_also_takes_its_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert main(["config", "schema"], env={}) == 0
+    positional = json.loads(capsys.readouterr().out)
+    assert main(["config", "--mode", "schema"], env={}) == 0
+    assert json.loads(capsys.readouterr().out) == positional == schema()

@@ -87,8 +87,12 @@ def build_parser(available: Sequence[Command[Any]]) -> argparse.ArgumentParser:
             dest = _dest(name)
             help_text = input_help(field)
             if name in command.positional:
+                # `label-dispatch sync` and `label-dispatch --mode sync` both work.
                 child.add_argument(
                     dest, nargs="?", default=None, metavar=name.upper(), help=help_text
+                )
+                child.add_argument(
+                    f"--{name}", dest=dest + _FLAG, default=None, help=argparse.SUPPRESS
                 )
             elif hints[field.name] is bool:
                 child.add_argument(
@@ -119,6 +123,9 @@ def build_parser(available: Sequence[Command[Any]]) -> argparse.ArgumentParser:
     return parser
 
 
+_FLAG = "_flag"
+
+
 def _dest(name: str) -> str:
     return "input_" + name.replace("-", "_")
 
@@ -143,7 +150,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     try:
         raw = raw_inputs_from_env(command.inputs, environ)
         for field in dataclasses.fields(command.inputs):
-            value = getattr(args, _dest(input_name(field)), None)
+            dest = _dest(input_name(field))
+            value = getattr(args, dest, None)
+            if value is None:
+                value = getattr(args, dest + _FLAG, None)
             if isinstance(value, list):
                 value = "\n".join(value)
             if value is not None:

@@ -11,6 +11,7 @@ from tests.support.github_double import GitHubDouble
 from tests.support.label_dispatch import (
     BOT,
     REPO,
+    Result,
     Scenario,
     requests_before_first_comment_write,
     sync_scenario,
@@ -376,35 +377,25 @@ def test_report_moves_one_comment_through_the_run_and_moves_status_labels(
     )
     url = "https://github.com/octo-org/models/actions/runs/4242"
 
-    running = scenario.run(
-        "report",
-        "--status",
-        "running",
-        "--plan",
-        plan,
-        "--run-url",
-        url,
-        event=event,
-        event_name="pull_request",
-    )
+    def report(status: str, *extra: str) -> Result:
+        return scenario.run(
+            "report",
+            "--status",
+            status,
+            "--plan",
+            plan,
+            "--run-url",
+            url,
+            *extra,
+            event=event,
+            event_name="pull_request",
+        )
+
+    running = report("running")
     assert running.code == 0, running.log
     assert "status:in-progress" in scenario.labels(pull.number)
 
-    done = scenario.run(
-        "report",
-        "--status",
-        "success",
-        "--plan",
-        plan,
-        "--run-url",
-        url,
-        "--metrics-file",
-        "metrics.json",
-        "--result",
-        "Trained 1 epoch.",
-        event=event,
-        event_name="pull_request",
-    )
+    done = report("success", "--metrics-file", "metrics.json", "--result", "Trained 1 epoch.")
     assert done.code == 0
     [comment] = scenario.comments(pull.number)
     assert "**succeeded**" in comment and "| eval.accuracy | 0.97 |" in comment
@@ -414,17 +405,7 @@ def test_report_moves_one_comment_through_the_run_and_moves_status_labels(
     assert "status:in-progress" not in scenario.labels(pull.number)
 
     # A late "running" from the same run does not reopen a finished one.
-    late = scenario.run(
-        "report",
-        "--status",
-        "running",
-        "--plan",
-        plan,
-        "--run-url",
-        url,
-        event=event,
-        event_name="pull_request",
-    )
+    late = report("running")
     assert late.report["updated"] is False
     assert "**succeeded**" in scenario.comments(pull.number)[0]
 

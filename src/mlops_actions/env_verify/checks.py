@@ -521,31 +521,32 @@ def smoke_value(facts: Mapping[str, Any], name: str) -> Any:
     return probe.get("value")
 
 
-def cudnn_version(facts: Mapping[str, Any]) -> str | None:
-    """The cuDNN torch loads (smoke) or the nvidia-cudnn wheel's version."""
-    runtime = _get(smoke_value(facts, "cudnn") or {}, "runtime")
-    if runtime:
-        return str(runtime)
-    wheel = _get(facts, "cudnn", "version")
-    return str(wheel) if wheel else None
-
-
-def nccl_version(facts: Mapping[str, Any]) -> str | None:
-    runtime = smoke_value(facts, "nccl")
-    if runtime:
-        return str(runtime)
-    wheel = _get(facts, "nccl", "version")
-    return str(wheel) if wheel else None
-
-
-def python_version(facts: Mapping[str, Any]) -> str | None:
-    value = _get(facts, "python", "version")
+def _text(value: Any) -> str | None:
+    """A fact as text; absent, empty and null facts are None."""
     return str(value) if value else None
 
 
+def cudnn_version(facts: Mapping[str, Any]) -> str | None:
+    """The cuDNN torch loads (smoke) or the nvidia-cudnn wheel's version."""
+    runtime = _get(smoke_value(facts, "cudnn") or {}, "runtime")
+    return _text(runtime) or _text(_get(facts, "cudnn", "version"))
+
+
+def nccl_version(facts: Mapping[str, Any]) -> str | None:
+    return _text(smoke_value(facts, "nccl")) or _text(_get(facts, "nccl", "version"))
+
+
+def python_version(facts: Mapping[str, Any]) -> str | None:
+    return _text(_get(facts, "python", "version"))
+
+
+def _records(value: Any) -> list[Mapping[str, Any]]:
+    """The mappings in a list fact; anything else is no records."""
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
 def gpu_devices(facts: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    devices = _get(facts, "gpu", "devices")
-    return [d for d in devices if isinstance(d, Mapping)] if isinstance(devices, list) else []
+    return _records(_get(facts, "gpu", "devices"))
 
 
 def gpu_count(facts: Mapping[str, Any]) -> int:
@@ -554,13 +555,11 @@ def gpu_count(facts: Mapping[str, Any]) -> int:
 
 
 def driver_version(facts: Mapping[str, Any]) -> str | None:
-    value = _get(facts, "gpu", "driver_version")
-    return str(value) if value else None
+    return _text(_get(facts, "gpu", "driver_version"))
 
 
 def gpu_faults(facts: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    faults = _get(facts, "gpu", "faults")
-    return [f for f in faults if isinstance(f, Mapping)] if isinstance(faults, list) else []
+    return _records(_get(facts, "gpu", "faults"))
 
 
 def _no_gpu_reason(facts: Mapping[str, Any]) -> str:

@@ -18,3 +18,6 @@ echo "== label-dispatch: API requests against the budgets"
 echo
 echo "== milestone-release: API requests for a 1,000-item milestone"
 "$py" bench/milestone_release_requests.py
+echo
+echo "== the API double: what OpenAPI validation costs a 1,000-item listing"
+"$py" bench/github_double.py

@@ -6,6 +6,7 @@ it as ``_timing``.
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import time
@@ -60,3 +61,17 @@ def rounds(
 
 def medians(samples: Mapping[str, Sequence[float]]) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """This process's environment for the commands under test, as a runner step would have it:
+    byte-code caching on (an action's venv is compiled on install) and no runner files, so no
+    command appends to a real step summary or output."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GITHUB_", "RUNNER_", "INPUT_"))
+        and k not in ("CI", "PYTHONDONTWRITEBYTECODE")
+    }
+    env.update(extra)
+    return env

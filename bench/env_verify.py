@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
-from _timing import Stopwatch, medians, rounds
+from _timing import Stopwatch, child_env, medians, rounds
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = ROOT / "src" / "mlops_actions" / "env_verify" / "probe.py"
@@ -90,13 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print the medians as JSON")
     args = parser.parse_args(argv)
-    # No runner files: the command must not append to a real step summary. Byte-code caching
-    # on, as in the action's own venv (pip compiles it on install).
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("GITHUB_", "RUNNER_", "INPUT_")) and k != "CI"
-    }
+    env = child_env()
     with tempfile.TemporaryDirectory(prefix="bench-env-verify-") as scratch:
         runs = {
             name: partial(run, env) for name, run in contenders(args.python, Path(scratch)).items()

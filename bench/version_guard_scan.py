@@ -25,7 +25,7 @@ import tempfile
 import tracemalloc
 from pathlib import Path
 
-from _timing import Stopwatch, medians, rounds
+from _timing import Stopwatch, child_env, medians, rounds
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC))
@@ -139,8 +139,7 @@ def time_in_process(root: Path) -> float:
 
 
 def time_cli(root: Path, python: str) -> tuple[float, float]:
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
-    env.pop("GITHUB_ACTIONS", None)
+    env = child_env(PYTHONPATH=str(SRC))
     argv = [python, "-m", "mlops_actions", "version-guard", str(root), "--fail-on", "never"]
     with Stopwatch() as watch:
         proc = subprocess.Popen(
@@ -156,7 +155,7 @@ def time_cli(root: Path, python: str) -> tuple[float, float]:
 
 def time_cli_startup(python: str) -> float:
     """What the CLI costs before any scanning: interpreter start and importing its command."""
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    env = child_env(PYTHONPATH=str(SRC))
     with Stopwatch() as watch:
         subprocess.run(
             [python, "-c", "from mlops_actions.cli import commands; commands(['version-guard'])"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import ctypes.util
 import importlib.metadata
 import importlib.util
 import json
@@ -29,13 +30,14 @@ from tests.support.envs import (
     Dist,
     SmiGpu,
     TorchBuild,
-    nvml_spec,
+    build_fake_nvml,
+    copy_pynvml,
+    nvml_env,
     probe_env,
     python_interpreters,
     run_probe,
     smi_csv,
     version_py_source,
-    write_fake_pynvml,
     write_nvidia_smi,
     write_rocm_smi,
     write_scripted_torch,
@@ -445,12 +447,17 @@ def test_no_nvidia_smi_and_visible_devices_env(tmp_path: Path) -> None:
         assert (gpu["source"], gpu["count"], gpu["faults"]) == (None, 0, [])
 
 
-def test_nvml_preferred_when_importable(tmp_path: Path) -> None:
-    site = write_fake_pynvml(tmp_path / "site")
+@pytest.fixture(scope="session")
+def nvml_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_fake_nvml(tmp_path_factory.mktemp("nvml"))
+
+
+def test_nvml_preferred_when_importable(tmp_path: Path, nvml_library: Path) -> None:
+    site = copy_pynvml(tmp_path / "site")
     log = tmp_path / "smi.log"
     write_nvidia_smi(tmp_path / "bin", stdout=smi_csv(A100), log=log)
     report = run_probe(
-        [site], bin_dirs=[tmp_path / "bin"], extra_env={"FAKE_NVML": nvml_spec(H100_X2)}
+        [site], bin_dirs=[tmp_path / "bin"], extra_env=nvml_env(nvml_library, H100_X2)
     )
     gpu = report["gpu"]
     assert gpu["source"] == "nvml"
@@ -458,45 +465,93 @@ def test_nvml_preferred_when_importable(tmp_path: Path) -> None:
     assert gpu["cuda_driver_version"] == "12.4"
     assert gpu["driver_version"] == "550.54.15"
     assert gpu["devices"] == _expected_devices(H100_X2)
+    assert gpu["faults"] == []
     assert not log.exists()  # nvidia-smi was not needed
 
 
+def test_nvml_and_nvidia_smi_agree_on_the_same_machine(tmp_path: Path, nvml_library: Path) -> None:
+    """The two sources describe one fleet identically, so checks never depend on which answered."""
+    site = copy_pynvml(tmp_path / "site")
+    write_nvidia_smi(tmp_path / "bin", stdout=smi_csv(H100_X2))
+    through_nvml = run_probe(
+        [site], bin_dirs=[tmp_path / "bin"], extra_env=nvml_env(nvml_library, H100_X2)
+    )["gpu"]
+    through_smi = run_probe([], bin_dirs=[tmp_path / "bin"])["gpu"]
+    assert (through_nvml["source"], through_smi["source"]) == ("nvml", "nvidia-smi")
+    for key in ("driver_version", "count", "devices", "faults"):
+        assert through_nvml[key] == through_smi[key], key
+
+
 @pytest.mark.parametrize(
-    ("mode", "fault_kinds"),
-    [("driver-not-loaded", ["nvml"]), ("no-library", []), ("hang", ["timeout"])],
+    ("mode", "fault_kinds", "detail"),
+    [
+        ("driver-not-loaded", ["nvml"], "Driver Not Loaded"),
+        ("no-library", [], "libnvidia-ml not found"),
+        ("hang", ["timeout"], None),
+    ],
 )
 def test_nvml_trouble_falls_back_to_nvidia_smi(
-    tmp_path: Path, mode: str, fault_kinds: list[str]
+    tmp_path: Path, nvml_library: Path, mode: str, fault_kinds: list[str], detail: str | None
 ) -> None:
-    site = write_fake_pynvml(tmp_path / "site")
+    if mode == "no-library" and ctypes.util.find_library("nvidia-ml"):
+        pytest.skip("this machine has a real libnvidia-ml")
+    site = copy_pynvml(tmp_path / "site")
     write_nvidia_smi(tmp_path / "bin", stdout=smi_csv(A100))
+    library = None if mode == "no-library" else nvml_library
     report = run_probe(
         [site],
         bin_dirs=[tmp_path / "bin"],
         args=["--command-timeout", "2"],
-        extra_env={"FAKE_NVML": nvml_spec(H100_X2, mode=mode)},
+        extra_env=nvml_env(library, H100_X2, mode=mode),
     )
     gpu = report["gpu"]
-    assert [f["kind"] for f in gpu["faults"]] == fault_kinds
+    assert [f["kind"] for f in gpu["faults"]] == fault_kinds, gpu["faults"]
     assert all(f["source"] == "nvml" for f in gpu["faults"])
+    assert gpu["nvml"]["importable"] is True
+    if detail is None:
+        assert gpu["nvml"]["detail"] is None
+    else:
+        assert detail in gpu["nvml"]["detail"]
     assert gpu["source"] == "nvidia-smi"
     assert gpu["devices"] == _expected_devices(A100)
 
 
-def test_nvml_per_device_error_is_a_fault(tmp_path: Path) -> None:
-    site = write_fake_pynvml(tmp_path / "site")
-    spec = json.loads(nvml_spec(H100_X2))
-    spec["gpus"][1]["lost"] = True
+def test_nvml_lost_gpu_is_a_fault_and_the_others_still_report(
+    tmp_path: Path, nvml_library: Path
+) -> None:
+    site = copy_pynvml(tmp_path / "site")
     write_nvidia_smi(tmp_path / "bin", stdout=smi_csv(A100))
     report = run_probe(
-        [site], bin_dirs=[tmp_path / "bin"], extra_env={"FAKE_NVML": json.dumps(spec)}
+        [site], bin_dirs=[tmp_path / "bin"], extra_env=nvml_env(nvml_library, H100_X2, lost=[1])
     )
     gpu = report["gpu"]
     assert gpu["source"] == "nvml"
     assert gpu["count"] == 2
-    assert gpu["devices"][1]["compute_capability"] is None
+    assert gpu["devices"][0] == _expected_devices(H100_X2)[0]
+    assert gpu["devices"][1] == {
+        "index": 1,
+        "name": None,
+        "uuid": None,
+        "memory_total_mib": None,
+        "compute_capability": None,
+    }
     assert [(f["kind"], f["source"]) for f in gpu["faults"]] == [("nvml", "nvml")]
     assert "GPU 1" in gpu["faults"][0]["detail"]
+    assert "GPU is lost" in gpu["faults"][0]["detail"]
+
+
+@pytest.mark.parametrize("version", sorted(EXTRA_PYTHONS))
+def test_nvml_path_under_other_pythons(tmp_path: Path, nvml_library: Path, version: str) -> None:
+    """Old PyTorch images carry old interpreters: the bindings and the probe must work there."""
+    site = copy_pynvml(tmp_path / "site")
+    write_nvidia_smi(tmp_path / "bin", stdout=smi_csv(A100))
+    env = nvml_env(nvml_library, H100_X2)
+    here = run_probe([site], bin_dirs=[tmp_path / "bin"], extra_env=env)["gpu"]
+    there = run_probe(
+        [site], bin_dirs=[tmp_path / "bin"], extra_env=env, python=EXTRA_PYTHONS[version]
+    )["gpu"]
+    assert there["source"] == "nvml"
+    assert there == here
 
 
 def test_rocm_smi_output(tmp_path: Path) -> None:

@@ -370,6 +370,13 @@ def _act_environment(secrets: Mapping[str, str]) -> dict[str, str]:
     # A test run inside a real runner must not leak that runner's context into the jobs.
     leaked = ("GITHUB_", "RUNNER_", "ACTIONS_", "INPUT_", "STATE_")
     environ = {k: v for k, v in os.environ.items() if not k.startswith(leaked)}
+    # Self-hosted jobs inherit PATH: an activated test venv (with torch) would become the jobs'
+    # `python`, and the no-torch job would find torch.
+    venv = environ.pop("VIRTUAL_ENV", None)
+    if venv:
+        venv_bin = os.path.join(venv, "bin")
+        kept = [d for d in environ.get("PATH", "").split(os.pathsep) if d and d != venv_bin]
+        environ["PATH"] = os.pathsep.join(kept)
     # Otherwise act asks a web service for notices and waits up to a second for the answer.
     environ["ACT_DISABLE_VERSION_CHECK"] = "1"
     environ.update(secrets)

@@ -7,17 +7,20 @@
 - `write_scripted_torch()` is a tiny importable stand-in for torch whose calls hang, crash or
   answer on cue, to drive the smoke worker's time limits and restarts.
 - `write_nvidia_smi()` / `write_rocm_smi()` put executables on a bin folder that print
-  real-format output, hang, exit non-zero, or print `ERR!`/`[N/A]`; `write_fake_pynvml()`
-  stands in for nvidia-ml-py.
+  real-format output, hang, exit non-zero, or print `ERR!`/`[N/A]`.
+- `build_fake_nvml()` compiles a driver stand-in with NVML's C ABI (libnvidia-ml.so.1) and
+  `copy_pynvml()` brings the real nvidia-ml-py bindings, so the NVML path crosses real ctypes.
 - `run_probe()` runs the probe with `-S` (no site-packages of the interpreter itself) and
   `PYTHONPATH` set to the synthetic folders, so the real torch in the test venv stays out.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -417,105 +420,55 @@ def write_rocm_smi(bin_dir: Path, payload: Mapping[str, Any]) -> Path:
     return _write_script(bin_dir / "rocm-smi", _heredoc(json.dumps(payload)))
 
 
-_FAKE_PYNVML = '''\
-"""Stand-in for nvidia-ml-py: answers from FAKE_NVML (JSON)."""
-import json as _json
-import os as _os
-import time as _time
-
-_SPEC = _json.loads(_os.environ.get("FAKE_NVML", "{}"))
+FAKE_NVML_SOURCE = REPO_ROOT / "tests" / "fixtures" / "env_verify" / "fake_libnvidia_ml.c"
 
 
-class NVMLError(Exception):
-    pass
+def build_fake_nvml(folder: Path) -> Path:
+    """Compile the NVML driver stand-in to `folder/libnvidia-ml.so.1`; returns `folder`.
+
+    With it on `LD_LIBRARY_PATH` the real nvidia-ml-py bindings load it through ctypes exactly
+    as they load the driver's library, so the probe's NVML path runs through real bindings.
+    """
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise RuntimeError("tests need a C compiler for the NVML stand-in: apt-get install gcc")
+    folder.mkdir(parents=True, exist_ok=True)
+    library = folder / "libnvidia-ml.so.1"
+    flags = ["-shared", "-fPIC", "-O2", "-Wall", "-Werror"]
+    subprocess.run([compiler, *flags, "-o", str(library), str(FAKE_NVML_SOURCE)], check=True)
+    return folder
 
 
-class NVMLError_LibraryNotFound(NVMLError):
-    pass
-
-
-class NVMLError_DriverNotLoaded(NVMLError):
-    pass
-
-
-class _Memory:
-    def __init__(self, total):
-        self.total = total
-
-
-def nvmlInit():
-    mode = _SPEC.get("mode", "ok")
-    if mode == "hang":
-        _time.sleep(600)
-    if mode == "no-library":
-        raise NVMLError_LibraryNotFound("NVML Shared Library Not Found")
-    if mode == "driver-not-loaded":
-        raise NVMLError_DriverNotLoaded("Driver Not Loaded")
-
-
-def nvmlShutdown():
-    pass
-
-
-def nvmlSystemGetDriverVersion():
-    return _SPEC["driver"].encode()
-
-
-def nvmlSystemGetCudaDriverVersion():
-    return _SPEC["cuda_driver"]
-
-
-def nvmlDeviceGetCount():
-    return len(_SPEC["gpus"])
-
-
-def nvmlDeviceGetHandleByIndex(index):
-    return _SPEC["gpus"][index]
-
-
-def nvmlDeviceGetName(handle):
-    return handle["name"]
-
-
-def nvmlDeviceGetUUID(handle):
-    return handle["uuid"]
-
-
-def nvmlDeviceGetMemoryInfo(handle):
-    return _Memory(handle["memory_mib"] * 1024 * 1024)
-
-
-def nvmlDeviceGetCudaComputeCapability(handle):
-    if handle.get("lost"):
-        raise NVMLError("GPU is lost")
-    return tuple(int(p) for p in handle["compute_cap"].split("."))
-'''
-
-
-def write_fake_pynvml(site: Path) -> Path:
+def copy_pynvml(site: Path) -> Path:
+    """Put the test environment's real nvidia-ml-py (`pynvml.py`) on a synthetic site folder."""
+    spec = importlib.util.find_spec("pynvml")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("nvidia-ml-py is missing from the test environment (test group)")
     site.mkdir(parents=True, exist_ok=True)
-    (site / "pynvml.py").write_text(_FAKE_PYNVML, encoding="utf-8")
+    shutil.copy(spec.origin, site / "pynvml.py")
     return site
 
 
-def nvml_spec(gpus: Sequence[SmiGpu], mode: str = "ok", cuda_driver: int = 12040) -> str:
-    """FAKE_NVML value for `write_fake_pynvml()`."""
-    return json.dumps(
-        {
-            "mode": mode,
-            "driver": gpus[0].driver if gpus else "",
-            "cuda_driver": cuda_driver,
-            "gpus": [
-                {
-                    "name": g.name,
-                    "uuid": g.uuid,
-                    "memory_mib": g.memory_mib,
-                    "compute_cap": g.compute_cap,
-                }
-                for g in gpus
-            ],
-        }
-    )
+def nvml_env(
+    library: Path | None,
+    gpus: Sequence[SmiGpu],
+    *,
+    mode: str = "ok",
+    cuda_driver: int = 12040,
+    lost: Sequence[int] = (),
+) -> dict[str, str]:
+    """Environment for the stand-in: `library` None plays a machine without libnvidia-ml."""
+    lines = ["\t".join((mode, gpus[0].driver if gpus else "", str(cuda_driver)))]
+    lines += [
+        "\t".join(
+            (g.name, g.uuid, str(g.memory_mib), g.compute_cap, "1" if g.index in lost else "0")
+        )
+        for g in gpus
+    ]
+    env = {"FAKE_NVML": "\n".join(lines)}
+    if library is not None:
+        env["LD_LIBRARY_PATH"] = str(library)
+    return env
 
 
 # ----------------------------------------------------------------- running the probe

@@ -691,9 +691,10 @@ def run_command(
 
     source = os.path.basename(argv[0])
     try:
+        # An empty pipe, not /dev/null: some minimal containers have no /dev/null.
         proc = subprocess.Popen(
             argv,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,

@@ -14,6 +14,7 @@ import pytest
 
 from tests.support.act import BASE_IMAGE, ActError, ActRun, parse_act_log
 from tests.support.act_fixtures import ActRunner
+from tests.support.repos import commit_all
 
 GREET_ACTION = """\
 name: greet
@@ -179,10 +180,7 @@ def make_repo(root: Path, files: dict[str, str]) -> Path:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    git = ["git", "-C", str(root), "-c", "user.name=bed", "-c", "user.email=bed@example.invalid"]
-    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "fixture"], check=True)
+    commit_all(root)
     return root
 
 

@@ -1075,6 +1075,28 @@ def check_cudnn_gpu_floor(facts: Mapping[str, Any]) -> CheckResult:
     )
 
 
+def _table_verdict(
+    check_id: str,
+    verdict: bool | None,
+    expected: str,
+    found: str,
+    *,
+    unknown: str,
+    ok: str,
+    bad: tuple[Status, str, str],
+) -> CheckResult:
+    """A check the compatibility table answers: it may not know (skip), agree (ok), or not
+    (``bad`` is the status, message and fix then). ``unknown`` names what it does not know."""
+    if verdict is None:
+        return CheckResult(
+            check_id, "skip", expected, found, f"the compatibility table does not know {unknown}"
+        )
+    if verdict:
+        return CheckResult(check_id, "ok", expected, found, ok)
+    status, message, fix = bad
+    return CheckResult(check_id, status, expected, found, message, fix)
+
+
 def check_companions(facts: Mapping[str, Any]) -> list[CheckResult]:
     out: list[CheckResult] = []
     tv = torch_version(facts)
@@ -1090,39 +1112,28 @@ def check_companions(facts: Mapping[str, Any]) -> list[CheckResult]:
         if tv is None:
             out.append(CheckResult(check_id, "skip", "", found, "torch is not installed"))
             continue
-        verdict = matches(tv, found)
         want = expected_of(tv)
         expected = f"{want} (pairs with torch {tv})" if want else f"a release for torch {tv}"
-        if verdict is None:
-            out.append(
-                CheckResult(
-                    check_id,
-                    "skip",
-                    expected,
-                    found,
-                    f"the compatibility table does not know {package} {found} with torch {tv}",
-                )
-            )
-        elif verdict:
-            out.append(
-                CheckResult(check_id, "ok", expected, found, f"{package} {found} pairs with torch")
-            )
-        else:
-            variant = torch_variant(facts)
-            index = f" --index-url https://download.pytorch.org/whl/{variant}" if variant else ""
-            target = f"=={want}" if want else ""
-            out.append(
-                CheckResult(
-                    check_id,
+        variant = torch_variant(facts)
+        index = f" --index-url https://download.pytorch.org/whl/{variant}" if variant else ""
+        target = f"=={want}" if want else ""
+        out.append(
+            _table_verdict(
+                check_id,
+                matches(tv, found),
+                expected,
+                found,
+                unknown=f"{package} {found} with torch {tv}",
+                ok=f"{package} {found} pairs with torch",
+                bad=(
                     "fail",
-                    expected,
-                    found,
                     f"{package} {found} was built for another torch than {tv}: importing it "
                     "fails or its C++ ops crash",
                     f'pip install "{package}{target}"{index} (install torch and {package} in '
                     "one pip command so the resolver pairs them).",
-                )
+                ),
             )
+        )
     return out
 
 
@@ -1250,29 +1261,21 @@ def check_cuda_build_exists(facts: Mapping[str, Any]) -> CheckResult:
         return CheckResult(
             "cuda-build", "skip", "", show(torch_variant(facts)), "no CUDA build of torch"
         )
-    verdict = compat.has_cuda_build(tv, cuda)
     builds = compat.cuda_builds(tv)
     expected = "one of " + ", ".join(builds) if builds else "an official CUDA build"
-    if verdict is None:
-        return CheckResult(
-            "cuda-build",
-            "skip",
-            expected,
-            cuda,
-            f"the compatibility table does not know the CUDA builds of torch {tv}",
-        )
-    if verdict:
-        return CheckResult(
-            "cuda-build", "ok", expected, cuda, f"torch {tv} has official CUDA {cuda} wheels"
-        )
-    return CheckResult(
+    return _table_verdict(
         "cuda-build",
-        "warn",
+        compat.has_cuda_build(tv, cuda),
         expected,
         cuda,
-        f"torch {tv} has no official CUDA {cuda} build: a source or third-party build, or "
-        "mislabelled metadata",
-        "prefer an official wheel from https://download.pytorch.org/whl/ for reproducible CI.",
+        unknown=f"the CUDA builds of torch {tv}",
+        ok=f"torch {tv} has official CUDA {cuda} wheels",
+        bad=(
+            "warn",
+            f"torch {tv} has no official CUDA {cuda} build: a source or third-party build, or "
+            "mislabelled metadata",
+            "prefer an official wheel from https://download.pytorch.org/whl/ for reproducible CI.",
+        ),
     )
 
 
@@ -1283,34 +1286,26 @@ def check_python_supported(facts: Mapping[str, Any]) -> CheckResult:
         return CheckResult("python-supported", "skip", "", show(py), "no torch")
     abiflags = str(_get(facts, "python", "abiflags") or "")
     query = ".".join(py.split(".")[:2]) + ("t" if "t" in abiflags else "")
-    verdict = compat.python_supported(tv, query)
     release = compat.torch_release(tv)
     expected = (
         f"Python {release.python_min}..{release.python_max}"
         if release and release.python_min
         else "a supported Python"
     )
-    if verdict is None:
-        return CheckResult(
-            "python-supported",
-            "skip",
-            expected,
-            query,
-            f"the compatibility table does not know Python support of torch {tv}",
-        )
-    if verdict:
-        return CheckResult(
-            "python-supported", "ok", expected, query, f"torch {tv} ships wheels for Python {query}"
-        )
-    return CheckResult(
+    return _table_verdict(
         "python-supported",
-        "fail",
+        compat.python_supported(tv, query),
         expected,
         query,
-        f"torch {tv} has no wheels for Python {query}: this install cannot be reproduced "
-        "from PyPI and may not import",
-        "use a Python the torch release supports (actions/setup-python), or a torch release "
-        "that supports this Python.",
+        unknown=f"Python support of torch {tv}",
+        ok=f"torch {tv} ships wheels for Python {query}",
+        bad=(
+            "fail",
+            f"torch {tv} has no wheels for Python {query}: this install cannot be reproduced "
+            "from PyPI and may not import",
+            "use a Python the torch release supports (actions/setup-python), or a torch release "
+            "that supports this Python.",
+        ),
     )
 
 

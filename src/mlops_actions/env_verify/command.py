@@ -88,23 +88,15 @@ class EnvVerifyInputs:
 
 # -- expectations ---------------------------------------------------------------------------
 
-_DEDICATED = {
-    "torch": "torch",
-    "torchvision": "torchvision",
-    "torchaudio": "torchaudio",
-    "cuda": "cuda",
-    "cudnn": "cudnn",
-    "nccl": "nccl",
-    "python_version": "python-version",
-    "min_driver": "min-driver",
-    "gpu_count": "gpu-count",
-}
+# Each expectation key has an input of the same name, except `python` (that input names the
+# interpreter to probe; its expectation is `python-version`) and the boolean `require-gpu`.
+_VERSION_INPUTS = tuple(k for k in checks.EXPECTATION_KEYS if k not in ("python", "require-gpu"))
 
 
 def input_expectations(inputs: EnvVerifyInputs) -> Expectations:
     values: dict[str, str] = {}
-    for attr, key in _DEDICATED.items():
-        text = str(getattr(inputs, attr)).strip()
+    for key in _VERSION_INPUTS:
+        text = str(getattr(inputs, key.replace("-", "_"))).strip()
         if text:
             values[key] = text
     if inputs.require_gpu is not None:

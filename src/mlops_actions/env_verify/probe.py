@@ -683,6 +683,20 @@ def which(program: str, extra: Iterable[str] = ()) -> str | None:
     return None
 
 
+def spawn_piped(argv: list[str]) -> Any:
+    """A child in its own process group (so a hang is killed whole) with all three streams
+    piped. Its stdin is an empty pipe, not /dev/null: some minimal containers have no /dev/null."""
+    import subprocess
+
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
 def run_command(
     argv: list[str], timeout: float
 ) -> tuple[int | None, str, str, dict[str, Any] | None]:
@@ -691,14 +705,7 @@ def run_command(
 
     source = os.path.basename(argv[0])
     try:
-        # An empty pipe, not /dev/null: some minimal containers have no /dev/null.
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        proc = spawn_piped(argv)
     except OSError as exc:
         return None, "", "", _fault("exec", source, _err(exc))
     try:
@@ -1214,13 +1221,7 @@ def run_smoke(timeout: float, want_compile: bool) -> dict[str, Any]:
             "results": results,
             "compile": want_compile,
         }
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        proc = spawn_piped(argv)
         lines: queue.Queue[Any] = queue.Queue()
         stderr_tail: list[bytes] = []
 

@@ -33,6 +33,17 @@ def q(value: str) -> str:
     return quote(value, safe="")
 
 
+def permission_flags(role: str) -> dict[str, bool]:
+    """A repository role as the `permissions` object GitHub puts on repos and collaborators."""
+    return {
+        "admin": role == "admin",
+        "maintain": role in {"maintain", "admin"},
+        "push": role in {"write", "maintain", "admin"},
+        "triage": role in {"triage", "write", "maintain", "admin"},
+        "pull": role != "none",
+    }
+
+
 @dataclass
 class Renderer:
     """Builds objects with URLs that point back at the double (`api`) and at `html`."""
@@ -167,13 +178,7 @@ class Renderer:
         }
         if viewer is not None:
             role = r.role_of(viewer)
-            out["permissions"] = {
-                "admin": role == "admin",
-                "maintain": role in {"maintain", "admin"},
-                "push": role in {"write", "maintain", "admin"},
-                "triage": role in {"triage", "write", "maintain", "admin"},
-                "pull": role != "none",
-            }
+            out["permissions"] = permission_flags(role)
         if full:
             out.update(
                 {
@@ -527,11 +532,5 @@ class Renderer:
         role = r.role_of(login)
         user = self.must_user(login)
         user["role_name"] = role
-        user["permissions"] = {
-            "admin": role == "admin",
-            "maintain": role in {"maintain", "admin"},
-            "push": role in {"write", "maintain", "admin"},
-            "triage": role in {"triage", "write", "maintain", "admin"},
-            "pull": role != "none",
-        }
+        user["permissions"] = permission_flags(role)
         return {"permission": LEGACY_PERMISSION[role], "role_name": role, "user": user}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
+from github import Github
 
 from mlops_actions.errors import ExitCode, GitHubError
 from mlops_actions.github_client import ClientOptions, api_call, connect
@@ -130,3 +132,151 @@ def test_enterprise_base_url_is_used(repo_double: GitHubDouble) -> None:
 def test_missing_token_is_a_usage_error() -> None:
     with pytest.raises(Exception, match="no GitHub token"):
         connect("", ClientOptions())
+
+
+# -- rate limits as GitHub documents them (the clock and the sleep are injected) ----------------
+
+NOW = 1_900_000_000.0
+
+
+def label_color(gh: Github) -> str:
+    return str(gh.get_repo("acme/trainer").get_label("task:training").color)
+
+
+def recorded_client(double: GitHubDouble, **overrides: float) -> tuple[Github, list[float]]:
+    slept: list[float] = []
+    options = ClientOptions(
+        api_url=double.url,
+        **{**FAST, "max_wait": 300.0, **overrides},  # type: ignore[arg-type]
+        clock=lambda: NOW,
+        sleep=slept.append,
+    )
+    return connect("test-token", options), slept
+
+
+def test_reset_header_is_used_only_when_nothing_remains(repo_double: GitHubDouble) -> None:
+    path = "/repos/acme/trainer/labels/*"
+    reset = str(int(NOW) + 30)
+    repo_double.faults.status(
+        403,
+        method="GET",
+        path=path,
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
+        body={"message": "API rate limit exceeded for installation."},
+    )
+    gh, slept = recorded_client(repo_double)
+    with api_call("read a label", permission="issues: read"):
+        assert label_color(gh) == "1d76db"
+    assert slept == [31.0]  # until the reset, plus the second it happens in
+
+    # Requests remain: the reset (an hour away) says nothing; a secondary limit waits a minute.
+    repo_double.faults.status(
+        429,
+        method="GET",
+        path=path,
+        headers={"x-ratelimit-remaining": "4000", "x-ratelimit-reset": str(int(NOW) + 3600)},
+    )
+    gh, slept = recorded_client(repo_double)
+    with api_call("read a label", permission="issues: read"):
+        assert label_color(gh) == "1d76db"
+    assert slept == [60.0]
+
+
+def test_secondary_limit_waits_retry_after_or_at_least_a_minute_doubling(
+    repo_double: GitHubDouble,
+) -> None:
+    path = "/repos/acme/trainer/labels/*"
+    repo_double.faults.retry_after(7, method="GET", path=path)
+    repo_double.faults.status(429, method="GET", path=path, times=2)
+    gh, slept = recorded_client(repo_double)
+    with api_call("read a label", permission="issues: read"):
+        assert label_color(gh) == "1d76db"
+    # retry-after as given; then a minute, doubled for each refusal before it.
+    assert slept == [7.0, 120.0, 240.0]
+
+
+def test_a_secondary_403_without_headers_is_told_by_its_message(repo_double: GitHubDouble) -> None:
+    path = "/repos/acme/trainer/labels/*"
+    repo_double.faults.status(
+        403,
+        method="GET",
+        path=path,
+        body={"message": "You have exceeded a secondary rate limit. Please wait."},
+    )
+    gh, slept = recorded_client(repo_double)
+    with api_call("read a label", permission="issues: read"):
+        assert label_color(gh) == "1d76db"
+    assert slept == [60.0]
+
+
+def test_rate_limited_posts_are_retried_since_nothing_happened(repo_double: GitHubDouble) -> None:
+    repo_double.faults.status(429, method="POST", path="/repos/acme/trainer/labels")
+    gh, slept = recorded_client(repo_double)
+    with api_call("create a label", permission="issues: write"):
+        gh.get_repo("acme/trainer").create_label("gpu:required", "b60205")
+    assert slept == [60.0]
+    assert repo_double.log.count("POST", "/repos/acme/trainer/labels") == 2
+    assert "gpu:required" in repo_double.state.repo("acme/trainer").label_names()
+
+
+def test_a_5xx_on_a_post_is_not_resent_by_the_client(repo_double: GitHubDouble) -> None:
+    repo_double.faults.status(502, method="POST", path="/repos/acme/trainer/labels")
+    gh, slept = recorded_client(repo_double)
+    with pytest.raises(GitHubError) as caught, api_call("create", permission="issues: write"):
+        gh.get_repo("acme/trainer").create_label("gpu:required", "b60205")
+    assert caught.value.ambiguous  # the caller must look before writing again
+    assert slept == []
+    assert repo_double.log.count("POST", "/repos/acme/trainer/labels") == 1
+
+
+def test_a_dropped_post_is_not_resent_by_the_client(repo_double: GitHubDouble) -> None:
+    repo_double.faults.drop(method="POST", path="/repos/acme/trainer/labels")
+    gh, _ = recorded_client(repo_double)
+    with pytest.raises(GitHubError) as caught, api_call("create", permission="issues: write"):
+        gh.get_repo("acme/trainer").create_label("gpu:required", "b60205")
+    assert caught.value.ambiguous
+    assert repo_double.log.count("POST", "/repos/acme/trainer/labels") == 1
+
+
+def test_a_refused_connection_is_not_ambiguous() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    options = ClientOptions(api_url=f"http://127.0.0.1:{port}", retries=1, backoff=0.0)
+    with pytest.raises(GitHubError) as caught, api_call("create", permission="issues: write"):
+        connect("t", options).get_repo("a/b").create_label("x", "ffffff")
+    assert not caught.value.ambiguous
+    assert "cannot reach the GitHub API" in caught.value.one_line()
+
+
+def test_a_wait_longer_than_the_job_affords_fails_saying_when_to_retry(
+    repo_double: GitHubDouble,
+) -> None:
+    repo_double.faults.status(
+        403,
+        method="GET",
+        path="/repos/acme/trainer/labels/*",
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW) + 1800)},
+    )
+    gh, slept = recorded_client(repo_double, max_wait=120.0)
+    with pytest.raises(GitHubError) as caught, api_call("read", permission="issues: read"):
+        assert label_color(gh) == "1d76db"
+    line = caught.value.one_line()
+    assert slept == []
+    assert "\n" not in line
+    assert "wait 1801s (until 2030-03-17 18:16:41 UTC)" in line
+    assert "re-run the job after 2030-03-17 18:16:41 UTC" in line
+
+
+def test_a_plain_403_is_a_permission_refusal_not_a_wait(repo_double: GitHubDouble) -> None:
+    repo_double.faults.status(
+        403,
+        method="GET",
+        path="/repos/acme/trainer/labels/*",
+        body={"message": "Resource not accessible by integration"},
+    )
+    gh, slept = recorded_client(repo_double)
+    with pytest.raises(GitHubError, match="lacks permission"), api_call("r", permission="x: read"):
+        assert label_color(gh) == "1d76db"
+    assert slept == []
+    assert repo_double.log.count("GET", "/repos/acme/trainer/labels/*") == 1

@@ -454,7 +454,7 @@ def test_control_endpoint_queues_faults_and_reads_the_log(github_double: GitHubD
     assert (added, first, second) == (200, 500, 200)
     assert [(e["method"], e["status"]) for e in log] == [("GET", 500), ("GET", 200)]
     assert bad == 400
-    assert "status, delay or drop" in problem["message"]
+    assert "status, delay, drop, late" in problem["message"]
 
 
 # -- state files and standalone start ------------------------------------------------------------

@@ -218,7 +218,11 @@ def test_same_repo_pr_routes_to_the_gpu_runner_and_dispatches_once(scenario: Sce
     assert json.loads(result.outputs["matrix"])["include"] == [plan]
     [dispatch] = scenario.repo.dispatches
     assert dispatch.workflow_id == "gpu-train.yml"
-    assert dispatch.inputs == {"number": str(pull.number), "suite": "smoke"}
+    assert dispatch.inputs == {
+        "number": str(pull.number),
+        "sha": pull.pull.head_sha,
+        "suite": "smoke",
+    }
     assert pull.pull.head_sha[:7] in scenario.comments(pull.number)[0]
 
     # The same event delivered twice: no second dispatch, no second job.

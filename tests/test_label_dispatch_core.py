@@ -367,7 +367,7 @@ def test_routes_match_labels_events_and_branches() -> None:
     both = Subject(5, False, "w", ("TASK:TRAINING", "gpu:required"))
     [route] = match_routes(s.routes, both)
     plan = build_plan(route, both, SHA)
-    assert plan["dispatch"]["inputs"] == {"number": "5", "suite": "smoke"}
+    assert plan["dispatch"]["inputs"] == {"number": "5", "sha": SHA, "suite": "smoke"}
     assert plan["env"] == {"EPOCHS": "1"} and plan["timeout-minutes"] == 120
 
 

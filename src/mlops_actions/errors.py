@@ -61,7 +61,14 @@ class ConfigError(ActionError):
 
 
 class GitHubError(ActionError):
+    """A refused or failed API call. ``ambiguous``: the request may have been applied (a 5xx,
+    a timeout or a reset after sending), so a write must be looked up before it is sent again."""
+
     exit_code = ExitCode.GITHUB
+
+    def __init__(self, message: str, *, fix: str = "", ambiguous: bool = False) -> None:
+        super().__init__(message, fix=fix)
+        self.ambiguous = ambiguous
 
 
 class EnvironmentProblem(ActionError):

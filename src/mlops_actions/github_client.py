@@ -1,29 +1,40 @@
 """The GitHub API client: one place that builds PyGithub, retries, and explains refusals.
 
-Built from ``GITHUB_API_URL`` so GitHub Enterprise Server works. Retries are bounded: 5xx, 429
-and secondary rate limits (403 with ``Retry-After``) and dropped connections are retried with
-backoff; a wait longer than ``max_wait`` is not slept through but reported. Every other refusal
-becomes a :class:`GitHubError` whose one line says which ``permissions:`` grant to add.
+Built from ``GITHUB_API_URL`` so GitHub Enterprise Server works. Retries follow what GitHub
+documents (see :func:`retry_wait`): reads are retried on 5xx and dropped connections; every
+method is retried on a rate limit and when the connection was refused, since GitHub did nothing
+then; a write whose answer was lost (5xx, timeout, connection reset after sending) is never sent
+again blindly: :func:`send_once` first looks whether it landed. A wait longer than ``max_wait``
+is not slept through but reported in one line saying when to retry. Every other refusal becomes
+a :class:`GitHubError` whose one line says which ``permissions:`` grant to add.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, TypeVar
 
 import github
 import requests
 from github import Auth, Github, GithubException
-from github.GithubRetry import GithubRetry
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ResponseError
+from urllib3.util.retry import Retry
 
 from mlops_actions.errors import GitHubError, UsageError
 
 DEFAULT_API_URL = "https://api.github.com"
 PER_PAGE = 100
+# Methods that may be sent again after a lost answer: they change nothing.
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+# "Otherwise, wait for at least one minute before retrying" (GitHub's REST rate-limit docs).
+SECONDARY_MIN_WAIT = 60.0
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -38,34 +49,100 @@ class ClientOptions:
     lazy: bool = True
     # GitHub asks integrations to space out content-creating requests; GHES admins may lift it.
     write_interval: float = 1.0
+    # The clock and the sleep of rate-limit waits: tests pass their own so nothing sleeps long.
+    clock: Callable[[], float] = field(default=time.time, compare=False)
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
 
 
-class _Retry(GithubRetry):
-    """GitHub's retry policy, plus 429s timed by ``x-ratelimit-reset`` when no Retry-After."""
+def retry_wait(
+    status: int, headers: Mapping[str, str], message: str, now: float, earlier: int
+) -> float | None:
+    """Seconds GitHub asks to wait before retrying a refused request; None: not a rate limit.
 
-    def get_retry_after(self, response: Any) -> float | None:
-        retry_after = super().get_retry_after(response)
-        if retry_after is not None:
-            return float(retry_after)
-        if getattr(response, "status", None) == 429:
-            reset = response.headers.get("x-ratelimit-reset")
-            if reset and reset.isdigit():
-                return max(0.0, int(reset) - time.time()) + 1.0
+    As GitHub documents it: ``retry-after`` when present; else, when ``x-ratelimit-remaining``
+    is 0, until ``x-ratelimit-reset``; else (a secondary limit) at least a minute, doubling with
+    each further refusal (``earlier`` rate-limit retries so far). A 403 is a rate limit only
+    with those headers or a rate-limit message; otherwise it is a permission refusal.
+    """
+    if status not in (403, 429):
         return None
+    lowered = {k.lower(): v.strip() for k, v in headers.items()}
+    retry_after = lowered.get("retry-after", "")
+    if retry_after.isdigit():
+        return float(retry_after)
+    if lowered.get("x-ratelimit-remaining") == "0":
+        reset = lowered.get("x-ratelimit-reset", "")
+        if reset.isdigit():
+            # +1: the reset happens somewhere within that second.
+            return max(0.0, int(reset) - now) + 1.0
+        return SECONDARY_MIN_WAIT
+    if status == 429 or "rate limit" in message.lower():
+        return SECONDARY_MIN_WAIT * float(2 ** max(0, earlier))
+    return None
 
-    def sleep_for_retry(self, response: Any = None) -> bool:
-        retry_after = self.get_retry_after(response) if response is not None else None
-        if (
-            retry_after is not None
-            and self.max_rate_limit_wait is not None
-            and retry_after > self.max_rate_limit_wait
-        ):
-            raise GitHubError(
-                f"GitHub asked to wait {retry_after:.0f}s before retrying (rate limit), "
-                f"longer than the {self.max_rate_limit_wait:.0f}s this step waits",
-                fix="re-run the job later, or use a token with a higher rate limit.",
-            )
-        return bool(super().sleep_for_retry(response))
+
+def wait_too_long(wait: float, max_wait: float, now: float) -> GitHubError:
+    when = datetime.fromtimestamp(now + wait, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return GitHubError(
+        f"GitHub's rate limit asks to wait {wait:.0f}s (until {when}), longer than the "
+        f"{max_wait:.0f}s this step waits",
+        fix=f"re-run the job after {when}, or use a token with a higher rate limit.",
+    )
+
+
+class _Retry(Retry):
+    """urllib3's retry counters with :func:`retry_wait` deciding what is retried and how long."""
+
+    def __init__(self, *, options: ClientOptions | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.options = options or ClientOptions()
+        self.wait: float | None = None  # the rate-limit wait before the next try
+
+    def new(self, **kwargs: Any) -> _Retry:
+        kwargs.setdefault("options", self.options)
+        return super().new(**kwargs)
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if status_code in (403, 429):
+            return True  # increment() reads the answer and decides
+        return 500 <= status_code < 600 and method.upper() in SAFE_METHODS
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> _Retry:
+        if response is None or response.status not in (403, 429):
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+        headers = dict(response.headers)
+        message = ""
+        if "retry-after" not in {k.lower() for k in headers} and response.status == 403:
+            # A bare 403 is told apart by its message; reading the body consumes it, so the
+            # refusal is raised here as PyGithub would have raised it.
+            body = response.data or b""
+            try:
+                data = json.loads(body)
+            except ValueError:
+                data = {"message": body.decode(errors="replace")}
+            message = str(data.get("message", "")) if isinstance(data, dict) else ""
+            if retry_wait(403, headers, message, 0.0, 0) is None:
+                raise GithubException(403, data, headers)
+        now = self.options.clock()
+        wait = retry_wait(response.status, headers, message, now, len(self.history))
+        if wait is None:  # not a rate limit: hand the answer back unchanged
+            raise MaxRetryError(_pool, url or "", ResponseError("not retried"))
+        if wait > self.options.max_wait:
+            raise wait_too_long(wait, self.options.max_wait, now)
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        retry.wait = wait
+        return retry
+
+    def sleep(self, response: Any = None) -> None:
+        self.options.sleep(self.wait if self.wait is not None else self.get_backoff_time())
 
 
 def connect(token: str, options: ClientOptions) -> Github:
@@ -81,12 +158,10 @@ def connect(token: str, options: ClientOptions) -> Github:
         read=options.retries,
         status=options.retries,
         backoff_factor=options.backoff,
-        status_forcelist=[429, *range(500, 600)],
-        allowed_methods=frozenset({"GET", "POST", "PATCH", "PUT", "DELETE", "HEAD"}),
-        respect_retry_after_header=True,
-        secondary_rate_wait=options.backoff * 4,
-        max_rate_limit_wait=options.max_wait,
+        # Read errors (a timeout or reset after sending) are retried for these methods only.
+        allowed_methods=SAFE_METHODS,
         raise_on_status=False,
+        options=options,
     )
     return Github(
         base_url=options.api_url.rstrip("/"),
@@ -169,12 +244,54 @@ def api_call(doing: str, *, permission: str) -> Iterator[None]:
         raise GitHubError(
             f"{doing}: GitHub answered {status} {reason} after retries",
             fix="re-run the job; if it persists, check https://www.githubstatus.com.",
+            ambiguous=status >= 500,
         ) from None
     except (requests.exceptions.RequestException, MaxRetryError, ConnectionError) as exc:
         raise GitHubError(
             f"{doing}: cannot reach the GitHub API ({type(exc).__name__})",
             fix="check GITHUB_API_URL and the network; the call was retried.",
+            ambiguous=not _never_sent(exc),
         ) from None
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """Whether the request failed before reaching GitHub (refused, or no connection at all)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    seen: BaseException | None = exc
+    for _ in range(8):  # requests -> urllib3 MaxRetryError -> its reason
+        if seen is None:
+            return False
+        if isinstance(seen, (NewConnectionError, ConnectionRefusedError)):
+            return True
+        inner = getattr(seen, "reason", None)
+        if inner is None and seen.args and isinstance(seen.args[0], BaseException):
+            inner = seen.args[0]
+        seen = inner if isinstance(inner, BaseException) else seen.__context__
+    return False
+
+
+def send_once(
+    doing: str, *, permission: str, send: Callable[[], T], landed: Callable[[], T | None]
+) -> T:
+    """Send one write; after a lost answer, look whether GitHub applied it before sending again.
+
+    A 5xx, a timeout or a connection reset after sending leaves it open whether the write
+    happened (GitHub may apply it and answer late). ``landed`` re-reads the state (the comment,
+    the label, the release by tag, the tag ref) and returns what the write made, or None; only
+    then is the write sent a second and last time.
+    """
+    try:
+        with api_call(doing, permission=permission):
+            return send()
+    except GitHubError as exc:
+        if not exc.ambiguous:
+            raise
+    found = landed()
+    if found is not None:
+        return found
+    with api_call(doing, permission=permission):
+        return send()
 
 
 def _reason(exc: GithubException) -> str:

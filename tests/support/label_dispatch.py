@@ -114,7 +114,13 @@ class Scenario:
         for login, role in PEOPLE.items():
             self.state.set_permission(self.repo, login, role)
         self.state.add_workflow(
-            self.repo, "gpu-train.yml", {"number": {"required": True}, "suite": {"required": False}}
+            self.repo,
+            "gpu-train.yml",
+            {
+                "number": {"required": True},
+                "sha": {"required": True},
+                "suite": {"required": False},
+            },
         )
         (root / ".github").mkdir(parents=True, exist_ok=True)
         (root / ".github" / "mlops.yml").write_text(config, encoding="utf-8")

@@ -13,7 +13,7 @@ from github.IssueComment import IssueComment
 from github.Label import Label
 
 from mlops_actions.errors import GitHubError, UsageError
-from mlops_actions.github_client import api_call
+from mlops_actions.github_client import api_call, send_once
 from mlops_actions.label_dispatch.event import Subject
 from mlops_actions.label_dispatch.model import ROLES, Role
 from mlops_actions.label_dispatch.sync import ExistingLabel
@@ -37,9 +37,23 @@ class RepoApi:
         self._labels = {lb.name.casefold(): lb for lb in labels}
         return [ExistingLabel(lb.name, lb.color, lb.description) for lb in labels]
 
+    def _label_now(self, name: str) -> Label | None:
+        """The label as GitHub has it now (after a lost answer), or None when there is none."""
+        with api_call(f"reading label {name!r}", permission="issues: read"):
+            try:
+                return self._repo.get_label(name)
+            except GithubException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+
     def create_label(self, name: str, color: str, description: str) -> None:
-        with api_call(f"creating label {name!r}", permission="issues: write"):
-            self._repo.create_label(name, color, description)
+        send_once(
+            f"creating label {name!r}",
+            permission="issues: write",
+            send=lambda: self._repo.create_label(name, color, description),
+            landed=lambda: self._label_now(name),
+        )
 
     def update_label(
         self, name: str, *, new_name: str | None, color: str, description: str | None
@@ -48,16 +62,40 @@ class RepoApi:
         doing = (
             f"renaming label {name!r} to {new_name!r}" if new_name else f"updating label {name!r}"
         )
-        with api_call(doing, permission="issues: write"):
+        target = new_name or name
+
+        def send() -> bool:
             if description is None:
-                label.edit(new_name or name, color)
+                label.edit(target, color)
             else:
-                label.edit(new_name or name, color, description)
+                label.edit(target, color, description)
+            return True
+
+        def landed() -> bool | None:
+            now = self._label_now(target)
+            done = (
+                now is not None
+                and now.name == target
+                and now.color.lower() == color.lower()
+                and (description is None or (now.description or "") == description)
+            )
+            return True if done else None
+
+        send_once(doing, permission="issues: write", send=send, landed=landed)
 
     def delete_label(self, name: str) -> None:
         label = self._labels.get(name.casefold()) or self._repo.get_label(name)
-        with api_call(f"deleting label {name!r}", permission="issues: write"):
+
+        def send() -> bool:
             label.delete()
+            return True
+
+        send_once(
+            f"deleting label {name!r}",
+            permission="issues: write",
+            send=send,
+            landed=lambda: True if self._label_now(name) is None else None,
+        )
 
     # -- people -------------------------------------------------------------------------------
     def role(self, login: str) -> Role:
@@ -88,10 +126,17 @@ class RepoApi:
 
     def create_comment(self, number: int, body: str) -> int:
         issue = self._repo.get_issue(number)
-        with api_call(
-            f"commenting on #{number}", permission="issues: write (pull-requests: write for PRs)"
-        ):
-            comment = issue.create_comment(body)
+
+        def landed() -> IssueComment | None:
+            with api_call(f"listing the comments of #{number}", permission="issues: read"):
+                return next((c for c in issue.get_comments() if c.body == body), None)
+
+        comment = send_once(
+            f"commenting on #{number}",
+            permission="issues: write (pull-requests: write for PRs)",
+            send=lambda: issue.create_comment(body),
+            landed=landed,
+        )
         self._comments[comment.id] = comment
         return int(comment.id)
 
@@ -102,11 +147,22 @@ class RepoApi:
                 f"updating comment {comment_id}: it is not on the issue any more",
                 fix="re-run the job; a new marker comment will be written.",
             )
-        with api_call(
+
+        def send() -> bool:
+            comment.edit(body)
+            return True
+
+        def landed() -> bool | None:
+            with api_call(f"reading comment {comment_id}", permission="issues: read"):
+                _, now = self._repo.requester.requestJsonAndCheck("GET", comment.url)
+                return True if now.get("body") == body else None
+
+        send_once(
             f"updating comment {comment_id}",
             permission="issues: write (pull-requests: write for PRs)",
-        ):
-            comment.edit(body)
+            send=send,
+            landed=landed,
+        )
 
     def remove_label(self, number: int, name: str) -> None:
         issue = self._repo.get_issue(number)
@@ -119,8 +175,18 @@ class RepoApi:
 
     def add_labels(self, number: int, names: list[str]) -> None:
         issue = self._repo.get_issue(number)
-        with api_call(f"adding labels to #{number}", permission="issues: write"):
+
+        def send() -> bool:
             issue.add_to_labels(*names)
+            return True
+
+        def landed() -> bool | None:
+            have = {n.casefold() for n in self.issue_labels(number)}
+            return True if all(n.casefold() in have for n in names) else None
+
+        send_once(
+            f"adding labels to #{number}", permission="issues: write", send=send, landed=landed
+        )
 
     def issue_labels(self, number: int) -> list[str]:
         issue = self._repo.get_issue(number)
@@ -175,10 +241,11 @@ class RepoApi:
             self._repo.get_workflow(workflow).create_dispatch(ref, inputs, throw=True)
 
     def repository_dispatch(self, event_type: str, payload: dict[str, Any]) -> None:
+        # Sent directly: PyGithub's create_repository_dispatch answers a 5xx with False, which
+        # would hide a dispatch that GitHub applied but answered late.
         with api_call(f"sending repository_dispatch {event_type!r}", permission="contents: write"):
-            sent = self._repo.create_repository_dispatch(event_type, payload)
-        if not sent:
-            raise GitHubError(
-                f"sending repository_dispatch {event_type!r}: GitHub did not accept the event",
-                fix="give the job `contents: write` and check the event type.",
+            self._repo.requester.requestJsonAndCheck(
+                "POST",
+                f"{self._repo.url}/dispatches",
+                input={"event_type": event_type, "client_payload": payload},
             )

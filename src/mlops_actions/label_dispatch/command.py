@@ -26,8 +26,9 @@ from mlops_actions.label_dispatch.marker import (
     render_comment,
     transition,
 )
-from mlops_actions.label_dispatch.model import Settings, settings_from_config
+from mlops_actions.label_dispatch.model import Route, Settings, settings_from_config
 from mlops_actions.label_dispatch.route import (
+    GateDecision,
     GateFacts,
     build_plan,
     decide_gate,
@@ -35,6 +36,8 @@ from mlops_actions.label_dispatch.route import (
     dispatch_payload,
     match_routes,
     matrix,
+    revokes_approval,
+    starts_work,
     workflow_inputs,
 )
 from mlops_actions.label_dispatch.sync import plan_sync, render_plan
@@ -403,27 +406,40 @@ def run_route(r: Run) -> Outcome:
     subject = r.subject()
     api = r.api()
     dry = r.dry(False)
-    sender = r.event.sender or r.ctx.github.get("GITHUB_ACTOR", "")
-    sender_role = api.role(sender)
-    author_role = None
-    if subject.fork:
-        author_role = sender_role if subject.author == sender else api.role(subject.author)
+    gate = r.settings.gate
+    action = r.event.action if r.event.subject is not None else ""
     marker = read_marker(r, subject.number)
     base = marker.state if marker else MarkerState()
+    revoked = revokes_approval(gate, action, r.event.label) and bool(base.approved)
+    approved = () if revokes_approval(gate, action, r.event.label) else base.approved
     sha = subject.head_sha or r.ctx.github.get("GITHUB_SHA", "")
-    decision = decide_gate(
-        r.settings.gate,
-        GateFacts(
-            sender=sender,
-            sender_role=sender_role,
-            fork=subject.fork,
-            author=subject.author,
-            author_role=author_role,
-            head_sha=sha,
-            applied=r.event.label if r.event.labeled else None,
-            approved_shas=base.approved,
-        ),
-    )
+    if starts_work(action):
+        sender = r.event.sender or r.ctx.github.get("GITHUB_ACTOR", "")
+        sender_role = api.role(sender)
+        author_role = None
+        if subject.fork:
+            author_role = sender_role if subject.author == sender else api.role(subject.author)
+        decision = decide_gate(
+            gate,
+            GateFacts(
+                sender=sender,
+                sender_role=sender_role,
+                fork=subject.fork,
+                author=subject.author,
+                author_role=author_role,
+                head_sha=sha,
+                applied=r.event.label if r.event.labeled else None,
+                approved_shas=approved,
+            ),
+        )
+    else:
+        decision = GateDecision(False, f"a `{action}` event starts nothing")
+    if revoked:
+        decision = replace(
+            decision, reason=decision.reason + "; earlier approvals were withdrawn (" + action + ")"
+        )
+    if action == "synchronize" and not dry:
+        _remove_approval_label(r, subject)
     missing = missing_required(r.settings, subject.labels)
     matched = match_routes(r.settings.routes, subject) if decision.allowed else ()
     rerun = int(r.ctx.github.get("GITHUB_RUN_ATTEMPT", "1") or "1") > 1
@@ -433,35 +449,61 @@ def run_route(r: Run) -> Outcome:
         skipped = [f"{rt.name}: missing a label of category {', '.join(missing)}" for rt in matched]
         matched = ()
     new_keys: list[str] = []
+    to_dispatch: list[tuple[Route, str]] = []
     for route in matched:
         key = dispatch_key(route, sha)
         if key in base.dispatched and not rerun:
             skipped.append(f"{route.name}: already started for commit {sha[:7]}")
             continue
-        plan = build_plan(route, subject, sha)
-        if route.dispatch is not None and not dry:
-            _dispatch(r, route, subject, sha)
-        plans.append(plan)
+        plans.append(build_plan(route, subject, sha))
         new_keys.append(key)
+        if route.dispatch is not None and not dry:
+            to_dispatch.append((route, key))
     gate_text = ("Not routed: " if not decision.allowed else "") + decision.reason
     if decision.allowed and not matched and not skipped:
         gate_text += "; no route matches the labels"
     state = replace(
         base,
-        gate=gate_text,
+        # An event that starts nothing and withdraws nothing leaves the comment as it was.
+        gate=gate_text if starts_work(action) or revoked else base.gate,
         routes=tuple(p["route"] for p in plans) or base.routes,
         dispatched=base.dispatched + tuple(k for k in new_keys if k not in base.dispatched),
-        approved=base.approved
+        approved=approved
         + (
             (decision.approve_sha,)
-            if decision.approve_sha and decision.approve_sha not in base.approved
+            if decision.approve_sha and decision.approve_sha not in approved
             else ()
         ),
     )
     comment_id = marker.comment_id if marker else None
-    # No comment for an event that changes nothing; identical text is not rewritten either.
-    if not dry and (marker is not None or plans or not decision.allowed or decision.approve_sha):
+    # The record is written before anything starts, so a lost answer below never starts a
+    # route twice. No comment for an event that changes nothing; identical text is not rewritten.
+    if not dry and (
+        marker is not None
+        or plans
+        or decision.approve_sha
+        or (not decision.allowed and starts_work(action))
+    ):
         comment_id = write_marker(r, subject, marker, state)
+    for route, key in to_dispatch:
+        try:
+            _dispatch(r, route, subject, sha)
+        except GitHubError as error:
+            if not error.ambiguous:
+                # Nothing started: drop the record so the next event may try again.
+                kept = tuple(k for k in state.dispatched if k != key)
+                current = (
+                    Marker(comment_id, render_comment(state, valid_labels(r.settings)), state)
+                    if comment_id
+                    else None
+                )
+                write_marker(r, subject, current, replace(state, dispatched=kept))
+                raise
+            runner.warning(
+                f"route {route.name}: GitHub did not answer the dispatch in time ({error.message}); "
+                "it may have started, so it is not sent again. If no run appears, re-run this "
+                "workflow."
+            )
     runner.print(gate_text)
     for line in skipped:
         runner.notice(f"not routed: {line}")
@@ -490,6 +532,7 @@ def run_route(r: Run) -> Outcome:
             "allowed": decision.allowed,
             "reason": decision.reason,
             "awaiting_approval": decision.awaiting_approval,
+            "revoked": revoked,
             "plans": plans,
             "skipped": skipped,
             "dry_run": dry,
@@ -498,16 +541,27 @@ def run_route(r: Run) -> Outcome:
     )
 
 
-def _dispatch(r: Run, route: Any, subject: Subject, sha: str) -> None:
+def _remove_approval_label(r: Run, subject: Subject) -> None:
+    """After a push the approval label is taken off, so approving the new commit is one click."""
+    label = r.settings.gate.approval_label
+    if label and any(n.casefold() == label.casefold() for n in subject.labels):
+        r.api().remove_label(subject.number, label)
+        r.ctx.runner.notice(
+            f"#{subject.number} got new commits: `{label}` removed until re-approved"
+        )
+
+
+def _dispatch(r: Run, route: Route, subject: Subject, sha: str) -> None:
     d = route.dispatch
+    assert d is not None
     if d.workflow:
         repo = r.payload.get("repository")
         default = repo.get("default_branch") if isinstance(repo, dict) else None
         r.api().dispatch_workflow(
-            d.workflow, d.ref or default or "main", workflow_inputs(route, subject)
+            d.workflow, d.ref or default or "main", workflow_inputs(route, subject, sha)
         )
     else:
-        r.api().repository_dispatch(d.event_type, dispatch_payload(route, subject, sha))
+        r.api().repository_dispatch(d.event_type or "", dispatch_payload(route, subject, sha))
 
 
 def _route_summary(

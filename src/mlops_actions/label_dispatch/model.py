@@ -61,6 +61,7 @@ class Dispatch:
     workflow: str | None = None
     ref: str | None = None
     number_input: str = "number"
+    sha_input: str = "sha"  # the approved commit: the dispatched workflow checks out exactly it
     inputs: tuple[tuple[str, str], ...] = ()
     event_type: str | None = None
 
@@ -242,6 +243,7 @@ def _route(index: int, item: Mapping[str, Any], config: Config) -> Route:
             workflow=d.get("workflow"),
             ref=d.get("ref"),
             number_input=d.get("number-input", "number"),
+            sha_input=d.get("sha-input", "sha"),
             inputs=tuple(sorted((str(k), str(v)) for k, v in (d.get("inputs") or {}).items())),
             event_type=d.get("event-type"),
         )

@@ -73,6 +73,30 @@ def decide_gate(gate: Gate, facts: GateFacts) -> GateDecision:
     )
 
 
+# Event actions that may start work. Removing a label or closing never starts anything.
+STARTING_ACTIONS = ("", "labeled", "opened", "reopened", "synchronize")
+
+
+def starts_work(action: str) -> bool:
+    return action in STARTING_ACTIONS
+
+
+def revokes_approval(gate: Gate, action: str, label: str | None) -> bool:
+    """A push (``synchronize``), closing, or removing the approval label withdraws approvals.
+
+    Approvals are recorded per head commit; withdrawing them all also covers a force-push back
+    to a commit approved earlier.
+    """
+    if action in ("synchronize", "closed"):
+        return True
+    return (
+        action == "unlabeled"
+        and gate.approval_label is not None
+        and label is not None
+        and label.casefold() == gate.approval_label.casefold()
+    )
+
+
 def route_matches(route: Route, labels: Sequence[str], kind: str, base_ref: str | None) -> bool:
     have = {n.casefold() for n in labels}
     if any(n.casefold() not in have for n in route.labels):
@@ -111,7 +135,7 @@ def build_plan(route: Route, subject: Subject, sha: str) -> dict[str, Any]:
             dispatch = {
                 "workflow": d.workflow,
                 "ref": d.ref,
-                "inputs": workflow_inputs(route, subject),
+                "inputs": workflow_inputs(route, subject, sha),
             }
         else:
             dispatch = {"event-type": d.event_type}
@@ -130,10 +154,13 @@ def build_plan(route: Route, subject: Subject, sha: str) -> dict[str, Any]:
     }
 
 
-def workflow_inputs(route: Route, subject: Subject) -> dict[str, str]:
+def workflow_inputs(route: Route, subject: Subject, sha: str) -> dict[str, str]:
+    """workflow_dispatch inputs: the configured ones, the number and the approved SHA, which
+    the dispatched workflow checks out exactly (never the PR's moving head)."""
     assert route.dispatch is not None
     inputs = dict(route.dispatch.inputs)
     inputs[route.dispatch.number_input] = str(subject.number)
+    inputs[route.dispatch.sha_input] = sha
     return inputs
 
 

@@ -17,7 +17,7 @@ from github.GitRelease import GitRelease
 from github.Repository import Repository
 
 from mlops_actions.errors import GitHubError, UsageError
-from mlops_actions.github_client import PER_PAGE, api_call
+from mlops_actions.github_client import PER_PAGE, api_call, send_once
 from mlops_actions.milestone_release.model import (
     Item,
     MilestoneInfo,
@@ -196,22 +196,35 @@ class RepoClient:
 
     # -- writes --------------------------------------------------------------------------------
     def create_tag(self, name: str, message: str, sha: str) -> TagRef:
-        """An annotated tag object and its ref; a ref made meanwhile by another run is re-read."""
+        """An annotated tag object and its ref; a ref made meanwhile by another run is re-read.
+
+        After a lost answer the tag object is made again (an unreferenced object nobody sees:
+        there is no lookup by name); the ref, the visible write, is looked up first.
+        """
         with api_call(f"creating tag {name}", permission=WRITE_CONTENTS):
             obj = self.repo.create_git_tag(name, message, sha, "commit")
+
+        def send() -> TagRef:
+            self.repo.create_git_ref(f"refs/tags/{name}", obj.sha)
+            return TagRef(name, sha)
+
         try:
-            with api_call(f"creating tag {name}", permission=WRITE_CONTENTS):
-                self.repo.create_git_ref(f"refs/tags/{name}", obj.sha)
+            return send_once(
+                f"creating tag {name}",
+                permission=WRITE_CONTENTS,
+                send=send,
+                landed=lambda: self.tag(name),
+            )
         except GitHubError as exc:
             existing = self.tag(name) if "already exists" in exc.message else None
             if existing is None:
                 raise
             return existing
-        return TagRef(name, sha)
 
     def set_tag(self, name: str, sha: str, *, exists: bool) -> None:
         """Point a lightweight tag (the moving major tag) at ``sha``."""
-        with api_call(f"moving tag {name}", permission=WRITE_CONTENTS):
+
+        def send() -> bool:
             if exists:
                 # PyGithub's GitRef.edit() would PATCH the read URL (git/ref/), not git/refs/.
                 self.gh.requester.requestJsonAndCheck(
@@ -221,10 +234,27 @@ class RepoClient:
                 )
             else:
                 self.repo.create_git_ref(f"refs/tags/{name}", sha)
+            return True
+
+        def landed() -> bool | None:
+            now = self.tag(name)
+            return True if now is not None and now.sha == sha else None
+
+        send_once(f"moving tag {name}", permission=WRITE_CONTENTS, send=send, landed=landed)
 
     def create_release(self, fields: dict[str, Any]) -> ReleaseInfo:
-        with api_call(f"creating the release for {fields['tag']}", permission=WRITE_CONTENTS):
-            return self._keep(self.repo.create_git_release(**fields))
+        tag = fields["tag"]
+
+        def landed() -> ReleaseInfo | None:
+            # Drafts are not found by tag (GET releases/tags/{tag}): read the newest page.
+            return next((r for r in self.releases() if r.tag == tag), None)
+
+        return send_once(
+            f"creating the release for {tag}",
+            permission=WRITE_CONTENTS,
+            send=lambda: self._keep(self.repo.create_git_release(**fields)),
+            landed=landed,
+        )
 
     def update_release(
         self,
@@ -237,11 +267,23 @@ class RepoClient:
         make_latest: str,
     ) -> ReleaseInfo:
         release = self._releases[release_id]
-        with api_call(f"updating release {release.tag_name}", permission=WRITE_CONTENTS):
-            updated = release.update_release(
-                name, body, draft=draft, prerelease=prerelease, make_latest=make_latest
-            )
-        return self._keep(updated)
+        wanted = (name, body, draft, prerelease)
+
+        def landed() -> ReleaseInfo | None:
+            with api_call(f"reading release {release.tag_name}", permission="contents: read"):
+                now = self._keep(self.repo.get_release(release_id))
+            return now if (now.name, now.body, now.draft, now.prerelease) == wanted else None
+
+        return send_once(
+            f"updating release {release.tag_name}",
+            permission=WRITE_CONTENTS,
+            send=lambda: self._keep(
+                release.update_release(
+                    name, body, draft=draft, prerelease=prerelease, make_latest=make_latest
+                )
+            ),
+            landed=landed,
+        )
 
     def reopen_milestone(self, number: int) -> None:
         with api_call(f"reopening milestone #{number}", permission=WRITE_ISSUES):
@@ -250,8 +292,16 @@ class RepoClient:
             )
 
     def comment(self, number: int, body: str) -> None:
-        with api_call(f"commenting on #{number}", permission=WRITE_ISSUES):
+        def send() -> bool:
             self.repo.get_issue(number).create_comment(body)
+            return True
+
+        send_once(
+            f"commenting on #{number}",
+            permission=WRITE_ISSUES,
+            send=send,
+            landed=lambda: True if body in self.comment_bodies(number) else None,
+        )
 
     def create_milestone(self, fields: dict[str, Any]) -> None:
         args: dict[str, Any] = {"title": fields["title"]}

@@ -8,13 +8,17 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+KINDS = ("status", "delay", "drop", "late")
+
 
 @dataclass
 class Fault:
     """What to do instead of (or before) answering a matching request.
 
     `kind` is "status" (answer `status` with `body` and `headers`), "delay" (wait `delay`
-    seconds, then answer normally) or "drop" (close the connection without a response).
+    seconds, then answer normally), "drop" (close the connection without a response) or
+    "late" (apply the request, then answer it `delay` seconds late, or, without a delay, answer
+    `status` instead: the write happened but the client cannot know).
     `path` is a glob over the request path without the query (`/repos/*/labels*`); `method`
     is an HTTP method or "*". Each fault applies to the next `times` matching requests.
     """
@@ -43,8 +47,8 @@ class Fault:
         if unknown:
             raise ValueError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
         fault = cls(**data)
-        if fault.kind not in {"status", "delay", "drop"}:
-            raise ValueError(f"fault kind must be status, delay or drop, not {fault.kind!r}")
+        if fault.kind not in KINDS:
+            raise ValueError(f"fault kind must be one of {', '.join(KINDS)}, not {fault.kind!r}")
         return fault
 
 
@@ -129,6 +133,21 @@ class Faults:
 
     def drop(self, *, method: str = "*", path: str = "*", times: int = 1) -> Fault:
         return self.add(Fault("drop", method=method, path=path, times=times))
+
+    def late(
+        self,
+        *,
+        status: int = 502,
+        delay: float = 0.0,
+        method: str = "*",
+        path: str = "*",
+        times: int = 1,
+    ) -> Fault:
+        """Applied but answered late: the request takes effect, then the client sees `status`
+        (a 502 from a proxy that gave up) or, with `delay`, its own timeout."""
+        return self.add(
+            Fault("late", method=method, path=path, times=times, status=status, delay=delay)
+        )
 
     def take(self, method: str, path: str) -> Fault | None:
         with self._lock:

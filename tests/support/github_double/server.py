@@ -9,7 +9,7 @@ import threading
 import time
 import traceback
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -194,7 +194,15 @@ class GitHubDouble:
             except ValueError:
                 parsed_body = body.decode(errors="replace")
 
+        late: Fault | None = None  # applied below, then answered late or with an error
+
         def finish(answer: _Answer, fault: str | None = None) -> _Answer:
+            if late is not None:
+                fault = late.kind
+                if late.delay > 0:
+                    self._stop.wait(late.delay)  # the client has given up by now
+                else:
+                    answer = self._apply_fault(replace(late, kind="status")) or answer
             self.log.record(
                 Entry(
                     method=method,
@@ -230,7 +238,9 @@ class GitHubDouble:
                 return finish(self._error(400, f"OpenAPI validation failed: request: {problem}"))
 
         fault = self.faults.take(method, path)
-        if fault is not None:
+        if fault is not None and fault.kind == "late":
+            late = fault
+        elif fault is not None:
             answer = self._apply_fault(fault)
             if answer is not None:
                 return finish(answer, fault.kind)

@@ -530,7 +530,8 @@ class Renderer:
 
     def permission(self, r: Repo, login: str) -> Json:
         role = r.role_of(login)
+        base = r.custom_roles.get(role, role)  # a custom role reports its name, acts as its base
         user = self.must_user(login)
         user["role_name"] = role
-        user["permissions"] = permission_flags(role)
-        return {"permission": LEGACY_PERMISSION[role], "role_name": role, "user": user}
+        user["permissions"] = permission_flags(base)
+        return {"permission": LEGACY_PERMISSION[base], "role_name": role, "user": user}

@@ -187,6 +187,8 @@ class Repo:
     tags: dict[str, Tag] = field(default_factory=dict)
     releases: dict[int, Release] = field(default_factory=dict)
     collaborators: dict[str, str] = field(default_factory=dict)  # login -> role
+    # Organization custom repository roles: name -> the base role they inherit.
+    custom_roles: dict[str, str] = field(default_factory=dict)
     # Declared workflows and their inputs ({"gpu.yml": {"issue": {"required": True}}}); when
     # none are declared any workflow id is accepted.
     workflows: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
@@ -665,11 +667,18 @@ class State:
             return release
 
     def set_permission(self, repo: str | Repo, login: str, role: str) -> None:
-        if role not in ROLES:
-            raise SeedError(f"role {role!r} is not one of {', '.join(ROLES)}")
+        if role not in ROLES and role not in self._r(repo).custom_roles:
+            raise SeedError(f"role {role!r} is not one of {', '.join(ROLES)} or a custom role")
         with self.lock:
             self.add_user(login)
             self._r(repo).collaborators[login] = role
+
+    def add_custom_role(self, repo: str | Repo, name: str, base: str) -> None:
+        """A custom repository role (GitHub reports its name as `role_name`) on top of `base`."""
+        if base not in ROLES:
+            raise SeedError(f"base role {base!r} is not one of {', '.join(ROLES)}")
+        with self.lock:
+            self._r(repo).custom_roles[name] = base
 
     def add_workflow(
         self, repo: str | Repo, workflow_id: str, inputs: dict[str, dict[str, Any]] | None = None

@@ -1,0 +1,138 @@
+"""One test per routing and gate decision, written so that flipping the decision fails it."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlops_actions.label_dispatch.event import Subject
+from mlops_actions.label_dispatch.model import Dispatch, Gate, Route, role_at_least
+from mlops_actions.label_dispatch.route import (
+    GateFacts,
+    build_plan,
+    decide_gate,
+    dispatch_payload,
+    revokes_approval,
+    route_matches,
+    starts_work,
+)
+
+SHA = "a" * 40
+GATE = Gate(approval_label="ci:approved")
+
+
+def route(**when: tuple[str, ...]) -> Route:
+    return Route(name="r", runs_on=("gpu",), **when)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("when", "labels", "expected"),
+    [
+        ({"labels": ("a", "b")}, ("a", "b"), True),
+        ({"labels": ("a", "b")}, ("A", "B", "c"), True),  # names ignore case
+        ({"labels": ("a", "b")}, ("a",), False),  # every one of `labels`
+        ({"labels": ("a", "b")}, ("b",), False),
+        ({"any_labels": ("a", "b")}, ("b",), True),
+        ({"any_labels": ("a", "b")}, ("c",), False),  # at least one of `any-labels`
+        ({"labels": ("a",), "any_labels": ("x", "y")}, ("a",), False),  # both conditions hold
+        ({"labels": ("a",), "any_labels": ("x", "y")}, ("a", "y"), True),
+        ({"labels": ("a",), "not_labels": ("n",)}, ("a",), True),
+        ({"labels": ("a",), "not_labels": ("n",)}, ("a", "N"), False),  # `not-labels` vetoes
+        ({}, (), True),
+    ],
+)
+def test_label_conditions(
+    when: dict[str, tuple[str, ...]], labels: tuple[str, ...], expected: bool
+) -> None:
+    assert route_matches(route(**when), labels, "issues", None) is expected
+
+
+def test_events_and_branches_conditions() -> None:
+    on_prs = route(labels=("a",), events=("pull_request",))
+    assert route_matches(on_prs, ("a",), "pull_request", "main")
+    assert not route_matches(on_prs, ("a",), "issues", None)
+    on_release = route(labels=("a",), branches=("release/*",))
+    assert route_matches(on_release, ("a",), "pull_request", "release/2.5")
+    assert not route_matches(on_release, ("a",), "pull_request", "main")
+    assert not route_matches(on_release, ("a",), "issues", None)  # no base branch: no match
+
+
+def facts(**overrides: object) -> GateFacts:
+    base: dict[str, object] = {"sender": "s", "sender_role": "write", "head_sha": SHA}
+    base.update(overrides)
+    return GateFacts(**base)  # type: ignore[arg-type]
+
+
+def test_sender_needs_the_gate_permission_exactly_at_its_boundary() -> None:
+    assert decide_gate(Gate(permission="write"), facts(sender_role="write")).allowed
+    assert not decide_gate(Gate(permission="write"), facts(sender_role="triage")).allowed
+    assert decide_gate(Gate(permission="maintain"), facts(sender_role="admin")).allowed
+    assert not decide_gate(Gate(permission="maintain"), facts(sender_role="write")).allowed
+
+
+def test_fork_author_with_the_fork_permission_needs_no_approval() -> None:
+    trusted = facts(fork=True, author="a", author_role="write")
+    assert decide_gate(GATE, trusted).allowed
+    untrusted = facts(fork=True, author="a", author_role="read")
+    decision = decide_gate(GATE, untrusted)
+    assert not decision.allowed and decision.awaiting_approval
+    assert not decide_gate(Gate(), untrusted).allowed  # no approval label configured
+    assert not decide_gate(Gate(), untrusted).awaiting_approval
+
+
+def test_approval_needs_the_label_and_the_approval_permission() -> None:
+    fork = {"fork": True, "author": "a", "author_role": "read"}
+    by_writer = decide_gate(GATE, facts(**fork, applied="CI:Approved"))
+    assert by_writer.allowed and by_writer.approve_sha == SHA
+    strict = Gate(approval_label="ci:approved", approval_permission="admin")
+    by_writer_strict = decide_gate(strict, facts(**fork, applied="ci:approved"))
+    assert not by_writer_strict.allowed and by_writer_strict.approve_sha is None
+    other_label = decide_gate(GATE, facts(**fork, applied="gpu:required"))
+    assert not other_label.allowed and other_label.approve_sha is None
+
+
+def test_a_recorded_approval_holds_for_its_commit_only() -> None:
+    fork = {"fork": True, "author": "a", "author_role": "read"}
+    assert decide_gate(GATE, facts(**fork, approved_shas=(SHA,))).allowed
+    assert not decide_gate(GATE, facts(**fork, approved_shas=("b" * 40,))).allowed
+    assert not decide_gate(GATE, facts(**fork, head_sha="", approved_shas=("",))).allowed
+
+
+@pytest.mark.parametrize(
+    ("action", "label", "revokes", "starts"),
+    [
+        ("labeled", "ci:approved", False, True),
+        ("opened", None, False, True),
+        ("synchronize", None, True, True),
+        ("closed", None, True, False),
+        ("unlabeled", "CI:APPROVED", True, False),
+        ("unlabeled", "gpu:required", False, False),
+        ("edited", None, False, False),
+        ("", None, False, True),  # workflow_dispatch and other runs that name a number
+    ],
+)
+def test_what_each_event_action_does(
+    action: str, label: str | None, revokes: bool, starts: bool
+) -> None:
+    assert revokes_approval(GATE, action, label) is revokes
+    assert starts_work(action) is starts
+
+
+def test_unlabeled_revokes_nothing_without_an_approval_label() -> None:
+    assert not revokes_approval(Gate(), "unlabeled", "ci:approved")
+
+
+def test_role_order_at_each_boundary() -> None:
+    assert role_at_least("write", "write") and not role_at_least("triage", "write")
+    assert role_at_least("admin", "maintain") and not role_at_least("write", "maintain")
+    assert not role_at_least("custom-role", "read")  # an unknown name counts as none
+    assert role_at_least("none", "none")
+
+
+def test_dispatches_carry_the_approved_commit() -> None:
+    subject = Subject(7, True, "a", ("x",), head_sha="c" * 40)
+    workflow = Route("w", ("gpu",), dispatch=Dispatch(workflow="gpu.yml", sha_input="commit"))
+    plan = build_plan(workflow, subject, SHA)
+    assert plan["sha"] == SHA
+    assert plan["dispatch"]["inputs"] == {"number": "7", "commit": SHA}
+    event = Route("e", ("gpu",), dispatch=Dispatch(event_type="gpu"))
+    assert dispatch_payload(event, subject, SHA)["sha"] == SHA

@@ -1,14 +1,17 @@
-"""The label-dispatch self-test workflow under act, end to end against the GitHub API double.
+"""The documented caller of label-route under act, end to end against the GitHub API double.
 
-A pull_request.labeled event (task:training + gpu:required, applied by a maintainer) runs the
-reusable label-route workflow: route on the hosted label, the job on the planned runner label
-`gpu` (mapped to this machine), env-verify, the command, then the report back into the double.
+GitHub's pull_request.labeled example, delivered as pull_request_target (the documented
+trigger): a same-repository PR labelled by a maintainer runs route on the hosted label, the job
+on the planned runner label `gpu` (mapped to this machine) at exactly the planned commit,
+env-verify, the command, then the report back into the double. A fork PR without approval
+never reaches the work job.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,9 +22,9 @@ from tests.support.repos import ROOT, copy_repo
 if TYPE_CHECKING:
     from tests.support.act_fixtures import ActRunner
 
-WORKFLOW = ".github/workflows/self-test.yml"
-JOB = "label-dispatch"
+WORKFLOW = ".github/workflows/gpu.yml"
 FIXTURES = ("label-dispatch", "env-verify", "tests/fixtures/label_dispatch")
+ACT_ARGS = ("--platform", "gpu=-self-hosted", "--platform", "self-hosted=-self-hosted")
 
 
 def make_repo(target: Path) -> Path:
@@ -37,23 +40,37 @@ def make_repo(target: Path) -> Path:
         ),
         encoding="utf-8",
     )
+    (target / ".github/workflows").mkdir(parents=True)
+    shutil.copy2(ROOT / "tests/fixtures/label_dispatch/caller.yml", target / WORKFLOW)
     copy_repo(target, FIXTURES[:2], remote=f"https://github.com/{REPO}.git")
     return target
+
+
+def head_of(repo: Path) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def scenario_for(repo: Path, double: GitHubDouble, root: Path) -> Scenario:
+    config_path = "tests/fixtures/label_dispatch/mlops.yml"
+    # route and report read the config at the PR's base commit, through the API.
+    scenario = Scenario(
+        double, root, files={config_path: (repo / config_path).read_text(encoding="utf-8")}
+    )
+    scenario.seed_labels()
+    return scenario
 
 
 def test_label_route_loop_end_to_end(
     act_runner: ActRunner, github_double: GitHubDouble, tmp_path: Path
 ) -> None:
     repo = make_repo(tmp_path / "repo")
-    config_path = "tests/fixtures/label_dispatch/mlops.yml"
-    # route and report read the config at the PR's base commit, through the API.
-    scenario = Scenario(
-        github_double,
-        tmp_path / "state-root",
-        files={config_path: (repo / config_path).read_text(encoding="utf-8")},
-    )
-    scenario.seed_labels()
+    scenario = scenario_for(repo, github_double, tmp_path / "state-root")
     pull = scenario.pull(["task:training", "gpu:required"], author="writer")
+    # The PR's head is a commit of the local repository, so the work job can check it out.
+    pull.pull.head_sha = head_of(repo)
     event = scenario.pull_labeled(pull.number, "gpu:required", "maint")
     event_path = tmp_path / "event.json"
     event_path.write_text(json.dumps(event), encoding="utf-8")
@@ -61,21 +78,20 @@ def test_label_route_loop_end_to_end(
     run = act_runner.run(
         repo,
         WORKFLOW,
-        "pull_request",
+        "pull_request_target",
         event_path,
-        job=JOB,
         env={"GITHUB_API_URL": github_double.url, "MLOPS_ACTIONS_WRITE_INTERVAL": "0"},
         secrets={"GITHUB_TOKEN": TOKEN},
         timeout=900,
-        extra_args=("--platform", "gpu=-self-hosted", "--platform", "self-hosted=-self-hosted"),
+        extra_args=ACT_ARGS,
     )
 
     assert run.succeeded, run.explain(120)
     results = {job.job_id: job.result for job in run.jobs}
-    assert results.get("all") == "success", run.explain(120)
     assert all(r == "success" for r in results.values()), results
     assert run.ran("work"), run.explain(120)
-    assert "training for 1 epoch(s)" in run.job("work").step("command").output
+    work = run.job("work")
+    assert f"training #{pull.number} for 1 epoch(s)" in work.step("command").output
 
     [comment] = scenario.comments(pull.number)
     assert "**succeeded**" in comment, comment
@@ -84,3 +100,36 @@ def test_label_route_loop_end_to_end(
     assert "status:done" in scenario.labels(pull.number)
     # route: permission + comments + comment write; report: comments + edit + labels.
     assert github_double.log.count("POST", "*/issues/*/comments") == 1
+
+
+def test_fork_pr_never_reaches_the_work_job_unapproved(
+    act_runner: ActRunner, github_double: GitHubDouble, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    scenario = scenario_for(repo, github_double, tmp_path / "state-root")
+    pull = scenario.pull(["task:training", "gpu:required"], author="contributor", fork=True)
+    pull.pull.head_sha = head_of(repo)  # checkout-able, so only the gate can stop it
+    event = scenario.pull_labeled(pull.number, "gpu:required", "maint")
+    assert event["pull_request"]["head"]["repo"]["full_name"] == "contributor/models"
+    event_path = tmp_path / "event.json"
+    event_path.write_text(json.dumps(event), encoding="utf-8")
+
+    run = act_runner.run(
+        repo,
+        WORKFLOW,
+        "pull_request_target",
+        event_path,
+        env={"GITHUB_API_URL": github_double.url, "MLOPS_ACTIONS_WRITE_INTERVAL": "0"},
+        secrets={"GITHUB_TOKEN": TOKEN},
+        timeout=900,
+        extra_args=ACT_ARGS,
+    )
+
+    assert run.succeeded, run.explain(120)
+    assert run.ran("route"), run.explain(120)
+    assert run.job("route").step("route").outputs.get("routed") == "false", run.explain(120)
+    assert not run.ran("work")
+    assert not run.ran("report")
+    [comment] = scenario.comments(pull.number)
+    assert "awaiting approval" in comment and "`ci:approved`" in comment
+    assert scenario.repo.dispatches == []

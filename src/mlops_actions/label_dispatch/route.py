@@ -146,6 +146,7 @@ def build_plan(route: Route, subject: Subject, sha: str) -> dict[str, Any]:
         "env": dict(route.env),
         "timeout-minutes": route.timeout_minutes,
         "number": subject.number,
+        "title": subject.title,  # data for the command's environment, never for a shell line
         "kind": subject.kind,
         "fork": subject.fork,
         "sha": sha,

@@ -16,4 +16,6 @@ RUN python3 -m venv /opt/mlops-actions/venv \
  && /opt/mlops-actions/venv/bin/python -m mlops_actions --version
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-ENTRYPOINT ["/opt/mlops-actions/venv/bin/python", "-m", "mlops_actions"]
+# -I: the workspace (the working directory) is never on sys.path and PYTHON* variables are
+# ignored, so nothing from the checkout is imported; -B and -u say what those variables said.
+ENTRYPOINT ["/opt/mlops-actions/venv/bin/python", "-I", "-B", "-u", "-m", "mlops_actions"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -64,6 +66,15 @@ def settings(text: str = CONFIG) -> Settings:
         ("", False),
         ("pytorch/pytorch:nightly", False),
         ("Docker.io/library/python:3.11-slim", True),
+        # Moving tags: a major version only, or a channel name.
+        ("python:3", False),
+        ("python:3-slim", False),
+        ("ghcr.io/o/runner:v1", False),
+        ("ghcr.io/o/runner:V2", False),
+        ("ubuntu:rolling", False),
+        ("ghcr.io/o/img:canary", False),
+        ("ghcr.io/o/img:20240501", True),  # a date stamp is a build
+        ("python:3.11.9-slim", True),
     ],
 )
 def test_image_pinned_rule(ref: str, pinned: bool) -> None:
@@ -446,7 +457,26 @@ def test_metrics_flatten_and_limit() -> None:
         {"loss": 0.5, "eval": {"acc": 0.9, "ok": True}, "tags": ["a|b"], "none": None}, limit=3
     )
     assert rows == (("loss", "0.5"), ("eval.acc", "0.9"), ("eval.ok", "true"))
-    assert flatten_metrics({"t": ["a|b"]}, 5) == (("t[0]", "a\\|b"),)
+    assert flatten_metrics({"t": ["a|b"]}, 5) == (("t[0]", "a|b"),)  # escaped when rendered
+
+
+def test_metric_keys_and_values_render_as_literal_text() -> None:
+    hostile_key = "<img src=x onerror=alert(1)>|@maint"
+    hostile_value = "**won** [click](https://evil.example) | x\r\n| forged | row |"
+    rows = flatten_metrics({hostile_key: hostile_value, "a_b": "`code`"}, 5)
+    body = render_comment(
+        MarkerState(run=RunStatus("succeeded", "https://x/1", "gpu", "", rows)), {}
+    )
+    table = body.split("| metric | value |\n| --- | --- |\n")[1].split("\n\n")[0]
+    lines = table.splitlines()
+    assert len(lines) == 2  # no forged row from the value's line breaks
+    for line in lines:
+        cells = [c for c in re.split(r"(?<!\\)\|", line) if c.strip()]
+        assert len(cells) == 2, line  # no extra cells from an unescaped |
+    for markup in ("<img", "](https", "**won", "@maint", "`code"):
+        assert re.search(r"(?<!\\)" + re.escape(markup), table) is None, markup
+    assert "\\@maint" in table and "\\<img" in table
+    assert "a\\_b" in table and "\\`code\\`" in table
 
 
 # -- docs and lint ------------------------------------------------------------------------------

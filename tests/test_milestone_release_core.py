@@ -87,6 +87,30 @@ def test_bad_titles_give_one_line_naming_title_and_forms(title: str) -> None:
     assert "version-pattern" in line
 
 
+@pytest.mark.parametrize(
+    "title",
+    ["v2.9.0\r", "v2.9.0\r::error::forged", "v2.9.0\n", "v2.9.0\u2028", "v2.9.0\x1b[31m"],
+)
+def test_titles_with_control_characters_are_refused_before_use(title: str) -> None:
+    with pytest.raises(TitleError) as caught:
+        version_from_title(title)
+    line = caught.value.one_line()
+    assert "\r" not in line and "\n" not in line and "\u2028" not in line and "\x1b" not in line
+    assert "control or invisible characters" in line
+
+
+@pytest.mark.parametrize(
+    "title",
+    # Arabic-Indic, full-width and Thai digits, and one Arabic-Indic zero among ASCII ones.
+    ["v\u0662.\u0669.\u0660", "v\uff12.\uff19.\uff10", "Release \u0e52.\u0e59", "v2.9.\u0660"],
+)
+def test_versions_in_other_digits_are_refused(title: str) -> None:
+    with pytest.raises(TitleError, match="does not name a version"):
+        version_from_title(title)
+    with pytest.raises(TitleError):
+        version_from_title(title, re.compile(r"(?P<version>\S+)$"))
+
+
 def test_custom_pattern_reads_version_from_anywhere() -> None:
     pattern = re.compile(r"ships (?P<version>\S+)\)")
     assert version_from_title("Sprint 12 (ships v3.1.0)", pattern).text == "3.1.0"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mlops_actions.label_dispatch.model import STATUSES
+from mlops_actions.runner import markdown_text
 
 MARKER = "<!-- mlops-actions:label-dispatch -->"
 STATE_OPEN = "<!-- mlops-actions:label-dispatch:state "
@@ -187,7 +188,8 @@ def render_comment(state: MarkerState, valid: Mapping[str, Sequence[str]]) -> st
             parts.append(f"\n{run.summary}")
         if run.metrics:
             parts.append("\n| metric | value |\n| --- | --- |")
-            parts.extend(f"| {k} | {v} |" for k, v in run.metrics)
+            # Keys and values come from the PR's metrics file: literal text, never Markdown.
+            parts.extend(f"| {markdown_text(k)} | {markdown_text(v)} |" for k, v in run.metrics)
     parts.append(f"\n{STATE_OPEN}{encode_state(state)}{STATE_CLOSE}")
     return "\n".join(parts) + "\n"
 
@@ -234,7 +236,7 @@ def flatten_metrics(data: Any, limit: int, prefix: str = "") -> tuple[tuple[str,
         elif isinstance(value, float):
             rows.append((key, f"{value:.6g}" if math.isfinite(value) else str(value)))
         elif value is not None:
-            rows.append((key, str(value).replace("|", "\\|").replace("\n", " ")[:200]))
+            rows.append((key, str(value)[:200]))
 
     walk(data, prefix)
     return tuple(rows)

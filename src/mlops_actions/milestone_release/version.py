@@ -12,14 +12,15 @@ from packaging.version import InvalidVersion, Version
 from mlops_actions.errors import UsageError
 
 # The last word of the title, with an optional `v`: "v2.9.0", "Release 2.9.0rc1", "PyTorch 2.9".
-DEFAULT_PATTERN = re.compile(r"^(?:.*\s)?[vV]?(?P<version>\d[^\s]*)\s*$")
+DEFAULT_PATTERN = re.compile(r"^(?:.* )?[vV]?(?P<version>[0-9][^\s]*) *$", re.ASCII)
 
 # semver.org's recommended expression (no leading `v`; the pattern strips it).
 SEMVER = re.compile(
     r"^(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
     r"(?:-(?P<pre>(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
     r"(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+(?P<build>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+    r"(?:\+(?P<build>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$",
+    re.ASCII,  # \d is 0-9 only: Arabic-Indic or full-width digits are no version, never a tag
 )
 
 ACCEPTED_FORMS = (
@@ -46,8 +47,11 @@ class TitleError(UsageError):
 
 
 def parse_version(text: str) -> ReleaseVersion | None:
-    """A SemVer or PEP 440 version (no leading `v`), or None."""
-    text = text.strip()
+    """A SemVer or PEP 440 version (no leading `v`), or None. ASCII only: other digits
+    (Arabic-Indic, full-width) would pass ``int()`` and make a tag nobody can type."""
+    text = text.strip(" ")
+    if not text.isascii() or not text.isprintable():
+        return None
     semver = SEMVER.match(text)
     if semver:
         major, minor, patch = (int(semver.group(k)) for k in ("major", "minor", "patch"))
@@ -68,7 +72,18 @@ def parse_version(text: str) -> ReleaseVersion | None:
 
 
 def version_from_title(title: str, pattern: re.Pattern[str] | None = None) -> ReleaseVersion:
-    """The version a milestone title names; a one-line error naming the title otherwise."""
+    """The version a milestone title names; a one-line error naming the title otherwise.
+
+    A title holding a line break or another control character is refused before it is used
+    anywhere: it would split a log line or an annotation, or end up in a tag.
+    """
+    unprintable = sorted({f"U+{ord(c):04X}" for c in title if not c.isprintable()})
+    if unprintable:
+        raise TitleError(
+            f"milestone title {title!r} holds control or invisible characters "
+            f"({', '.join(unprintable)})",
+            fix="rename the milestone to plain text, e.g. `v2.9.0`.",
+        )
     regex = pattern or DEFAULT_PATTERN
     match = regex.search(title)
     candidate = match.group("version") if match else None

@@ -57,7 +57,30 @@ _NAME_COMPONENTS: dict[str, Component] = {
 }
 _NAME_SUFFIXES = ("version", "ver", "v")
 # Tags and values that name a moving target rather than a build.
-MOVING_TAGS = frozenset({"latest", "nightly", "stable", "main", "master", "edge", "head", "dev"})
+MOVING_TAGS = frozenset(
+    {
+        "latest",
+        "nightly",
+        "stable",
+        "main",
+        "master",
+        "edge",
+        "head",
+        "dev",
+        "rolling",
+        "canary",
+        "next",
+        "beta",
+        "alpha",
+        "preview",
+        "unstable",
+        "testing",
+        "current",
+    }
+)
+# An image tag naming only a major version (`python:3`, `node:20-slim`, `action:v1`) follows
+# every release of that line: it moves as surely as `latest`. (A date stamp has more digits.)
+_MAJOR_ONLY_TAG = re.compile(r"^v?\d{1,3}(?:[-_][A-Za-z][A-Za-z0-9._-]*)?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -153,6 +176,11 @@ def variant_pin(variant: str, how: How = "exact") -> Decoded | None:
 def is_moving(tag: str) -> bool:
     """Whether a tag or value (any case) names a moving target: ``latest``, ``nightly``, …"""
     return tag.lower() in MOVING_TAGS
+
+
+def is_moving_image_tag(tag: str) -> bool:
+    """A moving value (``latest``, ``canary``, …) or a major-only image tag (``3``, ``v1``)."""
+    return is_moving(tag) or bool(_MAJOR_ONLY_TAG.match(tag))
 
 
 def classify_value(component: Component, text: str) -> Decoded:
@@ -300,6 +328,8 @@ def is_pinned_image(ref: str) -> tuple[bool, str]:
         return False, "it has no tag, which means latest"
     if is_moving(image.tag):
         return False, f"the tag {image.tag} moves with every push"
+    if is_moving_image_tag(image.tag):
+        return False, f"the tag {image.tag} names only a major version and moves with each release"
     return True, f"pinned by tag {image.tag}"
 
 
@@ -327,7 +357,7 @@ def decode_image(ref: str) -> tuple[Decoded, ...]:
         how: How = "digest"
     elif image.tag is None:
         how = "unpinned"
-    elif is_moving(image.tag):
+    elif is_moving_image_tag(image.tag):
         how = "latest"
     else:
         how = "exact"

@@ -650,3 +650,14 @@ def test_summary_escapes_table_cells(probe: Callable[..., Facts]) -> None:
     weird = CheckResult("x", "fail", "a|b", "c\nd", "m", "f")
     text = report.summary(facts, [weird])
     assert "| `x` | :x: fail | a\\|b | c d | m **Fix:** f |" in text
+
+
+def test_min_driver_at_its_exact_boundary(probe: Callable[..., Facts]) -> None:
+    facts = probe("2.4.1+cu121", A100)  # driver 535.104.05
+    for want, status in [
+        ("535.104.05", "ok"),  # equal meets the minimum
+        ("535.104.06", "fail"),
+        ("535.104.04", "ok"),
+        ("535.105", "fail"),
+    ]:
+        assert by_id(checks.evaluate(facts, expect(min_driver=want)), "min-driver").status == status

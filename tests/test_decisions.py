@@ -12,8 +12,21 @@ import pytest
 from mlops_actions import cli
 from mlops_actions.command import Command, Context, Outcome
 from mlops_actions.errors import ExitCode
-from mlops_actions.milestone_release.model import ReleaseInfo
-from mlops_actions.milestone_release.release import DesiredRelease, plan_release
+from mlops_actions.milestone_release.model import Item, Person, ReleaseInfo, TagRef
+from mlops_actions.milestone_release.release import (
+    DesiredRelease,
+    MajorTagPlan,
+    ReleasePlan,
+    ReleaseRefused,
+    TagPlan,
+    gate_error,
+    item_list,
+    open_items,
+    plan_major_tag,
+    plan_release,
+    plan_tag,
+    reopen_comment,
+)
 from mlops_actions.pins import environments, scan_repo
 from mlops_actions.pins.dockerfile import scan_dockerfile
 from mlops_actions.version_guard.rules import Settings, evaluate
@@ -133,3 +146,82 @@ def test_a_stage_from_an_image_inherits_nothing_from_the_stage_before() -> None:
         "RUN pip install torch==${TORCH_VERSION}\n"
     )
     assert [how for line, _, how in torch_pins(text) if line == 4] == ["unresolved"]
+
+
+# -- release plans, exactly -----------------------------------------------------------------------
+
+
+def item(number: int, state: str = "open", kind: str = "issue") -> Item:
+    return Item(number, f"Item {number}", kind, state, Person("alice"))  # type: ignore[arg-type]
+
+
+def test_tag_and_major_tag_plans_name_the_tag_and_commit() -> None:
+    assert plan_tag("v1.0.0", SHA, None) == TagPlan("create", "v1.0.0", SHA)
+    assert plan_tag("v1.0.0", SHA, TagRef("v1.0.0", SHA)) == TagPlan("keep", "v1.0.0", SHA)
+    other = "b" * 40
+    with pytest.raises(ReleaseRefused) as caught:
+        plan_tag("v1.0.0", SHA, TagRef("v1.0.0", other))
+    assert caught.value.one_line() == (
+        f"tag v1.0.0 exists at commit {other} but the release target is {SHA} Fix: release the "
+        f"commit the tag names (`target: {other}`), or delete the tag if it was made by mistake "
+        "and run again."
+    )
+    assert plan_major_tag("v1", SHA, None) == MajorTagPlan("create", "v1", SHA)
+    assert plan_major_tag("v1", SHA, TagRef("v1", SHA)) == MajorTagPlan("keep", "v1", SHA)
+    assert plan_major_tag("v1", SHA, TagRef("v1", other)) == MajorTagPlan("move", "v1", SHA)
+
+
+def test_an_update_sends_exactly_the_fields_that_differ() -> None:
+    desired = DesiredRelease("v1.0.0", "v1.0.0 final", "new notes", False, True, "false", SHA)
+    was = ReleaseInfo(7, "v1.0.0", "v1.0.0", "notes", True, False, "u")
+    plan = plan_release(desired, was)
+    assert plan == ReleasePlan(
+        "update",
+        {
+            "name": "v1.0.0 final",
+            "message": "new notes",
+            "prerelease": True,
+            "draft": False,
+            "make_latest": "false",
+        },
+        ("draft", "message", "name", "prerelease"),
+    )
+    created = plan_release(desired, None)
+    assert created == ReleasePlan(
+        "create",
+        {
+            "tag": "v1.0.0",
+            "name": "v1.0.0 final",
+            "message": "new notes",
+            "draft": False,
+            "prerelease": True,
+            "target_commitish": SHA,
+            "make_latest": "false",
+        },
+    )
+    # Whitespace around the notes is no change; a published release never becomes a draft.
+    same = ReleaseInfo(7, "v1.0.0", "v1.0.0 final", "new notes\n", False, True, "u")
+    assert plan_release(desired, same) == ReleasePlan("keep")
+    redraft = DesiredRelease("v1.0.0", "v1.0.0 final", "new notes", True, True, "false", SHA)
+    assert plan_release(redraft, same) == ReleasePlan("keep")
+
+
+def test_open_item_messages_exactly() -> None:
+    items = [item(n) for n in range(1, 23)]
+    assert item_list(items[:2]) == "#1, #2"
+    assert item_list(items) == ", ".join(f"#{n}" for n in range(1, 21)) + " and 2 more"
+    assert item_list(items[:20]) == ", ".join(f"#{n}" for n in range(1, 21))
+    assert gate_error("v1.0", items[:1]).one_line() == (
+        "milestone 'v1.0' still has 1 open item (#1); nothing was tagged or released Fix: close "
+        "them or move them to another milestone, then close the milestone again (or set "
+        "`open-items: warn` to release anyway)."
+    )
+    assert "still has 2 open items (#1, #2)" in gate_error("v1.0", items[:2]).message
+    assert reopen_comment(3, "v1.0", items[:2], item(5, kind="pull")) == (
+        "<!-- mlops-actions:milestone-release:3 -->\n"
+        "Milestone **v1.0** was closed while this pull request was still open, so it was reopened "
+        "and nothing was released. Close this or move it to another milestone, then close the "
+        "milestone again.\n\nOpen items: #1, #2"
+    )
+    assert "while this issue was still open" in reopen_comment(3, "v1.0", items[:1], item(1))
+    assert open_items([item(3), item(1, "closed"), item(2)]) == (item(2), item(3))

@@ -13,13 +13,14 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tests.support.github_double import GitHubDouble
 from tests.support.label_dispatch import REPO, TOKEN, Scenario
 from tests.support.repos import ROOT, copy_repo
 
 if TYPE_CHECKING:
+    from tests.support.act import ActRun
     from tests.support.act_fixtures import ActRunner
 
 WORKFLOW = ".github/workflows/gpu.yml"
@@ -63,6 +64,28 @@ def scenario_for(repo: Path, double: GitHubDouble, root: Path) -> Scenario:
     return scenario
 
 
+def run_caller(
+    act_runner: ActRunner,
+    repo: Path,
+    double: GitHubDouble,
+    event: dict[str, Any],
+    tmp_path: Path,
+) -> ActRun:
+    """The caller under act on `event`, delivered as pull_request_target."""
+    event_path = tmp_path / "event.json"
+    event_path.write_text(json.dumps(event), encoding="utf-8")
+    return act_runner.run(
+        repo,
+        WORKFLOW,
+        "pull_request_target",
+        event_path,
+        env={"GITHUB_API_URL": double.url, "MLOPS_ACTIONS_WRITE_INTERVAL": "0"},
+        secrets={"GITHUB_TOKEN": TOKEN},
+        timeout=900,
+        extra_args=ACT_ARGS,
+    )
+
+
 def test_label_route_loop_end_to_end(
     act_runner: ActRunner, github_double: GitHubDouble, tmp_path: Path
 ) -> None:
@@ -72,19 +95,8 @@ def test_label_route_loop_end_to_end(
     # The PR's head is a commit of the local repository, so the work job can check it out.
     pull.pull.head_sha = head_of(repo)
     event = scenario.pull_labeled(pull.number, "gpu:required", "maint")
-    event_path = tmp_path / "event.json"
-    event_path.write_text(json.dumps(event), encoding="utf-8")
 
-    run = act_runner.run(
-        repo,
-        WORKFLOW,
-        "pull_request_target",
-        event_path,
-        env={"GITHUB_API_URL": github_double.url, "MLOPS_ACTIONS_WRITE_INTERVAL": "0"},
-        secrets={"GITHUB_TOKEN": TOKEN},
-        timeout=900,
-        extra_args=ACT_ARGS,
-    )
+    run = run_caller(act_runner, repo, github_double, event, tmp_path)
 
     assert run.succeeded, run.explain(120)
     results = {job.job_id: job.result for job in run.jobs}
@@ -111,19 +123,8 @@ def test_fork_pr_never_reaches_the_work_job_unapproved(
     pull.pull.head_sha = head_of(repo)  # checkout-able, so only the gate can stop it
     event = scenario.pull_labeled(pull.number, "gpu:required", "maint")
     assert event["pull_request"]["head"]["repo"]["full_name"] == "contributor/models"
-    event_path = tmp_path / "event.json"
-    event_path.write_text(json.dumps(event), encoding="utf-8")
 
-    run = act_runner.run(
-        repo,
-        WORKFLOW,
-        "pull_request_target",
-        event_path,
-        env={"GITHUB_API_URL": github_double.url, "MLOPS_ACTIONS_WRITE_INTERVAL": "0"},
-        secrets={"GITHUB_TOKEN": TOKEN},
-        timeout=900,
-        extra_args=ACT_ARGS,
-    )
+    run = run_caller(act_runner, repo, github_double, event, tmp_path)
 
     assert run.succeeded, run.explain(120)
     assert run.ran("route"), run.explain(120)

@@ -14,6 +14,7 @@ from tests.support.label_dispatch import (
     Result,
     Scenario,
     requests_before_first_comment_write,
+    seeded_scenario,
     sync_scenario,
 )
 
@@ -22,11 +23,7 @@ MARKER = "<!-- mlops-actions:label-dispatch -->"
 
 @pytest.fixture
 def scenario(github_double: GitHubDouble, tmp_path: Path) -> Scenario:
-    root = tmp_path / "repo"
-    root.mkdir()
-    s = Scenario(github_double, root)
-    s.seed_labels()
-    return s
+    return seeded_scenario(github_double, tmp_path)
 
 
 # -- sync ---------------------------------------------------------------------------------------

@@ -15,18 +15,14 @@ from typing import Any
 import pytest
 
 from tests.support.github_double import GitHubDouble
-from tests.support.label_dispatch import CONFIG, REPO, Scenario
+from tests.support.label_dispatch import CONFIG, REPO, Scenario, seeded_scenario
 
 PUSHED = "f" * 40
 
 
 @pytest.fixture
 def scenario(github_double: GitHubDouble, tmp_path: Path) -> Scenario:
-    root = tmp_path / "repo"
-    root.mkdir()
-    s = Scenario(github_double, root)
-    s.seed_labels()
-    return s
+    return seeded_scenario(github_double, tmp_path)
 
 
 def add_label(s: Scenario, number: int, name: str) -> None:
@@ -163,10 +159,7 @@ def test_an_approval_permission_stricter_than_the_senders_does_not_approve(
         '    approval-label: "ci:approved"\n',
         '    approval-label: "ci:approved"\n    approval-permission: admin\n',
     )
-    root = tmp_path / "repo"
-    root.mkdir()
-    s = Scenario(github_double, root, config)
-    s.seed_labels()
+    s = seeded_scenario(github_double, tmp_path, config)
     pull = s.pull(["task:training", "gpu:required", "ci:approved"], author="contributor", fork=True)
 
     by_maintainer = route(s, event_of(s, pull.number, "labeled", "ci:approved", "maint"))

@@ -79,6 +79,15 @@ def run_script(
     )
 
 
+def fetch(
+    job: str, server_root: Path, work: Path, ref: str, is_tag: str = "false"
+) -> subprocess.CompletedProcess[str]:
+    """The job's actions-fetching step, run in `work` against the file:// server."""
+    work.mkdir(exist_ok=True)
+    env = {"ACTIONS_REPOSITORY": "owner/actions", "ACTIONS_REF": ref, "ACTIONS_REF_IS_TAG": is_tag}
+    return run_script(step(job, FETCH_STEP)["run"], work, env, f"file://{server_root}")
+
+
 def test_every_job_fetches_the_actions_with_the_same_step() -> None:
     scripts = {job: step(job, FETCH_STEP)["run"] for job in ("route", "work", "report")}
     assert len(set(scripts.values())) == 1
@@ -90,13 +99,7 @@ def test_a_sha_fetches_exactly_that_commit(
 ) -> None:
     root, one, _ = server
     work = tmp_path / "work"
-    work.mkdir()
-    done = run_script(
-        step(job, FETCH_STEP)["run"],
-        work,
-        {"ACTIONS_REPOSITORY": "owner/actions", "ACTIONS_REF": one, "ACTIONS_REF_IS_TAG": "false"},
-        f"file://{root}",
-    )
+    done = fetch(job, root, work, one, "false")
     assert done.returncode == 0, done.stderr
     assert git("rev-parse", "HEAD", cwd=work / ".mlops-actions") == one
     assert (work / ".mlops-actions" / "marker").read_text() == "one\n"
@@ -108,13 +111,7 @@ def test_anything_but_a_full_sha_is_refused_without_the_opt_in(
 ) -> None:
     root, _, _ = server
     work = tmp_path / "work"
-    work.mkdir()
-    done = run_script(
-        step("route", FETCH_STEP)["run"],
-        work,
-        {"ACTIONS_REPOSITORY": "owner/actions", "ACTIONS_REF": ref, "ACTIONS_REF_IS_TAG": "false"},
-        f"file://{root}",
-    )
+    done = fetch("route", root, work, ref, "false")
     assert done.returncode == 2
     assert "is not a full commit SHA" in done.stdout
     assert not (work / ".mlops-actions").exists()
@@ -125,13 +122,7 @@ def test_a_tag_is_fetched_only_with_the_opt_in(
 ) -> None:
     root, _, two = server
     work = tmp_path / "work"
-    work.mkdir()
-    done = run_script(
-        step("route", FETCH_STEP)["run"],
-        work,
-        {"ACTIONS_REPOSITORY": "owner/actions", "ACTIONS_REF": "v1", "ACTIONS_REF_IS_TAG": "true"},
-        f"file://{root}",
-    )
+    done = fetch("route", root, work, "v1", "true")
     assert done.returncode == 0, done.stderr
     assert git("rev-parse", "HEAD", cwd=work / ".mlops-actions") == two  # wherever it points now
 
@@ -143,12 +134,7 @@ def test_a_planted_actions_folder_is_replaced(
     work = tmp_path / "work"
     (work / ".mlops-actions" / "label-dispatch").mkdir(parents=True)
     (work / ".mlops-actions" / "label-dispatch" / "evil.py").write_text("raise SystemExit\n")
-    done = run_script(
-        step("work", FETCH_STEP)["run"],
-        work,
-        {"ACTIONS_REPOSITORY": "owner/actions", "ACTIONS_REF": one, "ACTIONS_REF_IS_TAG": "false"},
-        f"file://{root}",
-    )
+    done = fetch("work", root, work, one, "false")
     assert done.returncode == 0, done.stderr
     assert not (work / ".mlops-actions" / "label-dispatch").exists()
 

@@ -16,7 +16,7 @@ import pytest
 from mlops_actions.errors import GitHubError
 from mlops_actions.github_client import ClientOptions, api_call, connect, send_once
 from tests.support.github_double import GitHubDouble
-from tests.support.label_dispatch import REPO, Scenario
+from tests.support.label_dispatch import CONFIG, REPO, Scenario, seeded_scenario
 from tests.support.milestones import REPO as RELEASE_REPO
 from tests.support.milestones import milestone_event, run_release, seed
 
@@ -25,11 +25,7 @@ DISPATCHES = f"/repos/{REPO}/actions/workflows/*/dispatches"
 
 @pytest.fixture
 def scenario(github_double: GitHubDouble, tmp_path: Path) -> Scenario:
-    root = tmp_path / "repo"
-    root.mkdir()
-    s = Scenario(github_double, root)
-    s.seed_labels()
-    return s
+    return seeded_scenario(github_double, tmp_path)
 
 
 def routed_pull(scenario: Scenario) -> tuple[object, dict[str, object]]:
@@ -93,16 +89,11 @@ def test_late_answered_workflow_dispatch_starts_one_run(scenario: Scenario) -> N
 def test_late_answered_repository_dispatch_starts_one_run(
     github_double: GitHubDouble, tmp_path: Path
 ) -> None:
-    root = tmp_path / "repo"
-    root.mkdir()
-    from tests.support.label_dispatch import CONFIG
-
     config = CONFIG.replace(
         "dispatch: {workflow: gpu-train.yml, inputs: {suite: smoke}}",
         "dispatch: {event-type: gpu-training}",
     )
-    s = Scenario(github_double, root, config)
-    s.seed_labels()
+    s = seeded_scenario(github_double, tmp_path, config)
     pull, event = routed_pull(s)
     github_double.faults.late(method="POST", path=f"/repos/{REPO}/dispatches")
 

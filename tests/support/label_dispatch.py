@@ -255,6 +255,15 @@ class Scenario:
         return self.repo.issue_labels(number)
 
 
+def seeded_scenario(double: GitHubDouble, tmp_path: Path, config: str = CONFIG) -> Scenario:
+    """The repository with its labels, a workspace at tmp_path/repo holding `config`."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    scenario = Scenario(double, root, config)
+    scenario.seed_labels()
+    return scenario
+
+
 def requests_before_first_comment_write(double: GitHubDouble) -> int:
     """How many requests came before the first comment was created or edited."""
     for index, entry in enumerate(double.log.entries):

@@ -5,8 +5,9 @@ over the given modules, each for at most `--budget` seconds, then prints per mod
 tried, killed, survived, with no test reaching them, timed out, and the score
 killed / (killed + survived + no tests + timeouts). mutmut runs only the tests that reach each
 mutated function (its per-function test selection), and the selected tests are the fast ones:
-no act, no Docker. Results are kept under mutants/, so a second run continues where the first
-stopped.
+no act, no Docker. Results are kept under mutants/ (mutmut's log per module in
+mutants/bench-<module>.log); delete the folder after changing tests, so that mutmut collects
+which tests reach which function again.
 
     python bench/mutation.py                                  # the default modules
     python bench/mutation.py --budget 300 mlops_actions.cli   # one module, 5 minutes
@@ -60,14 +61,19 @@ def run_module(module: str, budget: float, children: int) -> float:
         "MLOPS_GITHUB_OPENAPI", str(ROOT.parent / "shared" / "github-api" / "openapi.json")
     )
     started = time.monotonic()
-    with subprocess.Popen(
-        [str(MUTMUT), "run", "--max-children", str(children), f"{module}.*"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    ) as proc:
+    log_path = ROOT / "mutants" / f"bench-{module}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with (
+        log_path.open("wb") as log,
+        subprocess.Popen(
+            [str(MUTMUT), "run", "--max-children", str(children), f"{module}.*"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        ) as proc,
+    ):
         try:
             proc.wait(timeout=budget)
         except subprocess.TimeoutExpired:

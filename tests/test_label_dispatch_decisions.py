@@ -11,6 +11,7 @@ from mlops_actions.label_dispatch.route import (
     build_plan,
     decide_gate,
     dispatch_payload,
+    match_routes,
     revokes_approval,
     route_matches,
     starts_work,
@@ -136,3 +137,109 @@ def test_dispatches_carry_the_approved_commit() -> None:
     assert plan["dispatch"]["inputs"] == {"number": "7", "commit": SHA}
     event = Route("e", ("gpu",), dispatch=Dispatch(event_type="gpu"))
     assert dispatch_payload(event, subject, SHA)["sha"] == SHA
+
+
+def test_gate_reasons_exactly() -> None:
+    def says(gate: Gate, **overrides: object) -> tuple[object, str, bool, str | None]:
+        d = decide_gate(gate, facts(sender="m", **overrides))
+        return d.allowed, d.reason, d.awaiting_approval, d.approve_sha
+
+    assert says(GATE, sender_role="read") == (
+        False,
+        "@m has read access; routing needs write",
+        False,
+        None,
+    )
+    assert says(GATE) == (True, "@m has write access", False, None)
+    fork = {"fork": True, "author": "c"}
+    assert says(GATE, **fork, author_role="admin") == (
+        True,
+        "fork PR by @c, who has admin access",
+        False,
+        None,
+    )
+    assert says(Gate(), **fork, author_role=None) == (
+        False,
+        "fork PR by @c (none access): the author needs write access (no approval label is "
+        "configured)",
+        False,
+        None,
+    )
+    assert says(GATE, **fork, author_role="read", applied="ci:approved") == (
+        True,
+        "commit aaaaaaa approved by @m with `ci:approved`",
+        False,
+        SHA,
+    )
+    assert says(GATE, **fork, author_role="read", approved_shas=(SHA,)) == (
+        True,
+        "commit aaaaaaa was approved with `ci:approved`",
+        False,
+        None,
+    )
+    assert says(GATE, **fork, author_role="triage") == (
+        False,
+        "awaiting approval: fork PR by @c (triage access); someone with write access applies "
+        "`ci:approved` to approve commit aaaaaaa (re-apply it after new pushes)",
+        True,
+        None,
+    )
+    assert "approve commit (unknown)" in says(GATE, **fork, author_role=None, head_sha=None)[1]
+    assert "(none access)" in says(GATE, **fork, author_role=None)[1]
+
+
+def test_plan_and_payload_exactly() -> None:
+    subject = Subject(
+        7,
+        True,
+        "a",
+        ("task:training", "gpu:required"),
+        title="Speed up",
+        head_sha="c" * 40,
+        head_repo="a/r",
+        base_repo="o/r",
+    )
+    workflow = Route(
+        "gpu",
+        ("self-hosted", "gpu"),
+        container="img:1.0",
+        env=(("EPOCHS", "1"),),
+        timeout_minutes=30,
+        dispatch=Dispatch(workflow="gpu.yml", ref="main", inputs=(("suite", "smoke"),)),
+    )
+    assert build_plan(workflow, subject, SHA) == {
+        "route": "gpu",
+        "runs-on": ["self-hosted", "gpu"],
+        "container": "img:1.0",
+        "env": {"EPOCHS": "1"},
+        "timeout-minutes": 30,
+        "number": 7,
+        "title": "Speed up",
+        "kind": "pull_request",
+        "fork": True,
+        "sha": SHA,
+        "labels": ["task:training", "gpu:required"],
+        "dispatch": {
+            "workflow": "gpu.yml",
+            "ref": "main",
+            "inputs": {"suite": "smoke", "number": "7", "sha": SHA},
+        },
+    }
+    event = Route("e", ("gpu",), dispatch=Dispatch(event_type="gpu-run"))
+    plain = build_plan(Route("p", ("gpu",)), subject, SHA)
+    assert plain["container"] == "" and plain["dispatch"] is None
+    assert build_plan(event, subject, SHA)["dispatch"] == {"event-type": "gpu-run"}
+    assert dispatch_payload(event, subject, SHA) == {
+        "number": 7,
+        "route": "e",
+        "kind": "pull_request",
+        "sha": SHA,
+        "labels": ["task:training", "gpu:required"],
+    }
+
+
+def test_match_routes_uses_the_labels_given_over_the_subjects() -> None:
+    subject = Subject(1, False, "a", ("a",))
+    routes = (route(labels=("a",)), Route("other", ("gpu",), labels=("b",)))
+    assert [r.name for r in match_routes(routes, subject)] == ["r"]
+    assert [r.name for r in match_routes(routes, subject, ("b",))] == ["other"]

@@ -6,10 +6,19 @@ import socket
 import time
 
 import pytest
-from github import Github
+from github import Github, GithubException, RateLimitExceededException
 
-from mlops_actions.errors import ExitCode, GitHubError
-from mlops_actions.github_client import ClientOptions, api_call, connect
+from mlops_actions.errors import ExitCode, GitHubError, UsageError
+from mlops_actions.github_client import (
+    DEFAULT_API_URL,
+    ClientOptions,
+    api_call,
+    connect,
+    options_from_context,
+    retry_wait,
+    split_repository,
+    wait_too_long,
+)
 from tests.support.github_double.server import GitHubDouble
 
 FAST = dict(timeout=2.0, retries=3, backoff=0.01, max_wait=5.0)
@@ -280,3 +289,125 @@ def test_a_plain_403_is_a_permission_refusal_not_a_wait(repo_double: GitHubDoubl
         assert label_color(gh) == "1d76db"
     assert slept == []
     assert repo_double.log.count("GET", "/repos/acme/trainer/labels/*") == 1
+
+
+# -- the decisions, as pure functions -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "message", "earlier", "wait"),
+    [
+        (429, {"Retry-After": "7"}, "", 0, 7.0),
+        (403, {"retry-after": "0"}, "", 3, 0.0),
+        (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW) + 10)}, "", 0, 11.0),
+        (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW) - 10)}, "", 0, 1.0),
+        (429, {"x-ratelimit-remaining": "0"}, "", 0, 60.0),  # no reset: a minute
+        (429, {"x-ratelimit-remaining": "12", "x-ratelimit-reset": str(int(NOW) + 9)}, "", 0, 60.0),
+        (429, {}, "", 1, 120.0),
+        (429, {"Retry-After": "soon"}, "", 0, 60.0),  # unreadable: as without it
+        (403, {}, "You have exceeded a secondary rate limit", 0, 60.0),
+        (403, {}, "Resource not accessible by integration", 0, None),
+        (403, {"x-ratelimit-remaining": "5"}, "Must have admin rights", 0, None),
+        (500, {"Retry-After": "5"}, "", 0, None),
+        (404, {}, "rate limit", 0, None),
+    ],
+)
+def test_retry_wait(
+    status: int, headers: dict[str, str], message: str, earlier: int, wait: float | None
+) -> None:
+    assert retry_wait(status, headers, message, NOW, earlier) == wait
+
+
+def test_wait_too_long_names_the_time_to_retry() -> None:
+    error = wait_too_long(61.4, 60.0, NOW)
+    assert error.one_line() == (
+        "GitHub's rate limit asks to wait 61s (until 2030-03-17 17:47:41 UTC), longer than the "
+        "60s this step waits Fix: re-run the job after 2030-03-17 17:47:41 UTC, or use a token "
+        "with a higher rate limit."
+    )
+    assert error.exit_code == ExitCode.GITHUB
+
+
+def test_options_from_the_workflow_context() -> None:
+    assert options_from_context({}) == ClientOptions(api_url=DEFAULT_API_URL, write_interval=1.0)
+    ghes = options_from_context(
+        {"GITHUB_API_URL": "https://ghe.example/api/v3", "MLOPS_ACTIONS_WRITE_INTERVAL": " 0 "}
+    )
+    assert (ghes.api_url, ghes.write_interval) == ("https://ghe.example/api/v3", 0.0)
+    assert options_from_context({"MLOPS_ACTIONS_WRITE_INTERVAL": "-3"}).write_interval == 0.0
+    assert options_from_context({"MLOPS_ACTIONS_WRITE_INTERVAL": "2.5"}).write_interval == 2.5
+    with pytest.raises(UsageError) as caught:
+        options_from_context({"MLOPS_ACTIONS_WRITE_INTERVAL": "fast"})
+    assert caught.value.one_line() == (
+        "MLOPS_ACTIONS_WRITE_INTERVAL='fast' is not a number of seconds Fix: set it to a number "
+        "such as 1 or 0, or unset it."
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "data", "line", "ambiguous"),
+    [
+        (
+            401,
+            {"message": "Bad credentials"},
+            "x: the token was rejected (401 Bad credentials) Fix: pass a valid token (the default "
+            "`${{ github.token }}` works inside workflows).",
+            False,
+        ),
+        (
+            404,
+            {"message": "Resource not accessible by integration"},
+            "x: the token lacks permission (403 Resource not accessible by integration) Fix: add "
+            "`issues: write` to the workflow's or job's `permissions:`.",
+            False,
+        ),
+        (
+            404,
+            {"message": "Not Found"},
+            "x: not found (404 Not Found) Fix: check the repository and names; a token without "
+            "`issues: write` also sees 404 for private repositories.",
+            False,
+        ),
+        (
+            422,
+            {"message": "Validation Failed", "errors": [{"code": "already_exists"}, "bad"]},
+            "x: GitHub refused the request (422 Validation Failed: already_exists; bad) Fix: see "
+            "the message; the request conflicts with existing data.",
+            False,
+        ),
+        (
+            502,
+            "Bad Gateway",
+            "x: GitHub answered 502 Bad Gateway after retries Fix: re-run the job; if it "
+            "persists, check https://www.githubstatus.com.",
+            True,
+        ),
+        (500, {}, "x: GitHub answered 500 no message after retries", True),
+    ],
+)
+def test_refusals_are_one_line_with_the_fix(
+    status: int, data: object, line: str, ambiguous: bool
+) -> None:
+    with pytest.raises(GitHubError) as caught, api_call("x", permission="issues: write"):
+        raise GithubException(status, data, {})
+    assert caught.value.one_line().startswith(line)
+    assert caught.value.ambiguous is ambiguous
+
+
+def test_an_exhausted_rate_limit_is_one_line() -> None:
+    with pytest.raises(GitHubError) as caught, api_call("x", permission="issues: read"):
+        raise RateLimitExceededException(403, {"message": "API rate limit exceeded"}, {})
+    assert caught.value.one_line() == (
+        "x: GitHub rate limit exhausted (API rate limit exceeded) Fix: re-run later or use a "
+        "token with a higher limit."
+    )
+
+
+@pytest.mark.parametrize("name", ["acme", "acme/", "/trainer", "a/b/c", ""])
+def test_split_repository_refuses_what_is_not_owner_name(name: str) -> None:
+    with pytest.raises(UsageError, match="is not of the form owner/name"):
+        split_repository(name)
+
+
+def test_split_repository() -> None:
+    assert split_repository("acme/trainer") == ("acme", "trainer")

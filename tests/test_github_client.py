@@ -6,12 +6,15 @@ import socket
 import time
 
 import pytest
+import requests
 from github import Github, GithubException, RateLimitExceededException
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from mlops_actions.errors import ExitCode, GitHubError, UsageError
 from mlops_actions.github_client import (
     DEFAULT_API_URL,
     ClientOptions,
+    _never_sent,
     api_call,
     connect,
     options_from_context,
@@ -411,3 +414,69 @@ def test_split_repository_refuses_what_is_not_owner_name(name: str) -> None:
 
 def test_split_repository() -> None:
     assert split_repository("acme/trainer") == ("acme", "trainer")
+
+
+def test_what_counts_as_never_sent() -> None:
+    refused = NewConnectionError(None, "Failed to establish a new connection: refused")  # type: ignore[arg-type]
+    assert _never_sent(requests.exceptions.ConnectionError(MaxRetryError(None, "/x", refused)))  # type: ignore[arg-type]
+    assert _never_sent(requests.exceptions.ConnectTimeout())
+    assert _never_sent(OSError(ConnectionRefusedError()))
+    try:
+        try:
+            raise ConnectionRefusedError
+        except ConnectionRefusedError:
+            raise OSError("wrapped") from None
+    except OSError as wrapped:
+        wrapped.__context__ = ConnectionRefusedError()
+        assert _never_sent(wrapped)
+    reset = ProtocolError("Connection aborted.", ConnectionResetError())
+    assert not _never_sent(requests.exceptions.ConnectionError(reset))
+    assert not _never_sent(requests.exceptions.ReadTimeout())
+
+
+def test_a_403_with_retry_after_waits_whatever_its_message(repo_double: GitHubDouble) -> None:
+    repo_double.faults.status(
+        403,
+        method="GET",
+        path="/repos/acme/trainer/labels/*",
+        headers={"Retry-After": "3"},
+        body={"message": "Forbidden"},
+    )
+    gh, slept = recorded_client(repo_double)
+    with api_call("read a label", permission="issues: read"):
+        assert label_color(gh) == "1d76db"
+    assert slept == [3.0]
+
+
+def test_a_403_with_a_plain_text_rate_limit_body_waits(repo_double: GitHubDouble) -> None:
+    repo_double.faults.status(
+        403,
+        method="GET",
+        path="/repos/acme/trainer/labels/*",
+        body="You have exceeded a secondary rate limit.",
+    )
+    gh, slept = recorded_client(repo_double)
+    with api_call("read a label", permission="issues: read"):
+        assert label_color(gh) == "1d76db"
+    assert slept == [60.0]
+
+
+def test_the_retry_time_is_said_in_utc_whatever_the_local_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        assert "until 2030-03-17 17:47:41 UTC" in wait_too_long(61.0, 60.0, NOW).message
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_split_repository_says_how_to_fix_it() -> None:
+    with pytest.raises(UsageError) as caught:
+        split_repository("acme")
+    assert caught.value.one_line() == (
+        "repository 'acme' is not of the form owner/name Fix: pass `repository: owner/name` "
+        "(default: the workflow's repository)."
+    )

@@ -480,3 +480,27 @@ def test_split_repository_says_how_to_fix_it() -> None:
         "repository 'acme' is not of the form owner/name Fix: pass `repository: owner/name` "
         "(default: the workflow's repository)."
     )
+
+
+def test_a_500_on_a_read_is_retried(repo_double: GitHubDouble) -> None:
+    repo_double.faults.status(500, method="GET", path="/repos/acme/trainer/labels/*")
+    gh, _ = recorded_client(repo_double)
+    with api_call("read a label", permission="issues: read"):
+        assert label_color(gh) == "1d76db"
+    assert label_gets(repo_double) == 2
+
+
+def test_a_403_that_is_no_rate_limit_keeps_its_status(repo_double: GitHubDouble) -> None:
+    repo_double.faults.status(
+        403,
+        method="GET",
+        path="/repos/acme/trainer/labels/*",
+        body={"message": "Must have admin rights to Repository."},
+    )
+    gh, slept = recorded_client(repo_double)
+    with pytest.raises(GitHubError) as caught, api_call("r", permission="x: read"):
+        assert label_color(gh) == "1d76db"
+    assert caught.value.one_line().startswith(
+        "r: the token lacks permission (403 Must have admin rights to Repository.)"
+    )
+    assert slept == []

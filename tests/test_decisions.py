@@ -211,6 +211,7 @@ def test_open_item_messages_exactly() -> None:
     assert item_list(items[:2]) == "#1, #2"
     assert item_list(items) == ", ".join(f"#{n}" for n in range(1, 21)) + " and 2 more"
     assert item_list(items[:20]) == ", ".join(f"#{n}" for n in range(1, 21))
+    assert item_list(items[:21]).endswith("#20 and 1 more")
     assert gate_error("v1.0", items[:1]).one_line() == (
         "milestone 'v1.0' still has 1 open item (#1); nothing was tagged or released Fix: close "
         "them or move them to another milestone, then close the milestone again (or set "

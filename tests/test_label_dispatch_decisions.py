@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_actions.label_dispatch.event import Subject
+from mlops_actions.label_dispatch.event import Event, Subject, parse_event
 from mlops_actions.label_dispatch.model import Dispatch, Gate, Route, role_at_least
 from mlops_actions.label_dispatch.route import (
     GateFacts,
@@ -16,6 +16,7 @@ from mlops_actions.label_dispatch.route import (
     route_matches,
     starts_work,
 )
+from tests.support.events import load_event, retarget
 
 SHA = "a" * 40
 GATE = Gate(approval_label="ci:approved")
@@ -243,3 +244,51 @@ def test_match_routes_uses_the_labels_given_over_the_subjects() -> None:
     routes = (route(labels=("a",)), Route("other", ("gpu",), labels=("b",)))
     assert [r.name for r in match_routes(routes, subject)] == ["r"]
     assert [r.name for r in match_routes(routes, subject, ("b",))] == ["other"]
+
+
+def test_events_parse_every_field() -> None:
+    payload = retarget(
+        load_event("pull_request.labeled"),
+        repo="o/r",
+        label="gpu:required",
+        author="c",
+        sender="m",
+        head_repo="c/r",
+        labels=["task:training", "gpu:required"],
+    )
+    pr = payload["pull_request"]
+    assert parse_event("pull_request_target", payload) == Event(
+        "pull_request_target",
+        "labeled",
+        "m",
+        Subject(
+            number=pr["number"],
+            is_pull=True,
+            author="c",
+            labels=("task:training", "gpu:required"),
+            title=pr["title"],
+            head_sha=pr["head"]["sha"],
+            head_repo="c/r",
+            base_repo="o/r",
+            base_ref=pr["base"]["ref"],
+        ),
+        "gpu:required",
+    )
+    issue = load_event("issues.labeled")
+    parsed = parse_event("issues", issue)
+    assert parsed.subject == Subject(
+        number=issue["issue"]["number"],
+        is_pull=False,
+        author=issue["issue"]["user"]["login"],
+        labels=tuple(lb["name"] for lb in issue["issue"]["labels"]),
+        title=issue["issue"]["title"],
+        base_repo=issue["repository"]["full_name"],
+    )
+    bare = parse_event("issues", {"issue": {"number": 3, "labels": [{"color": "x"}, "y"]}})
+    assert bare == Event("issues", "", "", Subject(3, False, "", (), ""), None)
+    assert parse_event("pull_request", {"action": "opened"}) == Event(
+        "pull_request", "opened", "", None, None
+    )
+    no_base_repo = dict(payload, pull_request={**pr, "base": {"ref": "main"}})
+    subject = parse_event("pull_request", no_base_repo).subject
+    assert subject is not None and subject.base_repo == "o/r" and subject.base_ref == "main"

@@ -111,8 +111,14 @@ def test_nothing_from_the_workspace_is_imported(
     boot = run(env, cwd=workspace)
     assert boot.returncode == 0, boot.stderr
     # The command line of every composite action, as the action runs it in the workspace.
-    for action in sorted(ROOT.glob("*/action.yml")):
-        steps = yaml.safe_load(action.read_text(encoding="utf-8"))["runs"]["steps"]
+    composite = [
+        (path, yaml.safe_load(path.read_text(encoding="utf-8"))["runs"])
+        for path in sorted(ROOT.glob("*/action.yml"))
+    ]
+    for action, runs in composite:
+        if runs.get("using") != "composite":
+            continue
+        steps = runs["steps"]
         lines = [s["run"] for s in steps if "MLOPS_PYTHON" in s.get("run", "")]
         assert lines and all('"$MLOPS_PYTHON" -I -B -m mlops_actions' in x for x in lines), action
     # The Docker action's entrypoint runs the same way in /github/workspace.

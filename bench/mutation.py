@@ -6,8 +6,9 @@ tried, killed, survived, with no test reaching them, timed out, and the score
 killed / (killed + survived + no tests + timeouts). mutmut runs only the tests that reach each
 mutated function (its per-function test selection), and the selected tests are the fast ones:
 no act, no Docker. Results are kept under mutants/ (mutmut's log per module in
-mutants/bench-<module>.log); delete the folder after changing tests, so that mutmut collects
-which tests reach which function again.
+mutants/bench-<module>.log); delete the folder after changing tests or the `[tool.mutmut]`
+settings (a changed setting voids the kept results), so that mutmut collects which tests reach
+which function again.
 
     python bench/mutation.py                                  # the default modules
     python bench/mutation.py --budget 300 mlops_actions.cli   # one module, 5 minutes

@@ -13,6 +13,9 @@ echo
 echo "== version-guard: a 20,000-file monorepo scan against git grep"
 "$py" bench/version_guard_scan.py
 echo
+echo "== version-guard on real ML repositories: precision against hand labels (needs ../vg-corpus)"
+"$py" bench/version_guard_real.py --no-gate || true
+echo
 echo "== label-dispatch: API requests against the budgets"
 "$py" bench/label_dispatch_requests.py
 echo

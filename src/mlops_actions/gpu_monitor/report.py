@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_actions.gpu_monitor.stats import Bucket, GpuStats, downsample
+from mlops_actions.markdown import cell
 
 SCHEMA = "mlops-actions/gpu-monitor"
 CHART_POINTS = 60  # points per chart line in the step summary
@@ -158,15 +159,6 @@ def compact_gpus(report: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 # -- step summary -------------------------------------------------------------------------------
-
-
-def cell(value: object) -> str:
-    """A Markdown table cell: pipes escaped, one line, HTML and mentions kept inert."""
-    text = "-" if value is None or value == "" else str(value)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    for char in ("\\", "|", "*", "_", "`", "[", "]", "@", "#"):
-        text = text.replace(char, "\\" + char)
-    return " ".join(text.split())
 
 
 def _num(value: object, unit: str = "") -> str:

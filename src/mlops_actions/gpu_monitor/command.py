@@ -18,15 +18,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from mlops_actions.command import Command, Context, Outcome
 from mlops_actions.errors import UsageError
 from mlops_actions.files import write_atomically
-from mlops_actions.gpu_monitor import report as render
 from mlops_actions.gpu_monitor.child import NOT_EXECUTABLE, NOT_FOUND, Child, start_without_signals
-from mlops_actions.gpu_monitor.sampler import Sampler
 from mlops_actions.runner import Runner
+
+if TYPE_CHECKING:
+    from mlops_actions.gpu_monitor.sampler import Sampler
 
 MIN_INTERVAL_S = 0.05
 MAX_INTERVAL_S = 3600.0
@@ -132,7 +134,6 @@ def run(inputs: GpuMonitorInputs, ctx: Context) -> Outcome:
     started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     started = time.monotonic()
     child = Child(argv)
-    sampler = Sampler(inputs.interval)
     try:
         try:
             child.start()
@@ -142,6 +143,10 @@ def run(inputs: GpuMonitorInputs, ctx: Context) -> Outcome:
         except PermissionError:
             runner.error(f"gpu-monitor: {argv[0]}: permission denied")
             return Outcome(NOT_EXECUTABLE, {"exit_code": NOT_EXECUTABLE})
+        # Imported once the child runs, so their import time overlaps the command's.
+        from mlops_actions.gpu_monitor.sampler import Sampler
+
+        sampler = Sampler(inputs.interval)
         start_without_signals(sampler)
         code = child.wait()
     finally:
@@ -177,6 +182,8 @@ def _report(
     finished: bool,
 ) -> dict[str, object]:
     """Write the report everywhere it goes; problems here are warnings, never the exit code."""
+    from mlops_actions.gpu_monitor import report as render
+
     runner = ctx.runner
     with sampler.lock:
         source = sampler.source

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.envs import build_fake_nvml
@@ -201,6 +202,17 @@ def test_a_gpu_lost_mid_run(nvml_lib: Path, tmp_path: Path) -> None:
     assert "lost at" in run.summary
 
 
+def test_a_hanging_driver_delays_only_the_report(nvml_lib: Path, tmp_path: Path) -> None:
+    """nvmlInit never returns: the command runs and ends as usual; the report says so."""
+    env = monitor_env({**nvml_env(nvml_lib, [BUSY]), "FAKE_NVML": "hang\t550.54.15\t12040"})
+    started = time.monotonic()
+    run = run_monitor(tmp_path, ["--", *sleeper(0.2, 6)], env)
+    assert run.returncode == 6
+    assert time.monotonic() - started < 30
+    assert "did not answer its last poll in time" in run.stderr
+    assert run.report["gpus"] == [] and "did not answer in time" in run.report["unavailable"]
+
+
 def test_no_gpu_at_all(tmp_path: Path) -> None:
     env = monitor_env()  # no NVML library, no nvidia-smi
     run = run_monitor(tmp_path, ["--", *sleeper(0.1, 4)], env)
@@ -300,33 +312,40 @@ def test_command_not_found(tmp_path: Path) -> None:
     assert "no-such-command-here: command not found" in run.stderr
 
 
-def test_prometheus_textfile(nvml_lib: Path, tmp_path: Path) -> None:
-    textfile = tmp_path / "collector" / "gpu.prom"
-    textfile.parent.mkdir()
-    env = monitor_env(
-        {
-            **nvml_env(nvml_lib, [BUSY]),
-            "GITHUB_REPOSITORY": "octo/trainer",
-            "GITHUB_WORKFLOW": "gpu",
-            "GITHUB_RUN_ID": "123",
-            "RUNNER_NAME": "gpu-box-1",
-        }
-    )
-    args = ["--interval", "0.1", "--prometheus-textfile", str(textfile), "--", *sleeper(0.4)]
-    run = run_monitor(tmp_path, args, env)
-    assert run.returncode == 0, run.stderr
-    families = {f.name: f for f in text_string_to_metric_families(textfile.read_text())}
+RUN_FACTS = {
+    "GITHUB_REPOSITORY": "octo/trainer",
+    "GITHUB_WORKFLOW": "gpu",
+    "GITHUB_RUN_ID": "987",
+    "RUNNER_NAME": "gpu-box-2",
+}
+
+
+def assert_peak_memory(exposition: str, extra_labels: dict[str, str]) -> dict[str, Metric]:
+    """The busy GPU's peak memory, labelled with the run and the GPU; returns every family."""
+    families = {f.name: f for f in text_string_to_metric_families(exposition)}
     [peak] = families["mlops_gpu_monitor_memory_peak_bytes"].samples
     assert peak.value == 61440 * 1024 * 1024
     assert peak.labels == {
         "repository": "octo/trainer",
         "workflow": "gpu",
-        "run_id": "123",
-        "runner": "gpu-box-1",
+        "run_id": "987",
+        "runner": "gpu-box-2",
         "gpu": "0",
         "uuid": BUSY.uuid,
         "name": BUSY.name,
+        **extra_labels,
     }
+    return families
+
+
+def test_prometheus_textfile(nvml_lib: Path, tmp_path: Path) -> None:
+    textfile = tmp_path / "collector" / "gpu.prom"
+    textfile.parent.mkdir()
+    env = monitor_env({**nvml_env(nvml_lib, [BUSY]), **RUN_FACTS})
+    args = ["--interval", "0.1", "--prometheus-textfile", str(textfile), "--", *sleeper(0.4)]
+    run = run_monitor(tmp_path, args, env)
+    assert run.returncode == 0, run.stderr
+    families = assert_peak_memory(textfile.read_text(), {})
     [hours] = families["mlops_gpu_monitor_gpu_hours"].samples
     assert hours.value == run.report["gpu_hours"]
     assert [p.name for p in textfile.parent.iterdir()] == ["gpu.prom"]  # no temporary left
@@ -368,33 +387,15 @@ def pushgateway(tmp_path: Path) -> Iterator[str]:
 
 
 def test_pushgateway(nvml_lib: Path, tmp_path: Path, pushgateway: str) -> None:
-    github = {
-        "GITHUB_REPOSITORY": "octo/trainer",
-        "GITHUB_WORKFLOW": "gpu",
-        "GITHUB_RUN_ID": "987",
-        "RUNNER_NAME": "gpu-box-2",
-    }
-    env = monitor_env({**nvml_env(nvml_lib, [BUSY]), **github})
+    env = monitor_env({**nvml_env(nvml_lib, [BUSY]), **RUN_FACTS})
     args = ["--interval", "0.1", "--pushgateway", pushgateway, "--job", "train", "--"]
     run = run_monitor(tmp_path, [*args, *sleeper(0.4)], env)
     assert run.returncode == 0, run.stderr
     assert "warning" not in run.stderr
     with urllib.request.urlopen(f"{pushgateway}/metrics", timeout=10) as answer:
         text = answer.read().decode()
-    families = {f.name: f for f in text_string_to_metric_families(text)}
-    [peak] = families["mlops_gpu_monitor_memory_peak_bytes"].samples
-    assert peak.value == 61440 * 1024 * 1024
-    assert peak.labels == {
-        "job": "train",
-        "repository": "octo/trainer",
-        "workflow": "gpu",
-        "run_id": "987",
-        "runner": "gpu-box-2",
-        "instance": "",
-        "gpu": "0",
-        "uuid": BUSY.uuid,
-        "name": BUSY.name,
-    }
+    # The Pushgateway adds the job and the grouping key (the run labels) to every series.
+    families = assert_peak_memory(text, {"job": "train", "instance": ""})
     [code] = families["mlops_gpu_monitor_exit_code"].samples
     assert code.value == 0 and code.labels["run_id"] == "987"
 

@@ -10,6 +10,7 @@ import contextlib
 import importlib
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -120,6 +121,9 @@ class NvmlSource:
                 pynvml.nvmlShutdown()
             raise
         source = cls(pynvml, handles, identities)
+        # The driver's buffer also holds samples from before this job (CPU timestamps in µs):
+        # count only those taken from now on.
+        source.last_sample_us = [int(time.time() * 1_000_000)] * len(handles)
         source._register_events()
         return source
 

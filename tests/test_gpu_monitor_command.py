@@ -46,7 +46,13 @@ POLLED = GpuSpec(
     "GPU-9b8c7d6e-5f4a-3b2c-1d0e-f9e8d7c6b5a4",
     name="NVIDIA A100-SXM4-80GB",
     memory_mib=81920,
-    telemetry={"util": "30", "nosamples": "1", "mem": "8192", "power": "250000"},
+    telemetry={
+        "util": "30",
+        "nosamples": "1",
+        "mem": "8192",
+        "power": "250000",
+        "ecc": "double@150",
+    },
 )
 
 
@@ -92,6 +98,7 @@ def test_two_gpus_every_figure(nvml_lib: Path, tmp_path: Path) -> None:
     assert polled["samples"] == polled["polls"] >= 5
     assert polled["utilization"] == {"mean": 30.0, "p95": 30, "max": 30, "idle_fraction": 0.0}
     assert polled["memory"]["peak_mib"] == 8192.0
+    assert polled["event_counts"] == {"ecc-double-bit": 1}
     assert report["gpu_hours"] == pytest.approx(2 * report["wall_time_s"] / 3600, rel=0.01)
 
     outputs = run.outputs
@@ -102,8 +109,9 @@ def test_two_gpus_every_figure(nvml_lib: Path, tmp_path: Path) -> None:
     assert float(outputs["gpu-hours"]) == report["gpu_hours"]
     assert outputs["report"] == str(tmp_path / "gpu-monitor.json")
     compact = json.loads(outputs["gpus"])
-    assert [g["uuid"] if "uuid" in g else g["index"] for g in compact] == [0, 1]
+    assert [g["index"] for g in compact] == [0, 1]
     assert compact[0]["xid"] == 1 and compact[0]["peak_mib"] == 61440.0
+    assert compact[1]["ecc"] == 1 and compact[1]["xid"] == 0
 
     assert f"| 0 {BUSY.name} |" in run.summary
     assert "61440 MiB (75.3%)" in run.summary and "xid x1" in run.summary

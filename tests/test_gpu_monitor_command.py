@@ -136,6 +136,15 @@ def test_output_is_untouched(nvml_lib: Path, tmp_path: Path) -> None:
     assert run.stderr == "err\n"
 
 
+def test_everything_after_the_double_dash_is_the_childs(tmp_path: Path) -> None:
+    script = "import json, sys; print(json.dumps(sys.argv[1:]))"
+    child_args = ["--interval", "9", "--", "two words", "--json", "$HOME"]
+    run = run_monitor(tmp_path, ["--", sys.executable, "-c", script, *child_args], monitor_env())
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == child_args
+    assert run.report["interval_s"] == 1.0  # the child's --interval was not the wrapper's
+
+
 def test_sigterm_reaches_the_child(nvml_lib: Path, tmp_path: Path) -> None:
     marker = tmp_path / "got-term"
     script = (

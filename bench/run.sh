@@ -24,3 +24,6 @@ echo "== milestone-release: API requests for a 1,000-item milestone"
 echo
 echo "== the API double: what OpenAPI validation costs a 1,000-item listing"
 "$py" bench/github_double.py
+echo
+echo "== gpu-monitor: sampler CPU, wrapper overhead and memory, 24 h report size"
+"$py" bench/gpu_monitor.py

@@ -410,6 +410,51 @@ def test_report_moves_one_comment_through_the_run_and_moves_status_labels(
     assert "**succeeded**" in scenario.comments(pull.number)[0]
 
 
+def test_report_merges_gpu_monitor_figures_into_the_comment(scenario: Scenario) -> None:
+    number = scenario.issue(["task:eval"])
+    gpus = [
+        {
+            "index": 0,
+            "name": "NVIDIA H100 80GB HBM3 | <b>x</b> @org/team",
+            "util_mean": 87.5,
+            "util_p95": 99,
+            "peak_mib": 61440.0,
+            "peak_percent": 75.3,
+            "power_mean_w": 512.0,
+            "energy_wh": 0.4231,
+            "temperature_max_c": 74.0,
+            "throttle": ["sw-power-cap"],
+            "xid": 1,
+            "ecc": 0,
+            "lost": False,
+        },
+        {"index": 1, "name": "NVIDIA H100 80GB HBM3", "util_mean": None, "lost": True},
+    ]
+    done = scenario.run(
+        "report", "--status", "success", "--number", str(number), "--gpu-report", json.dumps(gpus)
+    )
+    assert done.code == 0, done.log
+    [comment] = scenario.comments(number)
+    assert (
+        "| GPU 0 NVIDIA H100 80GB HBM3 \\| &lt;b&gt;x&lt;/b&gt; \\@org/team "
+        "| util 87.5% mean, 99% p95 · peak 61440 MiB (75.3%) · 512 W mean · 0.4231 Wh · "
+        "max 74 °C · throttled: sw-power-cap · 1 Xid events |"
+    ) in comment
+    assert "| GPU 1 NVIDIA H100 80GB HBM3 | lost during the run |" in comment
+    assert "<b>" not in comment and "@org" not in comment.replace("\\@org", "")
+
+
+def test_report_leaves_out_a_gpu_report_of_another_shape(scenario: Scenario) -> None:
+    number = scenario.issue(["task:eval"])
+    done = scenario.run(
+        "report", "--status", "success", "--number", str(number), "--gpu-report", '{"a": 1}'
+    )
+    assert done.code == 0, done.log
+    assert "input `gpu-report` is not gpu-monitor's `gpus` output" in done.log
+    [comment] = scenario.comments(number)
+    assert "GPU" not in comment.split("<!--")[0].replace("gpu:", "")
+
+
 def test_report_rejects_an_unknown_status(scenario: Scenario) -> None:
     number = scenario.issue(["task:eval"])
     result = scenario.run("report", "--status", "exploded", "--number", str(number))

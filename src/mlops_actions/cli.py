@@ -49,6 +49,7 @@ COMMAND_MODULES = {
     "version-guard": "mlops_actions.version_guard.command",
     "label-dispatch": "mlops_actions.label_dispatch.command",
     "milestone-release": "mlops_actions.milestone_release.command",
+    "gpu-monitor": "mlops_actions.gpu_monitor.command",
 }
 
 
@@ -81,6 +82,14 @@ def build_parser(available: Sequence[Command[Any]]) -> argparse.ArgumentParser:
             help="print the report as JSON on stdout (text goes to stderr)",
         )
         child.add_argument("--debug", action="store_true", help="show debug lines and tracebacks")
+        if command.trailing:
+            # Only shown in --help: main() takes everything after `--` before argparse runs.
+            child.add_argument(
+                "trailing",
+                nargs="*",
+                metavar=f"-- {command.trailing.upper()}",
+                help=f"the {command.trailing} and its arguments, after --",
+            )
         hints = typing.get_type_hints(command.inputs)
         for field in dataclasses.fields(command.inputs):
             name = input_name(field)
@@ -138,12 +147,19 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         args_list = environ["INPUT_COMMAND"].split()
     named = [a for a in args_list[:1] if a in COMMAND_MODULES]
     available = commands(named or None)
+    trailing: list[str] = []
+    if named and available[0].trailing and "--" in args_list:
+        # Everything after the first `--` belongs to the child command, untouched.
+        cut = args_list.index("--")
+        args_list, trailing = args_list[:cut], args_list[cut + 1 :]
     parser = build_parser(available)
     args = parser.parse_args(args_list)
     if not args.command:
         parser.print_help()
         return int(ExitCode.USAGE)
     command = next(c for c in available if c.name == args.command)
+    if command.trailing and getattr(args, "trailing", None):
+        parser.error(f"put the {command.trailing} after --: {' '.join(args.trailing)}")
     runner = Runner(
         environ, out=sys.stderr if args.json else sys.stdout, debug=True if args.debug else None
     )
@@ -163,7 +179,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         # A token taken from the environment is as secret as one given as an input.
         runner.mask(environ.get("GITHUB_TOKEN", ""))
         inputs = read_inputs(command.inputs, raw)
-        ctx = Context(runner=runner, github=github_context(environ))
+        ctx = Context(runner=runner, github=github_context(environ), trailing=tuple(trailing))
         outcome = command.run(inputs, ctx)
     except ActionError as error:
         code = runner.fail(error)

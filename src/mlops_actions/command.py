@@ -19,6 +19,7 @@ class Context:
     runner: Runner
     github: Mapping[str, str] = field(default_factory=dict)  # GITHUB_* facts, see runner
     cwd: Path = field(default_factory=Path.cwd)
+    trailing: tuple[str, ...] = ()  # the arguments after `--`, for commands that take them
 
     def workspace(self, working_directory: str | Path | None = None) -> Path:
         base = Path(self.github.get("GITHUB_WORKSPACE") or self.cwd)
@@ -43,3 +44,4 @@ class Command(Generic[InputsT]):
     inputs: type[InputsT]
     run: Callable[[InputsT, Context], Outcome]
     positional: tuple[str, ...] = ()  # inputs that the CLI also takes as positional arguments
+    trailing: str = ""  # names what the arguments after `--` are (gpu-monitor: a command)

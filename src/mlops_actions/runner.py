@@ -362,6 +362,8 @@ def github_context(env: Mapping[str, str]) -> dict[str, str]:
         "GITHUB_RUN_ID",
         "GITHUB_RUN_ATTEMPT",
         "GITHUB_ACTOR",
+        "GITHUB_WORKFLOW",
+        "RUNNER_NAME",
         "RUNNER_TEMP",
         "GITHUB_TOKEN",
         "MLOPS_ACTIONS_WRITE_INTERVAL",

@@ -15,6 +15,7 @@ from mlops_actions.github_client import connect, options_from_context
 from mlops_actions.label_dispatch.api import RepoApi
 from mlops_actions.label_dispatch.docs import render_labels_md
 from mlops_actions.label_dispatch.event import PULL_EVENTS, Event, Subject, parse_event
+from mlops_actions.label_dispatch.gpu import gpu_rows
 from mlops_actions.label_dispatch.lint import lint_all
 from mlops_actions.label_dispatch.marker import (
     Marker,
@@ -113,6 +114,10 @@ class LabelDispatchInputs:
     metrics_file: str = field(
         default="",
         metadata={"help": "report: JSON file whose values are shown as a metrics table."},
+    )
+    gpu_report: str = field(
+        default="",
+        metadata={"help": "report: gpu-monitor's `gpus` output; one row per GPU in the comment."},
     )
     labels_file: str = field(default="LABELS.md", metadata={"help": "docs: the file to write."})
     check: bool = field(
@@ -559,6 +564,14 @@ def run_report(r: Run) -> Outcome:
         else ""
     )
     metrics = _metrics(r) if r.inputs.metrics_file else ()
+    if r.inputs.gpu_report.strip():
+        rows = gpu_rows(r.inputs.gpu_report)
+        if rows is None:
+            runner.warning(
+                "input `gpu-report` is not gpu-monitor's `gpus` output; left out of the comment. "
+                "Fix: pass `${{ steps.<gpu-monitor step>.outputs.gpus }}` unchanged."
+            )
+        metrics += rows or ()
     marker = read_marker(r, int(number))
     base = marker.state if marker else MarkerState()
     allowed, why = transition(base.run, status, run_url)

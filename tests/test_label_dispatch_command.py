@@ -40,7 +40,7 @@ def test_sync_of_100_labels_with_renames_makes_six_requests(
     s = sync_scenario(github_double, root)
     issue = s.state.add_issue(REPO, "Old label on an issue", labels=["old-95"])
 
-    result = s.run("sync", "--dry-run", "false")
+    result = s.run("sync", "--no-dry-run")
 
     assert result.code == 0, result.log
     assert result.outputs["changes"] == "5"
@@ -75,7 +75,7 @@ def test_sync_refuses_rename_onto_existing_label(scenario: Scenario) -> None:
     scenario.state.add_label(REPO, "bug", color="d73a4a")  # type:bug exists too
     scenario.state.add_label(REPO, "enhancement", color="a2eeef")
 
-    result = scenario.run("sync", "--dry-run", "false")
+    result = scenario.run("sync", "--no-dry-run")
 
     assert result.code == 1
     assert "cannot merge labels" in result.log
@@ -88,10 +88,10 @@ def test_sync_deletes_unmanaged_only_when_asked_and_never_excluded(scenario: Sce
     scenario.state.add_label(REPO, "wontfix")
     scenario.state.add_label(REPO, "release:2.5")
 
-    kept = scenario.run("sync", "--dry-run", "false")
+    kept = scenario.run("sync", "--no-dry-run")
     assert kept.code == 0 and scenario.repo.label("wontfix") is not None
 
-    deleted = scenario.run("sync", "--dry-run", "false", "--delete-unmanaged", "true")
+    deleted = scenario.run("sync", "--no-dry-run", "--delete-unmanaged")
     assert deleted.code == 0
     assert scenario.repo.label("wontfix") is None
     assert scenario.repo.label("release:2.5") is not None

@@ -56,10 +56,17 @@ class MilestoneReleaseInputs:
     )
     milestone: int | None = field(
         default=None,
-        metadata={"help": "Milestone number (default: the milestone of the triggering event)."},
+        metadata={
+            "metavar": "NUMBER",
+            "help": "Milestone number (default: the milestone of the triggering event).",
+        },
     )
     target: str = field(
-        default="", metadata={"help": "Branch or commit SHA to tag (default: default branch head)."}
+        default="",
+        metadata={
+            "metavar": "REF",
+            "help": "Branch or commit SHA to tag (default: default branch head).",
+        },
     )
     dry_run: bool = field(
         default=False, metadata={"help": "Print the tag, release and notes; change nothing."}
@@ -77,13 +84,24 @@ class MilestoneReleaseInputs:
         default=None,
         metadata={"help": "Open items left: fail, reopen (and comment) or warn (default: config)."},
     )
-    config: str = field(default="", metadata={"help": "Config file (default .github/mlops.yml)."})
-    working_directory: str = field(
-        default="", metadata={"help": "Repository checkout (default: the workspace)."}
+    config: str = field(
+        default="", metadata={"metavar": "FILE", "help": "Config file (default .github/mlops.yml)."}
     )
-    repository: str = field(default="", metadata={"help": "owner/name (default: this repository)."})
+    working_directory: str = field(
+        default="",
+        metadata={"metavar": "PATH", "help": "Repository checkout (default: the workspace)."},
+    )
+    repository: str = field(
+        default="",
+        metadata={"metavar": "OWNER/NAME", "help": "owner/name (default: this repository)."},
+    )
     token: str = field(
-        default="", metadata={"help": "GitHub token (default: GITHUB_TOKEN).", "secret": True}
+        default="",
+        metadata={
+            "metavar": "TOKEN",
+            "help": "GitHub token (default: GITHUB_TOKEN).",
+            "secret": True,
+        },
     )
 
 
@@ -96,7 +114,9 @@ def run(inputs: MilestoneReleaseInputs, ctx: Context) -> Outcome:
     repository = inputs.repository or ctx.github.get("GITHUB_REPOSITORY", "")
     if not repository:
         raise UsageError(
-            "no repository given", fix="pass `repository: owner/name` or set GITHUB_REPOSITORY."
+            "no repository given",
+            fix="give {input} as owner/name, or set GITHUB_REPOSITORY.",
+            input="repository",
         )
     event = load_event(ctx.github.get("GITHUB_EVENT_PATH"))
     if inputs.mode == "plan":

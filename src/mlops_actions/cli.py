@@ -67,6 +67,8 @@ def build_parser(available: Sequence[Command[Any]]) -> argparse.ArgumentParser:
         "release milestones. Each command is also a GitHub Action with the same inputs.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        # A flag is spelled out: an abbreviation that works today breaks when a flag is added.
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"mlops-actions {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -77,6 +79,7 @@ def build_parser(available: Sequence[Command[Any]]) -> argparse.ArgumentParser:
             description=command.summary,
             epilog=EXIT_CODES,
             formatter_class=argparse.RawDescriptionHelpFormatter,
+            allow_abbrev=False,
         )
         child.add_argument(
             "--json",

@@ -437,6 +437,25 @@ def test_docs_writes_labels_md_and_check_detects_drift(scenario: Scenario) -> No
     assert "out of date" in stale.log
 
 
+@pytest.mark.parametrize("config", ["version: 1\n", None])
+def test_docs_without_labels_refuses_and_writes_nothing(
+    scenario: Scenario, config: str | None
+) -> None:
+    path = scenario.root / ".github" / "mlops.yml"
+    if config is None:
+        path.unlink()
+    else:
+        path.write_text(config, encoding="utf-8")
+    result = scenario.run("docs")
+    assert result.code == 2
+    assert "no labels are configured." in result.log
+    assert "Fix: list the labels (name, color, description) under `label-dispatch.labels`" in (
+        result.log
+    )
+    assert not (scenario.root / "LABELS.md").exists()
+    assert scenario.run("docs", "--check").code == 2
+
+
 def test_lint_finds_unknown_labels_in_workflow_conditions(scenario: Scenario) -> None:
     workflows = scenario.root / ".github" / "workflows"
     workflows.mkdir()

@@ -259,12 +259,7 @@ def _config_at(r: Run, path: str, ref: str) -> Config:
 
 def run_sync(r: Run) -> Outcome:
     runner = r.ctx.runner
-    if not r.settings.labels:
-        raise r.config.error(
-            ("label-dispatch", "labels"),
-            "no labels are configured",
-            "list the labels under `label-dispatch.labels` before syncing.",
-        )
+    _require_labels(r, "before syncing")
     delete = (
         r.settings.delete_unmanaged
         if r.inputs.delete_unmanaged == "config"
@@ -680,8 +675,21 @@ def _move_status_labels(r: Run, subject: Subject, status: str) -> dict[str, list
 # -- docs and lint ------------------------------------------------------------------------------
 
 
+def _require_labels(r: Run, when: str) -> None:
+    """Refuse (exit 2) a mode that has nothing to work on without labels in the config."""
+    if not r.settings.labels:
+        raise r.config.error(
+            ("label-dispatch", "labels"),
+            "no labels are configured",
+            f"list the labels (name, color, description) under `label-dispatch.labels` in "
+            f".github/mlops.yml {when}.",
+        )
+
+
 def run_docs(r: Run) -> Outcome:
     runner = r.ctx.runner
+    # A LABELS.md that says "no labels" would be committed as if it documented something.
+    _require_labels(r, f"to generate {r.inputs.labels_file} from them")
     text = render_labels_md(r.settings)
     path = r.root / r.inputs.labels_file
     current = path.read_text(encoding="utf-8") if path.is_file() else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import sys
 import types
 import typing
@@ -89,6 +90,35 @@ def render_value(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+# GitHub shows no step summary larger than 1 MiB; stay below it with room for the cut line.
+SUMMARY_LIMIT = 1024 * 1024
+SUMMARY_BUDGET = SUMMARY_LIMIT - 4 * 1024
+_HEADING = re.compile(r"^#{1,6} ", re.M)
+
+
+def fit_sections(markdown: str, room: int) -> tuple[str, bool]:
+    """The leading whole sections of ``markdown`` that fit in ``room`` bytes (UTF-8), and
+    whether that is all of it. A section is a heading line and everything up to the next."""
+    if len(markdown.encode("utf-8")) <= room:
+        return markdown, True
+    starts = [0, *(m.start() for m in _HEADING.finditer(markdown) if m.start() > 0)]
+    kept = ""
+    for start, end in zip(starts, [*starts[1:], len(markdown)], strict=True):
+        section = markdown[start:end]
+        if len((kept + section).encode("utf-8")) > room:
+            break
+        kept += section
+    return kept, False
+
+
+def summary_cut_line(pointer: str) -> str:
+    return (
+        f"\n_The rest of this summary is left out: GitHub shows at most "
+        f"{SUMMARY_LIMIT // 1024 // 1024} MiB of a step summary. The full report is in "
+        f"{pointer}._\n"
+    )
+
+
 class Runner:
     """Writes what a command reports, to the runner's files or to a terminal."""
 
@@ -112,6 +142,9 @@ class Runner:
         )
         # How a message names an input: the CLI makes it say `--flag` for what came as a flag.
         self.refer: Callable[[str], str] = refer_to_input
+        # Where the whole report is, for the line that replaces what the summary cannot hold.
+        self.report_pointer = "the command's JSON report (`--json`)"
+        self._summary_full = False
         self.outputs: dict[str, str] = {}
         self.annotations: list[Annotation] = []
         self._masked: list[str] = []
@@ -133,11 +166,23 @@ class Runner:
             self.set_output(name, value)
 
     def summary(self, markdown: str) -> None:
-        """Append Markdown to the step summary; without a runner it is not printed (text output is)."""
+        """Append Markdown to the step summary; without a runner it is not printed (text output is).
+
+        GitHub refuses a step summary over 1 MiB and shows none of it, so the summary stops
+        below that: whole sections (a heading and what follows it) are kept, the rest becomes
+        one line that points to the full report.
+        """
         path = self.env.get("GITHUB_STEP_SUMMARY")
-        if path:
-            with open(path, "a", encoding="utf-8", newline="\n") as handle:
-                handle.write(markdown.rstrip("\n") + "\n\n")
+        if not path or self._summary_full:
+            return
+        text = markdown.rstrip("\n") + "\n\n"
+        used = os.path.getsize(path) if os.path.exists(path) else 0
+        kept, whole = fit_sections(text, SUMMARY_BUDGET - used)
+        if not whole:
+            kept += summary_cut_line(self.report_pointer)
+            self._summary_full = True
+        with open(path, "a", encoding="utf-8", newline="\n") as handle:
+            handle.write(kept)
 
     # -- log ---------------------------------------------------------------------------------
 

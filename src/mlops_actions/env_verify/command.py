@@ -446,6 +446,8 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
     annotate(ctx, results)
     runner.set_outputs(outputs)
     title = f"env-verify {inputs.image}" if inputs.image else "env-verify"
+    if shown_path:
+        runner.report_pointer = f"`{shown_path}` (the `report-path` output)"
     runner.summary(report.summary(facts, results, title=title, report_path=shown_path, notes=notes))
     bad = checks.failed(results)
     runner.print(

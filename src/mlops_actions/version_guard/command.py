@@ -294,6 +294,9 @@ def run(inputs: VersionGuardInputs, ctx: Context) -> Outcome:
             "sarif-file": str(sarif_path or ""),
         }
     )
+    runner.report_pointer = "the `findings` and `pins` outputs" + (
+        f" and the SARIF file `{sarif_path}`" if sarif_path else ""
+    )
     runner.summary(summary_markdown(scan, envs, findings, prefix, base_sha))
     counts = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "notice")}
     line = (

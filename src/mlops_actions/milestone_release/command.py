@@ -11,6 +11,7 @@ from mlops_actions.command import Command, Context, Outcome
 from mlops_actions.config import load_config
 from mlops_actions.errors import ExitCode, UsageError
 from mlops_actions.github_client import connect, options_from_context
+from mlops_actions.milestone_release.after import Commented, comment_released, dispatch_after
 from mlops_actions.milestone_release.checkout import files_at
 from mlops_actions.milestone_release.gh import RepoClient
 from mlops_actions.milestone_release.model import Item, MilestoneInfo, ReleaseInfo
@@ -83,6 +84,21 @@ class MilestoneReleaseInputs:
     open_items: Literal["fail", "reopen", "warn"] | None = field(
         default=None,
         metadata={"help": "Open items left: fail, reopen (and comment) or warn (default: config)."},
+    )
+    dispatch: str = field(
+        default="",
+        metadata={
+            "metavar": "WORKFLOW",
+            "help": "Workflow to start on the new tag once the release is created (file name "
+            "such as publish.yml, with `on: workflow_dispatch`; needs actions: write).",
+        },
+    )
+    released_comment: bool = field(
+        default=False,
+        metadata={
+            "help": "Comment 'released in <tag>' on every shipped issue and merged pull "
+            "request of the milestone, once per item (needs issues: write)."
+        },
     )
     config: str = field(
         default="", metadata={"metavar": "FILE", "help": "Config file (default .github/mlops.yml)."}
@@ -254,6 +270,23 @@ def _release(
             )
         if major_plan is not None and major_plan.action != "keep":
             client.set_tag(major_plan.name, sha, exists=major_plan.action == "move")
+    url = release.url if release else ""
+    commented = (
+        comment_released(
+            client, runner, items, tag=tag, url=url, limit=settings.comment_limit, dry=dry
+        )
+        if inputs.released_comment
+        else Commented()
+    )
+    dispatched = bool(inputs.dispatch) and dispatch_after(
+        client,
+        runner,
+        workflow=inputs.dispatch,
+        tag=tag,
+        release_created=release_plan.action == "create",
+        draft=draft,
+        dry=dry,
+    )
 
     outputs: dict[str, Any] = {
         "ok": True,
@@ -265,6 +298,8 @@ def _release(
         "release-id": str(release.id) if release else "",
         "notes": notes.markdown,
         "sha": sha,
+        "dispatched": dispatched,
+        "commented": list(commented.written),
     }
     runner.set_outputs(outputs)
     runner.summary(_release_summary(milestone, items, tag, sha, release, release_plan.action, dry))
@@ -281,6 +316,8 @@ def _release(
             if major_plan is None
             else {"name": major_plan.name, "action": major_plan.action},
             "open_items": [i.number for i in pending],
+            "comments_present": list(commented.present),
+            "comments_left": list(commented.left),
             "contributors": list(notes.contributors),
         }
     )

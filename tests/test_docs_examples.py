@@ -9,6 +9,8 @@ Each fenced ```yaml block is one example, read as YAML and sorted by what it is:
   `permissions: {}`; that wrapper adds nothing the steps could lean on;
 - a config file (`.github/mlops.yml`: a mapping of config sections) is validated against the
   published config schema instead;
+- a pre-commit config (a mapping with `repos`) must name hooks that `.pre-commit-hooks.yaml`
+  defines;
 - anything else fails, so a new kind of example is a decision, not a silent skip.
 
 The workflows are then checked by zizmor (the default persona, offline, no config file) and by
@@ -77,6 +79,8 @@ def _kind(data: Any, sections: set[str]) -> str:
         return "steps"
     if isinstance(data, dict) and data and set(data) <= sections:
         return "config"
+    if isinstance(data, dict) and set(data) == {"repos"}:
+        return "pre-commit"
     return "unknown"
 
 
@@ -205,6 +209,14 @@ def test_config_examples_match_the_config_schema(example: Example) -> None:
     schema = json.loads((ROOT / "docs" / "mlops.schema.json").read_text(encoding="utf-8"))
     data = {"version": 1, **(yaml.safe_load(textwrap.dedent(example.text)) or {})}
     jsonschema.validate(data, schema)
+
+
+@pytest.mark.parametrize("example", [e for e in EXAMPLES if e.kind == "pre-commit"], ids=str)
+def test_pre_commit_examples_name_our_hooks(example: Example) -> None:
+    ours = {h["id"] for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    [repo] = yaml.safe_load(textwrap.dedent(example.text))["repos"]
+    assert repo["repo"] == "https://github.com/mlops-actions/mlops-actions"
+    assert {h["id"] for h in repo["hooks"]} <= ours
 
 
 def test_a_bad_example_is_caught(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import re
 import typing
 from pathlib import Path
 
@@ -197,3 +198,17 @@ def test_no_error_message_names_an_input_itself() -> None:
         if "input `" in part or "pass --" in part
     ]
     assert offenders == []
+
+
+def test_shell_messages_end_a_sentence_before_fix() -> None:
+    """The bootstrap and the action steps print messages of their own; same shape."""
+    root = SRC.parent.parent
+    scripts = [*root.glob("actions/*.sh"), *root.glob("*/action.yml"), root / "action.yml"]
+    found = [
+        (path.name, text[max(0, m.start() - 40) : m.end()])
+        for path in scripts
+        for text in [path.read_text(encoding="utf-8")]
+        for m in re.finditer(r"\S\s+Fix:", text)
+    ]
+    assert found, "the bootstrap has messages with a fix"
+    assert [f for f in found if not re.search(r"[.!?]\s+Fix:$", f[1])] == []

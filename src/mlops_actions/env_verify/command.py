@@ -322,13 +322,15 @@ def run_probe(
         except OSError as exc:
             raise EnvironmentProblem(
                 f"could not run {python}: {exc.strerror or exc}",
-                fix="set the `python` input to a working interpreter.",
+                fix="set {input} to a working interpreter.",
+                input="python",
             ) from None
         if done.returncode != 0 or not out.is_file():
             last = (done.stderr.strip().splitlines() or ["no output"])[-1][:300]
             raise EnvironmentProblem(
                 f"the probe failed under {python} (exit {done.returncode}): {last}",
-                fix="the probe needs Python 3.8 or newer; set `python` to such an interpreter.",
+                fix="the probe needs Python 3.8 or newer; set {input} to such an interpreter.",
+                input="python",
             )
         return load_facts(out)
 

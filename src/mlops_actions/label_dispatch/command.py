@@ -203,7 +203,8 @@ class Run:
         if self.event.subject is None:
             raise UsageError(
                 f"the {self.event.name or 'current'} event names no issue or pull request",
-                fix="run on issues or pull_request events, or pass `number`.",
+                fix="run on issues or pull_request events, or give {input}.",
+                input="number",
             )
         return self.event.subject
 
@@ -248,7 +249,8 @@ def _config_at(r: Run, path: str, ref: str) -> Config:
         if r.inputs.config:
             raise ConfigError(
                 f"config file {path} does not exist at {ref}",
-                fix="commit it to the base branch, or point `config` elsewhere.",
+                fix="commit it to the base branch, or point {input} elsewhere.",
+                input="config",
             )
         return Config(path=None, data={})
     return parse_config(text, f"{path}@{ref[:12]}")
@@ -572,7 +574,8 @@ def run_report(r: Run) -> Outcome:
     if number is None:
         raise UsageError(
             "report needs an issue or PR number",
-            fix="pass `number`, or `plan: ${{ needs.route.outputs.plan }}`.",
+            fix="give {input}, or the route job's plan (`plan: ${{ needs.route.outputs.plan }}`).",
+            input="number",
         )
     status = normalize_status(r.inputs.status)
     if status is None:

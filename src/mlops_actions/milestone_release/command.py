@@ -177,7 +177,8 @@ def _release(
     if number is None:
         raise UsageError(
             "no milestone to release",
-            fix="run on `milestone: types: [closed]`, or pass `milestone: <number>`.",
+            fix="run on `milestone: types: [closed]`, or give {input} a milestone number.",
+            input="milestone",
         )
     client = _client(inputs, ctx, repository)
     milestone, items = client.milestone_items(number)

@@ -101,7 +101,8 @@ class RepoClient:
             if "404" in exc.message or "422" in exc.message:
                 raise UsageError(
                     f"target {ref!r} is not a branch, tag or commit of {self.full_name}",
-                    fix="set `target` to a branch name or a commit SHA of the repository.",
+                    fix="set {input} to a branch name or a commit SHA of the repository.",
+                    input="target",
                 ) from None
             raise
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,12 +66,18 @@ def test_a_failed_comment_is_re_read_then_written_once(
     assert told and set(told.values()) == {1}
 
 
-def test_dispatch_starts_the_workflow_on_the_tag_once(
-    github_double: GitHubDouble, tmp_path: Path
-) -> None:
+@pytest.fixture
+def publishable(github_double: GitHubDouble) -> dict[str, Any]:
+    """A closed milestone in a repository with a publish.yml workflow; the milestone event."""
     seed(github_double.state, items=6)
     github_double.state.add_workflow(REPO, "publish.yml")
-    event = milestone_event(github_double, 1)
+    return milestone_event(github_double, 1)
+
+
+def test_dispatch_starts_the_workflow_on_the_tag_once(
+    github_double: GitHubDouble, tmp_path: Path, publishable: dict[str, Any]
+) -> None:
+    event = publishable
     first = run_release(github_double, tmp_path, "--dispatch", "publish.yml", event=event)
     assert first.code == 0, first.stdout + first.stderr
     dispatches = github_double.state.repo(REPO).dispatches
@@ -85,22 +92,16 @@ def test_dispatch_starts_the_workflow_on_the_tag_once(
 
 
 def test_dispatch_of_a_missing_workflow_names_the_input(
-    github_double: GitHubDouble, tmp_path: Path
+    github_double: GitHubDouble, tmp_path: Path, publishable: dict[str, Any]
 ) -> None:
-    seed(github_double.state, items=3)
-    github_double.state.add_workflow(REPO, "publish.yml")
-    result = run_release(
-        github_double, tmp_path, "--dispatch", "pubish.yml", event=milestone_event(github_double, 1)
-    )
+    result = run_release(github_double, tmp_path, "--dispatch", "pubish.yml", event=publishable)
     assert result.code == 2
     assert "`--dispatch`: no workflow 'pubish.yml' in acme/trainer (404)." in result.stdout
 
 
 def test_dry_run_dispatches_and_comments_nothing(
-    github_double: GitHubDouble, tmp_path: Path
+    github_double: GitHubDouble, tmp_path: Path, publishable: dict[str, Any]
 ) -> None:
-    seed(github_double.state, items=6)
-    github_double.state.add_workflow(REPO, "publish.yml")
     result = run_release(
         github_double,
         tmp_path,
@@ -108,7 +109,7 @@ def test_dry_run_dispatches_and_comments_nothing(
         "--released-comment",
         "--dispatch",
         "publish.yml",
-        event=milestone_event(github_double, 1),
+        event=publishable,
     )
     assert result.code == 0, result.stderr
     assert github_double.log.writes() == []

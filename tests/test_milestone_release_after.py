@@ -162,3 +162,21 @@ def test_write_once_sends_nothing_when_present_and_gives_up_after_two() -> None:
     with pytest.raises(GitHubError):
         write_once(failing.done, failing.write)
     assert failing.sent == 2 and failing.effects == 0
+
+
+def test_a_failed_dispatch_says_how_to_start_it_and_a_rerun_sends_none(
+    github_double: GitHubDouble, tmp_path: Path, publishable: dict[str, Any]
+) -> None:
+    github_double.faults.status(
+        403, method="POST", path=f"/repos/{REPO}/actions/workflows/*/dispatches"
+    )
+    failed = run_release(github_double, tmp_path, "--dispatch", "publish.yml", event=publishable)
+    assert failed.code == 3
+    assert "release v2.9.0 was made, but dispatching publish.yml failed" in failed.stdout
+    assert "`gh workflow run publish.yml --ref v2.9.0`" in failed.stdout
+    assert github_double.state.repo(REPO).release_by_tag("v2.9.0") is not None
+
+    github_double.log.clear()
+    again = run_release(github_double, tmp_path, "--dispatch", "publish.yml", event=publishable)
+    assert again.code == 0
+    assert github_double.log.count("POST", f"/repos/{REPO}/actions/workflows/*") == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mlops_actions.errors import GitHubError
 from mlops_actions.idempotent import write_once
 from mlops_actions.milestone_release.gh import RepoClient
 from mlops_actions.milestone_release.model import Item
@@ -92,6 +93,15 @@ def dispatch_after(
     if dry:
         runner.print(f"[dry-run] would dispatch {workflow} on {tag}")
         return True
-    client.dispatch(workflow, tag)
+    try:
+        client.dispatch(workflow, tag)
+    except GitHubError as exc:
+        # The answer may be lost after GitHub took the request, and a re-run will not dispatch
+        # (the release exists by now): say how to check and how to start it by hand.
+        raise GitHubError(
+            f"release {tag} was made, but dispatching {workflow} failed: {exc.message}",
+            fix=f"check the Actions tab for a {workflow} run on {tag}; if there is none, start "
+            f"it with `gh workflow run {workflow} --ref {tag}` ({exc.fix.rstrip('.')}).",
+        ) from None
     runner.print(f"dispatched {workflow} on {tag}")
     return True

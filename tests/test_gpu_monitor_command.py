@@ -305,8 +305,8 @@ def test_run_input_goes_through_the_shell(nvml_lib: Path, tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--interval", "0", "--", "true"], "input `interval`: 0 s is out of range"),
-        (["--interval", "soon", "--", "true"], "input `interval`: 'soon' is not a number"),
+        (["--interval", "0", "--", "true"], "`--interval`: 0 s is out of range"),
+        (["--interval", "soon", "--", "true"], "`--interval`: 'soon' is not a number"),
         ([], "gpu-monitor needs a command to run"),
         (["--run", "true", "--", "true"], "gpu-monitor got a command twice"),
         (["--pushgateway", "gateway:9091", "--", "true"], "is not an http(s) URL"),

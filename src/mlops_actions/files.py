@@ -19,8 +19,9 @@ def write_atomically(path: Path, text: str, *, what: str) -> None:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:
         raise UsageError(
-            f"input `{what}`: cannot write {path}: {exc.strerror or exc}",
-            fix=f"point `{what}` at a writable path.",
+            f"cannot write {path}: {exc.strerror or exc}",
+            fix="point {input} at a writable path.",
+            input=what,
         ) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
@@ -30,8 +31,9 @@ def write_atomically(path: Path, text: str, *, what: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise UsageError(
-            f"input `{what}`: cannot write {path}: {exc.strerror or exc}",
-            fix=f"point `{what}` at a writable path.",
+            f"cannot write {path}: {exc.strerror or exc}",
+            fix="point {input} at a writable path.",
+            input=what,
         ) from None
     except BaseException:
         with contextlib.suppress(OSError):

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from mlops_actions.command import Command, Context, Outcome
-from mlops_actions.errors import UsageError
+from mlops_actions.errors import UsageError, with_fix
 from mlops_actions.files import write_atomically
 from mlops_actions.gpu_monitor.child import NOT_EXECUTABLE, NOT_FOUND, Child, start_without_signals
 from mlops_actions.runner import Runner
@@ -45,27 +45,43 @@ SHELLS = {
 class GpuMonitorInputs:
     run: str = field(
         default="",
-        metadata={"help": "The command as a script for `shell` (instead of arguments after --)."},
+        metadata={
+            "metavar": "SCRIPT",
+            "help": "The command as a script for `shell` (instead of arguments after --).",
+        },
     )
     shell: str = field(
         default="bash",
-        metadata={"help": "Shell for `run`: bash, sh, python, pwsh, or a template with {0}."},
+        metadata={
+            "metavar": "SHELL",
+            "help": "Shell for `run`: bash, sh, python, pwsh, or a template with {0}.",
+        },
     )
     interval: float = field(
-        default=1.0, metadata={"help": "Seconds between samples (0.05 to 3600)."}
+        default=1.0,
+        metadata={"metavar": "SECONDS", "help": "Seconds between samples (0.05 to 3600)."},
     )
     out: str = field(
         default="",
-        metadata={"help": "JSON report path (default $RUNNER_TEMP/gpu-monitor.json)."},
+        metadata={
+            "metavar": "FILE",
+            "help": "JSON report path (default $RUNNER_TEMP/gpu-monitor.json).",
+        },
     )
     prometheus_textfile: str = field(
         default="",
-        metadata={"help": "Also write the metrics in node-exporter textfile format here."},
+        metadata={
+            "metavar": "FILE",
+            "help": "Also write the metrics in node-exporter textfile format here.",
+        },
     )
     pushgateway: str = field(
-        default="", metadata={"help": "Also push the metrics to this Pushgateway URL."}
+        default="",
+        metadata={"metavar": "URL", "help": "Also push the metrics to this Pushgateway URL."},
     )
-    job: str = field(default="gpu-monitor", metadata={"help": "Pushgateway job name."})
+    job: str = field(
+        default="gpu-monitor", metadata={"metavar": "NAME", "help": "Pushgateway job name."}
+    )
 
 
 @dataclass(frozen=True)
@@ -81,18 +97,20 @@ class Plan:
 def plan(inputs: GpuMonitorInputs, trailing: Sequence[str], ctx: Context) -> Plan:
     if not MIN_INTERVAL_S <= inputs.interval <= MAX_INTERVAL_S:
         raise UsageError(
-            f"input `interval`: {inputs.interval:g} s is out of range",
+            f"{inputs.interval:g} s is out of range",
             fix=f"use {MIN_INTERVAL_S:g} to {MAX_INTERVAL_S:g} seconds (1 is a good default).",
+            input="interval",
         )
     if inputs.pushgateway:
         parts = urlsplit(inputs.pushgateway)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise UsageError(
-                f"input `pushgateway`: {inputs.pushgateway!r} is not an http(s) URL",
+                f"{inputs.pushgateway!r} is not an http(s) URL",
                 fix="write it as http://pushgateway.example:9091.",
+                input="pushgateway",
             )
         if not inputs.job.strip():
-            raise UsageError("input `job` is empty", fix="name the Pushgateway job, e.g. train.")
+            raise UsageError("is empty", fix="name the Pushgateway job, e.g. train.", input="job")
     out = Path(inputs.out) if inputs.out else None
     if out is None and ctx.github.get("RUNNER_TEMP"):
         out = Path(ctx.github["RUNNER_TEMP"]) / "gpu-monitor.json"
@@ -116,8 +134,9 @@ def plan(inputs: GpuMonitorInputs, trailing: Sequence[str], ctx: Context) -> Pla
         argv = tuple(shlex.split(template))
     except ValueError as exc:
         raise UsageError(
-            f"input `shell`: {inputs.shell!r} cannot be split into words ({exc})",
+            f"{inputs.shell!r} cannot be split into words ({exc})",
             fix="use bash, sh, python, pwsh, or a command template such as `bash -x {0}`.",
+            input="shell",
         ) from None
     return Plan(argv, inputs.run, suffix, out)
 
@@ -235,17 +254,22 @@ def _export(
             export.write_textfile(inputs.prometheus_textfile, document, ctx.github)
         except OSError as exc:
             runner.warning(
-                f"input `prometheus-textfile`: cannot write {inputs.prometheus_textfile}: "
-                f"{exc.strerror or exc} Fix: point it at the node-exporter textfile directory."
+                with_fix(
+                    f"{runner.refer('prometheus-textfile')}: cannot write "
+                    f"{inputs.prometheus_textfile}: {exc.strerror or exc}",
+                    "point it at the node-exporter textfile directory.",
+                )
             )
     if inputs.pushgateway:
         try:
             export.push(inputs.pushgateway, inputs.job, document, ctx.github)
         except Exception as exc:  # network errors of every kind: the job's result stands
             runner.warning(
-                f"input `pushgateway`: push to {inputs.pushgateway} failed: "
-                f"{' '.join(str(exc).split())[:200]} Fix: check the URL and that the gateway "
-                "is reachable from the runner."
+                with_fix(
+                    f"{runner.refer('pushgateway')}: push to {inputs.pushgateway} failed: "
+                    f"{' '.join(str(exc).split())[:200]}",
+                    "check the URL and that the gateway is reachable from the runner.",
+                )
             )
 
 

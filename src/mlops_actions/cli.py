@@ -49,6 +49,7 @@ COMMAND_MODULES = {
     "version-guard": "mlops_actions.version_guard.command",
     "label-dispatch": "mlops_actions.label_dispatch.command",
     "milestone-release": "mlops_actions.milestone_release.command",
+    "branch-policy": "mlops_actions.branch_policy.command",
 }
 
 

@@ -184,7 +184,7 @@ class Renderer:
                 {
                     "network_count": 0,
                     "subscribers_count": 0,
-                    "allow_merge_commit": True,
+                    "allow_merge_commit": r.allow_merge_commit,
                     "allow_squash_merge": True,
                     "allow_rebase_merge": True,
                     "allow_auto_merge": False,

@@ -178,6 +178,7 @@ class Repo:
     private: bool = False
     description: str | None = None
     fork: bool = False
+    allow_merge_commit: bool = True  # Settings → Pull Requests → Allow merge commits
     labels: dict[int, Label] = field(default_factory=dict)
     issues: dict[int, Issue] = field(default_factory=dict)
     comments: dict[int, Comment] = field(default_factory=dict)

@@ -332,4 +332,5 @@ COMMAND = Command(
     summary="Check a pull request's head and base branches against the branch strategy.",
     inputs=BranchPolicyInputs,
     run=run,
+    positional=("mode",),
 )

@@ -21,3 +21,6 @@ echo "== milestone-release: API requests for a 1,000-item milestone"
 echo
 echo "== the API double: what OpenAPI validation costs a 1,000-item listing"
 "$py" bench/github_double.py
+echo
+echo "== branch-policy: CPU time of a name/target check against python -c pass"
+"$py" bench/branch_policy.py

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -318,3 +319,20 @@ def test_lint_warns_when_merge_commits_are_off(github_double: GitHubDouble, tmp_
 def test_lint_without_a_token_says_what_to_pass(tmp_path: Path) -> None:
     result = step(tmp_path, "--mode", "lint")
     assert result.code == 2 and "needs a token" in result.stdout
+
+
+# -- what the check imports -----------------------------------------------------------------------
+def test_a_name_check_imports_no_client_yaml_schema_or_packaging(tmp_path: Path) -> None:
+    """The name/target check stays cheap: PyGithub, requests, packaging, yaml and jsonschema are
+    imported only by the checks that use them (token checks, a config file)."""
+    probe = (
+        "import sys\n"
+        "from mlops_actions import cli\n"
+        "code = cli.main(['branch-policy', '--head', 'release/2.5.0', '--base', 'main'], {})\n"
+        "heavy = {'github', 'requests', 'packaging', 'yaml', 'jsonschema'} & set(sys.modules)\n"
+        "print(sorted(heavy), code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "[] 0", done.stdout + done.stderr

@@ -11,6 +11,17 @@ from mlops_actions.runner import Runner
 
 InputsT = TypeVar("InputsT")
 
+CONFIG_HELP = "Config file (default .github/mlops.yml)."
+
+
+def text_input(help_text: str, *, default: str = "", secret: bool = False) -> Any:
+    """A string input of a command's inputs dataclass: its default, its help and whether it is
+    a secret (masked in every log line)."""
+    metadata: dict[str, Any] = {"help": help_text}
+    if secret:
+        metadata["secret"] = True
+    return field(default=default, metadata=metadata)
+
 
 @dataclass
 class Context:

@@ -15,7 +15,7 @@ from mlops_actions.branch_policy.event import CHECKED_ACTIONS, PullFacts, pull_f
 from mlops_actions.branch_policy.policy import RULES, Verdict, Violation, check, shown
 from mlops_actions.branch_policy.report import summary_markdown
 from mlops_actions.branch_policy.settings import Settings, settings_from_config
-from mlops_actions.command import Command, Context, Outcome
+from mlops_actions.command import CONFIG_HELP, Command, Context, Outcome, text_input
 from mlops_actions.config import load_config
 from mlops_actions.errors import ExitCode, UsageError
 from mlops_actions.runner import Annotation, load_event
@@ -26,31 +26,20 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class BranchPolicyInputs:
-    mode: Literal["check", "lint"] = field(
+    mode: Literal["check", "lint"] = text_input(
+        "check: the pull request's branches; lint: the repository's merge settings (needs a "
+        "token).",
         default="check",
-        metadata={
-            "help": "check: the pull request's branches; lint: the config and the repository's "
-            "merge settings (needs a token)."
-        },
     )
-    head: str = field(
-        default="", metadata={"help": "Head branch (default: the pull request's, from the event)."}
-    )
-    base: str = field(
-        default="", metadata={"help": "Base branch (default: the pull request's, from the event)."}
-    )
-    config: str = field(default="", metadata={"help": "Config file (default .github/mlops.yml)."})
-    working_directory: str = field(
-        default="", metadata={"help": "Repository checkout, for the config and drift."}
-    )
-    repository: str = field(default="", metadata={"help": "owner/name (default: this repository)."})
-    token: str = field(
-        default="",
-        metadata={
-            "help": "GitHub token for the release checks, the back-merge and lint (default: "
-            "GITHUB_TOKEN; without one only names, targets and drift are checked).",
-            "secret": True,
-        },
+    head: str = text_input("Head branch (default: the pull request's, from the event).")
+    base: str = text_input("Base branch (default: the pull request's, from the event).")
+    config: str = text_input(CONFIG_HELP)
+    working_directory: str = text_input("Repository checkout, for the config and drift.")
+    repository: str = text_input("owner/name (default: this repository).")
+    token: str = text_input(
+        "GitHub token for the release checks, the back-merge and lint (default: GITHUB_TOKEN; "
+        "without one only names, targets and drift are checked).",
+        secret=True,
     )
 
 
@@ -61,6 +50,18 @@ class Run:
     findings: list[Violation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     back_merge_url: str = ""
+
+
+@dataclass(frozen=True)
+class Pull:
+    """One pull request under check: what the checks read, and where they put what they find."""
+
+    inputs: BranchPolicyInputs
+    ctx: Context
+    settings: Settings
+    facts: PullFacts
+    verdict: Verdict
+    found: Run
 
 
 def run(inputs: BranchPolicyInputs, ctx: Context) -> Outcome:
@@ -82,14 +83,15 @@ def run(inputs: BranchPolicyInputs, ctx: Context) -> Outcome:
         found.notes.append(f"retargeted from {shown(facts.retargeted_from)}: re-checked")
     if verdict.kind == "exempt":
         found.notes.append(f"{shown(facts.head)} is exempt (a bot's branch): not checked")
-    elif facts.action == "closed":
-        if facts.merged:
-            _back_merge(inputs, ctx, settings, facts, verdict, found)
-        else:
-            return _skip(ctx, "the pull request was closed without merging")
+    elif facts.action == "closed" and not facts.merged:
+        return _skip(ctx, "the pull request was closed without merging")
     else:
-        _drift(ctx, root, settings, facts, found)
-        _release_checks(inputs, ctx, settings, facts, verdict, found)
+        pull = Pull(inputs, ctx, settings, facts, verdict, found)
+        if facts.action == "closed":
+            _back_merge(pull)
+        else:
+            _drift(pull, root)
+            _release_checks(pull)
     return _report(ctx, verdict, found)
 
 
@@ -123,7 +125,8 @@ def _skip(ctx: Context, reason: str) -> Outcome:
     return Outcome(ExitCode.OK, {"ok": True, "skipped": True, "reason": reason})
 
 
-def _drift(ctx: Context, root: Path, settings: Settings, facts: PullFacts, found: Run) -> None:
+def _drift(pull: Pull, root: Path) -> None:
+    settings, facts, found = pull.settings, pull.facts, pull.found
     if settings.max_commits_behind == 0 and settings.max_days_behind == 0:
         return
     measured = measure(root, facts.head_sha or facts.head, facts.base_sha or facts.base)
@@ -153,18 +156,12 @@ def _client(inputs: BranchPolicyInputs, ctx: Context) -> PolicyClient | None:
     return PolicyClient(connect(token, options_from_context(ctx.github)), repository)
 
 
-def _release_checks(
-    inputs: BranchPolicyInputs,
-    ctx: Context,
-    settings: Settings,
-    facts: PullFacts,
-    verdict: Verdict,
-    found: Run,
-) -> None:
+def _release_checks(pull: Pull) -> None:
+    settings, facts, verdict, found = pull.settings, pull.facts, pull.verdict, pull.found
     if verdict.version is None or facts.base not in settings.policy.production:
         return
     wanted = settings.newer_than_latest or settings.milestone_required
-    client = _client(inputs, ctx) if wanted else None
+    client = _client(pull.inputs, pull.ctx) if wanted else None
     if client is None:
         if wanted:
             found.notes.append("release checks skipped: no token or repository")
@@ -204,14 +201,8 @@ def _release_checks(
             )
 
 
-def _back_merge(
-    inputs: BranchPolicyInputs,
-    ctx: Context,
-    settings: Settings,
-    facts: PullFacts,
-    verdict: Verdict,
-    found: Run,
-) -> None:
+def _back_merge(pull: Pull) -> None:
+    settings, facts, verdict, found = pull.settings, pull.facts, pull.verdict, pull.found
     policy = settings.policy
     if (
         settings.back_merge == "off"
@@ -221,7 +212,7 @@ def _back_merge(
     ):
         found.notes.append("merged: no back-merge needed")
         return
-    client = _client(inputs, ctx)
+    client = _client(pull.inputs, pull.ctx)
     if client is None or not facts.merge_commit_sha:
         found.notes.append("back-merge not checked: no token, repository or merge commit")
         return
@@ -238,15 +229,15 @@ def _back_merge(
         found.notes.append(f"back-merge pending in #{existing.number}")
         return
     if settings.back_merge == "open":
-        pull = client.create_pull(
+        opened = client.create_pull(
             facts.base,
             integration,
             f"Back-merge {facts.base} into {integration} after {verdict.kind} {verdict.version}",
             f"{facts.base} received {verdict.kind} {verdict.version} (#{facts.number}); this "
             f"brings it into {integration} so the next release starts from it.",
         )
-        found.back_merge_url = pull.url
-        found.notes.append(f"back-merge opened as #{pull.number}")
+        found.back_merge_url = opened.url
+        found.notes.append(f"back-merge opened as #{opened.number}")
         return
     found.findings.append(
         Violation(

@@ -40,31 +40,15 @@ class Rule:
 RULES = {
     rule.id: rule
     for rule in (
-        Rule("BP001", "unknown-kind", "The head branch's name matches no branch kind."),
-        Rule("BP002", "malformed-name", "The part after the kind's prefix has the wrong form."),
-        Rule("BP003", "wrong-target", "The branch kind does not merge into this base branch."),
-        Rule(
-            "BP004",
-            "long-lived-head",
-            "A long-lived branch is merged where the strategy does not merge it.",
-        ),
-        Rule(
-            "BP005",
-            "version-not-newer",
-            "A release or hotfix version is not newer than the latest release.",
-        ),
+        Rule("BP001", "unknown-kind", "The head's name matches no kind of branch."),
+        Rule("BP002", "malformed-name", "The name after the kind's prefix has the wrong form."),
+        Rule("BP003", "wrong-target", "The kind of branch does not merge into this base."),
+        Rule("BP004", "long-lived-head", "A long-lived branch merges where it should not."),
+        Rule("BP005", "version-not-newer", "The release is not newer than the latest release."),
         Rule("BP006", "no-milestone", "No open milestone is titled with the release version."),
-        Rule("BP007", "drift", "The head is far behind its target, in commits or in days."),
-        Rule(
-            "BP008",
-            "no-merge-commits",
-            "The repository's merge settings cannot make a merge commit.",
-        ),
-        Rule(
-            "BP009",
-            "back-merge",
-            "A merged release or hotfix is not yet in the integration branch.",
-        ),
+        Rule("BP007", "drift", "The head is far behind its target (commits or days)."),
+        Rule("BP008", "no-merge-commits", "The repository allows no merge commits."),
+        Rule("BP009", "back-merge", "A merged release is not yet in the integration branch."),
     )
 }
 

@@ -306,14 +306,26 @@ def test_a_feature_merge_needs_no_back_merge(github_double: GitHubDouble, tmp_pa
 
 
 # -- lint -----------------------------------------------------------------------------------------
-def test_lint_warns_when_merge_commits_are_off(github_double: GitHubDouble, tmp_path: Path) -> None:
+def test_lint_warns_when_merge_commits_are_off_or_protection_forbids_them(
+    github_double: GitHubDouble, tmp_path: Path
+) -> None:
     repo = seed(github_double)
     allowed = step(tmp_path / "a", "lint", double=github_double)
     assert allowed.code == 0 and allowed.violations == []
+    assert "main takes merge commits" in allowed.stdout
+    assert "develop takes merge commits" in allowed.stdout
+
     repo.allow_merge_commit = False
+    repo.linear_history.add("develop")
     refused = step(tmp_path / "b", "--mode", "lint", double=github_double)
-    assert refused.code == 0 and refused.rules == ["BP008"]
-    assert "main and develop" in refused.violations[0]["message"]
+    assert refused.code == 0 and refused.rules == ["BP008", "BP008"]
+    settings, protection = refused.violations
+    assert "allows no merge commits" in settings["message"]
+    assert "Allow merge commits" in settings["fix"]
+    assert protection["message"].startswith("branch protection of develop requires a linear")
+    lines = [ln for ln in refused.stdout.splitlines() if ln.startswith("::warning")]
+    assert lines[0].startswith("::warning::BP008 no-merge-commits: the repository allows no")
+    assert github_double.log.writes() == []
 
 
 def test_lint_without_a_token_says_what_to_pass(tmp_path: Path) -> None:
@@ -336,3 +348,23 @@ def test_a_name_check_imports_no_client_yaml_schema_or_packaging(tmp_path: Path)
         [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     assert done.stdout.splitlines()[-1] == "[] 0", done.stdout + done.stderr
+
+
+def test_a_back_merge_opened_meanwhile_by_another_run_is_found(
+    github_double: GitHubDouble,
+) -> None:
+    """Two runs at once: GitHub refuses the second pull request for the same head and base
+    (422), and the client answers with the one the other run opened."""
+    from mlops_actions.branch_policy.gh import PolicyClient
+    from mlops_actions.github_client import ClientOptions, connect
+
+    repo = seed(github_double)
+    github_double.state.add_commit(repo, "Release 2.6.0", branch="main")
+    other = github_double.state.add_pull(repo, "Back-merge", head="main", base="develop")
+    client = PolicyClient(
+        connect(TOKEN, ClientOptions(api_url=github_double.url, retries=0, write_interval=0)),
+        REPO,
+    )
+    found = client.create_pull("main", "develop", "Back-merge main into develop", "body")
+    assert found.number == other.number
+    assert [e.status for e in github_double.log.matching("POST", f"/repos/{REPO}/pulls")] == [422]

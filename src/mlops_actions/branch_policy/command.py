@@ -92,7 +92,7 @@ def run(inputs: BranchPolicyInputs, ctx: Context) -> Outcome:
         else:
             _drift(pull, root)
             _release_checks(pull)
-    return _report(ctx, verdict, found)
+    return _report(ctx, verdict, found, fork=facts.fork)
 
 
 def _facts(inputs: BranchPolicyInputs, ctx: Context) -> PullFacts | None:
@@ -263,25 +263,40 @@ def _lint(inputs: BranchPolicyInputs, ctx: Context, settings: Settings) -> Outco
         )
     found = Run()
     policy = settings.policy
-    long_lived = [policy.production[0], *policy.names_of("integration")[:1]]
-    if not client.allows_merge_commits():
+    long_lived = [*policy.production, *policy.names_of("integration")]
+    allowed = client.allows_merge_commits()
+    if allowed is None:
+        found.notes.append("merge settings not shown to this token: not checked")
+    elif not allowed:
         found.findings.append(
-            Violation(
-                RULES["BP008"],
-                "",
-                "",
-                f"the repository allows no merge commits, so merges into {' and '.join(long_lived)} "
+            _lint_finding(
+                "the repository allows no merge commits, so merges into the long-lived branches "
                 "lose which feature landed when",
                 "enable Settings → General → Pull Requests → Allow merge commits",
-                "warning",
             )
         )
-    else:
-        found.notes.append("merge commits are allowed")
+    for name in long_lived:
+        linear = client.linear_history_required(name)
+        if linear is None:
+            continue
+        if linear:
+            found.findings.append(
+                _lint_finding(
+                    f"branch protection of {name} requires a linear history, so nothing can "
+                    "merge into it with a merge commit",
+                    f"turn off Require linear history in the protection of {name}",
+                )
+            )
+        else:
+            found.notes.append(f"{name} takes merge commits")
     return _report(ctx, Verdict("", "", "lint"), found)
 
 
-def _report(ctx: Context, verdict: Verdict, found: Run) -> Outcome:
+def _lint_finding(message: str, fix: str) -> Violation:
+    return Violation(RULES["BP008"], "", "", message, fix, "warning")
+
+
+def _report(ctx: Context, verdict: Verdict, found: Run, *, fork: bool = False) -> Outcome:
     runner = ctx.runner
     for finding in found.findings:
         runner.annotate(Annotation(finding.severity, finding.line()))
@@ -311,6 +326,7 @@ def _report(ctx: Context, verdict: Verdict, found: Run) -> Outcome:
         "base": verdict.base,
         "kind": verdict.kind,
         "version": verdict.version,
+        "fork": fork,
         "violations": violations,
         "notes": list(found.notes),
         "back_merge_url": found.back_merge_url,

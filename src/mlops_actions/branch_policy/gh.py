@@ -7,6 +7,7 @@ Every call goes through ``github_client.api_call`` for one-line errors naming th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from github import Github
 from github.Repository import Repository
@@ -45,19 +46,34 @@ class PolicyClient:
         with api_call("listing open milestones", permission=READ_ISSUES):
             return [m.title for m in self.repo.get_milestones(state="open")]
 
-    def allows_merge_commits(self) -> bool:
+    def allows_merge_commits(self) -> bool | None:
+        """The "Allow merge commits" setting; None when the answer leaves it out (GitHub shows
+        merge settings only to tokens that may see them)."""
         with api_call(f"reading the settings of {self.full_name}", permission=READ_CONTENTS):
-            return bool(self.repo.allow_merge_commit)
+            value = self.repo.raw_data.get("allow_merge_commit")
+        return value if isinstance(value, bool) else None
 
-    def branch_exists(self, name: str) -> bool:
+    def branch(self, name: str) -> dict[str, Any] | None:
+        """The branch as the API describes it (with its protection summary), or None."""
         try:
             with api_call(f"reading branch {name}", permission=READ_CONTENTS):
-                self.repo.get_branch(name)
+                return dict(self.repo.get_branch(name).raw_data)
         except GitHubError as exc:
             if "404" in exc.message:
-                return False
+                return None
             raise
-        return True
+
+    def branch_exists(self, name: str) -> bool:
+        return self.branch(name) is not None
+
+    def linear_history_required(self, name: str) -> bool | None:
+        """Whether branch protection forbids merge commits on ``name``; None when it does not
+        exist. (Rulesets are not read: their endpoint needs more than this token may hold.)"""
+        branch = self.branch(name)
+        if branch is None:
+            return None
+        linear = (branch.get("protection") or {}).get("required_linear_history") or {}
+        return bool(linear.get("enabled"))
 
     def contains(self, branch: str, sha: str) -> bool:
         """Whether ``branch`` already holds commit ``sha`` (nothing of it is ahead)."""
@@ -72,6 +88,13 @@ class PolicyClient:
         return None
 
     def create_pull(self, head: str, base: str, title: str, body: str) -> PullRef:
-        with api_call(f"opening the pull request {head} -> {base}", permission=WRITE_PULLS):
-            pull = self.repo.create_pull(base=base, head=head, title=title, body=body)
+        """Open the pull request; one that another run opened meanwhile is found instead."""
+        try:
+            with api_call(f"opening the pull request {head} -> {base}", permission=WRITE_PULLS):
+                pull = self.repo.create_pull(base=base, head=head, title=title, body=body)
+        except GitHubError as exc:
+            existing = self.open_pull(head, base) if "422" in exc.message else None
+            if existing is None:
+                raise
+            return existing
         return PullRef(pull.number, pull.html_url)

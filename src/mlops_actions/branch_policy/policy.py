@@ -47,7 +47,7 @@ RULES = {
         Rule("BP005", "version-not-newer", "The release is not newer than the latest release."),
         Rule("BP006", "no-milestone", "No open milestone is titled with the release version."),
         Rule("BP007", "drift", "The head is far behind its target (commits or days)."),
-        Rule("BP008", "no-merge-commits", "The repository allows no merge commits."),
+        Rule("BP008", "no-merge-commits", "Merges into a long-lived branch cannot be commits."),
         Rule("BP009", "back-merge", "A merged release is not yet in the integration branch."),
     )
 }
@@ -139,8 +139,8 @@ class Violation:
 
     def line(self) -> str:
         """One line naming the rule, the branch and the fix."""
-        where = f"{shown(self.head)} -> {shown(self.base)}" if self.base else shown(self.head)
-        return f"{self.rule.id} {self.rule.name}: {where}: {self.message}: {self.fix}"
+        where = f"{shown(self.head)} -> {shown(self.base)}: " if self.head else ""
+        return f"{self.rule.id} {self.rule.name}: {where}{self.message}: {self.fix}"
 
     def to_dict(self) -> dict[str, str]:
         return {

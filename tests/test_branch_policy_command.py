@@ -195,8 +195,27 @@ def test_drift_warns_with_the_rebase_fix_and_does_not_fail(tmp_path: Path) -> No
     assert result.code == 0
     (warning,) = result.violations
     assert warning["rule"] == "BP007" and warning["severity"] == "warning"
-    assert "6 commits behind (limit 5) and 20 days behind (limit 14)" in warning["message"]
+    assert (
+        "6 commits (limit 5) and 20 days (limit 14) behind its target develop" in warning["message"]
+    )
     assert "git rebase origin/<target>" in warning["fix"]
+
+
+def test_drift_of_a_synchronize_event_reads_the_event_shas(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    history(root, behind=60, days=3)
+    event = pr_event(
+        "pull_request.synchronize",
+        "feature/drifting",
+        "develop",
+        **{"head.sha": git(root, "rev-parse", "feature/drifting")},
+        **{"base.sha": git(root, "rev-parse", "develop")},
+    )
+    git(root, "branch", "-D", "feature/drifting")  # a PR clone has the commits, not the branch
+    result = step(root, event=event)
+    assert result.code == 0
+    (warning,) = result.violations
+    assert warning["message"] == "the head is 60 commits (limit 50) behind its target develop"
 
 
 def test_drift_within_limits_is_a_note(tmp_path: Path) -> None:

@@ -73,10 +73,10 @@ def drift_message(drift: Drift, base: str, max_commits: int, max_days: int) -> s
         return None
     limits = []
     if too_many:
-        limits.append(f"{drift.behind} commits behind (limit {max_commits})")
+        limits.append(f"{drift.behind} commits (limit {max_commits})")
     if too_old:
-        limits.append(f"{drift.days} days behind (limit {max_days})")
-    return f"the head is {' and '.join(limits)} its target {base}"
+        limits.append(f"{drift.days} days (limit {max_days})")
+    return f"the head is {' and '.join(limits)} behind its target {base}"
 
 
 DRIFT_FIX = (

@@ -321,6 +321,13 @@ def test_a_feature_merge_needs_no_back_merge(github_double: GitHubDouble, tmp_pa
     }
     result = step(tmp_path, event=event, double=github_double, config=BACK_MERGE_OPEN)
     assert result.code == 0 and "no back-merge needed" in result.stdout
+    # Once merged, a name or target the gate refused is history: the closed event does not fail.
+    into_main = pr_event("pull_request.opened", "wip", "main", merged=True) | {"action": "closed"}
+    late = step(tmp_path / "late", event=into_main, double=github_double)
+    assert late.code == 0 and late.violations == []
+    unmerged = pr_event("pull_request.opened", "release/2.6.0", "main") | {"action": "closed"}
+    dropped = step(tmp_path / "dropped", event=unmerged, double=github_double)
+    assert dropped.code == 0 and "closed without merging" in dropped.stdout
     assert github_double.log.entries == []
 
 

@@ -77,22 +77,23 @@ def run(inputs: BranchPolicyInputs, ctx: Context) -> Outcome:
         return _skip(ctx, "not a pull request event with a head and a base")
     if facts.action and facts.action not in CHECKED_ACTIONS and facts.action != "closed":
         return _skip(ctx, f"pull request `{facts.action}` cannot change the branches")
-    verdict = check(facts.head, facts.base, settings.policy)
-    found = Run(findings=list(verdict.violations))
-    if facts.retargeted_from:
-        found.notes.append(f"retargeted from {shown(facts.retargeted_from)}: re-checked")
-    if verdict.kind == "exempt":
-        found.notes.append(f"{shown(facts.head)} is exempt (a bot's branch): not checked")
-    elif facts.action == "closed" and not facts.merged:
+    if facts.action == "closed" and not facts.merged:
         return _skip(ctx, "the pull request was closed without merging")
+    verdict = check(facts.head, facts.base, settings.policy)
+    pull = Pull(inputs, ctx, settings, facts, verdict, Run())
+    if verdict.kind == "exempt":
+        pull.found.notes.append(f"{shown(facts.head)} is exempt (a bot's branch): not checked")
+    elif facts.action == "closed":
+        # The names were checked while the pull request was open; what is left is the
+        # back-merge of a release or hotfix.
+        _back_merge(pull)
     else:
-        pull = Pull(inputs, ctx, settings, facts, verdict, found)
-        if facts.action == "closed":
-            _back_merge(pull)
-        else:
-            _drift(pull, root)
-            _release_checks(pull)
-    return _report(ctx, verdict, found, fork=facts.fork)
+        pull.found.findings.extend(verdict.violations)
+        if facts.retargeted_from:
+            pull.found.notes.append(f"retargeted from {shown(facts.retargeted_from)}: re-checked")
+        _drift(pull, root)
+        _release_checks(pull)
+    return _report(ctx, verdict, pull.found, fork=facts.fork)
 
 
 def _facts(inputs: BranchPolicyInputs, ctx: Context) -> PullFacts | None:
@@ -121,7 +122,9 @@ def _facts(inputs: BranchPolicyInputs, ctx: Context) -> PullFacts | None:
 
 def _skip(ctx: Context, reason: str) -> Outcome:
     ctx.runner.notice(f"branch-policy: nothing to check ({reason})")
-    ctx.runner.set_outputs({"ok": True, "kind": "", "version": "", "violations": []})
+    ctx.runner.set_outputs(
+        {"ok": True, "kind": "", "version": "", "violations": [], "back-merge-url": ""}
+    )
     return Outcome(ExitCode.OK, {"ok": True, "skipped": True, "reason": reason})
 
 

@@ -162,10 +162,6 @@ class Verdict:
     violations: tuple[Violation, ...] = field(default_factory=tuple)
     version: str | None = None  # what a version-form kind names, without the `v`
 
-    @property
-    def ok(self) -> bool:
-        return not any(v.severity == "error" for v in self.violations)
-
 
 def shown(name: str) -> str:
     """A branch name fit for one log line: as it is, or quoted when it holds anything odd."""

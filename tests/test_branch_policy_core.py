@@ -146,6 +146,9 @@ def test_config_kinds_exemptions_and_branch_names() -> None:
     [
         ("branch-policy:\n  trunk-base: true\n", "did you mean `trunk-based`?"),
         ("branch-policy:\n  drift: {max-comits: 3}\n", "did you mean `max-commits`?"),
+        ("branch-policy:\n  kinds:\n    feature: {prefx: f/}\n", "did you mean `prefix`?"),
+        ("branch-policy:\n  kinds:\n    feature: {prefix: f/, name: kebab}\n", "slug, version"),
+        ("branch-policy:\n  kinds:\n    feature: true\n", "or false to remove"),
         ("branch-policy:\n  kinds:\n    feature: {prefix: f/, pattern: '('}\n", "regular expr"),
         ("branch-policy:\n  production: [main]\n  integration: [main]\n", "both production"),
         ("branch-policy:\n  release-checks: {back-merge: yes}\n", "use one of: open, warn, off"),

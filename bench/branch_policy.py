@@ -4,7 +4,11 @@
 Contenders, each a fresh process timed by its rusage (user + system, children included):
 - the name/target check alone: `--head --base`, no config file, no checkout (goal: ≤ 0.15 s);
 - the same with a `.github/mlops.yml` (the config is read and validated against the schema);
-- the same in a git checkout, where the drift of the head behind the base is measured too.
+- the same in a git checkout, where the drift of the head behind the base is measured too;
+- a checkout with a config file: what a workflow run with both pays.
+
+The config file costs what the shared config layer costs every command (importing yaml and
+jsonschema, then validating); the goal is set for the name/target check the action is for.
 
     python bench/branch_policy.py [--runs 15]
 """
@@ -57,18 +61,22 @@ def main() -> int:
     args = parser.parse_args()
     py = args.python
     with tempfile.TemporaryDirectory(prefix="branch-policy-bench-") as tmp:
-        bare, configured, checkout = (Path(tmp) / n for n in ("bare", "configured", "checkout"))
-        for folder in (bare, configured, checkout):
+        names = ("bare", "configured", "checkout", "both")
+        bare, configured, checkout, both = (Path(tmp) / n for n in names)
+        for folder in (bare, configured, checkout, both):
             folder.mkdir()
-        (configured / ".github").mkdir()
-        (configured / ".github" / "mlops.yml").write_text(CONFIG)
+        for folder in (configured, both):
+            (folder / ".github").mkdir()
+            (folder / ".github" / "mlops.yml").write_text(CONFIG)
         git_checkout(checkout)
+        git_checkout(both)
         samples = rounds(
             {
                 "python -c pass": lambda: cpu_seconds([py, "-c", "pass"], bare),
                 "name/target check": lambda: cpu_seconds([py, *CHECK], bare),
                 "  + config file": lambda: cpu_seconds([py, *CHECK], configured),
                 "  + drift (git checkout)": lambda: cpu_seconds([py, *CHECK], checkout),
+                "  + config file + drift": lambda: cpu_seconds([py, *CHECK], both),
             },
             args.runs,
             warm=True,

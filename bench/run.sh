@@ -27,3 +27,5 @@ echo "== the API double: what OpenAPI validation costs a 1,000-item listing"
 echo
 echo "== gpu-monitor: sampler CPU, wrapper overhead and memory, 24 h report size"
 "$py" bench/gpu_monitor.py
+echo "== branch-policy: CPU time of a name/target check against python -c pass"
+"$py" bench/branch_policy.py

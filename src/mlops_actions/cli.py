@@ -53,6 +53,7 @@ COMMAND_MODULES = {
     "label-dispatch": "mlops_actions.label_dispatch.command",
     "milestone-release": "mlops_actions.milestone_release.command",
     "gpu-monitor": "mlops_actions.gpu_monitor.command",
+    "branch-policy": "mlops_actions.branch_policy.command",
 }
 
 

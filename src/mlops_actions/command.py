@@ -11,6 +11,22 @@ from mlops_actions.runner import Runner
 
 InputsT = TypeVar("InputsT")
 
+CONFIG_HELP = "Config file (default .github/mlops.yml)."
+
+
+def text_input(
+    help_text: str, *, default: str = "", secret: bool = False, metavar: str = ""
+) -> Any:
+    """A string input of a command's inputs dataclass: its default, its help, what goes after
+    its flag on the command line (`BRANCH`, `PATH`, …) and whether it is a secret (masked in
+    every log line)."""
+    metadata: dict[str, Any] = {"help": help_text}
+    if metavar:
+        metadata["metavar"] = metavar
+    if secret:
+        metadata["secret"] = True
+    return field(default=default, metadata=metadata)
+
 
 @dataclass
 class Context:

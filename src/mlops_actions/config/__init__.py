@@ -25,7 +25,13 @@ if TYPE_CHECKING:
 
 DEFAULT_PATHS = (".github/mlops.yml", ".github/mlops.yaml")
 SCHEMA_ID = "https://github.com/mlops-actions/mlops-actions/blob/v1/docs/mlops.schema.json"
-SECTIONS = ("environment", "version-guard", "label-dispatch", "milestone-release")
+SECTIONS = (
+    "environment",
+    "version-guard",
+    "label-dispatch",
+    "milestone-release",
+    "branch-policy",
+)
 
 KeyPath = tuple[str | int, ...]
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from mlops_actions.command import Command, Context, Outcome
 from mlops_actions.config import DEFAULT_PATHS, Config, load_config, parse_config
 from mlops_actions.errors import ConfigError, ExitCode, GitHubError, UsageError
-from mlops_actions.files import write_atomically
+from mlops_actions.files import read_named_file, write_report
 from mlops_actions.github_client import connect, options_from_context
 from mlops_actions.label_dispatch.api import RepoApi
 from mlops_actions.label_dispatch.docs import render_labels_md
@@ -44,6 +44,7 @@ from mlops_actions.label_dispatch.taxonomy import (
     needs_sender_role,
     valid_labels,
 )
+from mlops_actions.parse import ParseError, loads_json
 from mlops_actions.runner import load_event
 
 Mode = Literal["sync", "validate", "route", "report", "docs", "lint"]
@@ -606,17 +607,21 @@ def _metrics(r: Run) -> tuple[tuple[str, str], ...]:
     path = Path(r.inputs.metrics_file)
     if not path.is_absolute():
         path = r.root / path
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         raise UsageError(
             f"input `metrics-file`: {r.inputs.metrics_file} does not exist",
             fix="write the metrics JSON before the report step, or drop the input.",
-        ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        )
+    # The job under test wrote it: read it as untrusted data (size, nesting, numbers).
+    text, shown = read_named_file(path, r.root)
+    try:
+        data = loads_json(text)
+    except ParseError as exc:
         raise UsageError(
-            f"input `metrics-file`: {r.inputs.metrics_file} is not JSON ({exc})",
+            f"input `metrics-file`: {r.inputs.metrics_file} is not usable JSON ({exc.message})",
             fix='write a JSON object such as {"loss": 0.12, "accuracy": 0.97}.',
+            file=shown,
+            line=exc.line,
         ) from None
     return flatten_metrics(data, r.settings.report.max_metrics)
 
@@ -661,7 +666,7 @@ def run_docs(r: Run) -> Outcome:
         )
     changed = current != text
     if changed:
-        write_atomically(path, text, what="labels-file")
+        write_report(path, text, what="labels-file")
     runner.print(f"{'wrote' if changed else 'unchanged'}: {r.inputs.labels_file}")
     runner.set_outputs({"ok": True, "changed": changed})
     return Outcome(ExitCode.OK, {"ok": True, "path": r.inputs.labels_file, "changed": changed})
@@ -673,10 +678,8 @@ def run_lint(r: Run) -> Outcome:
     workflows: list[tuple[str, str]] = []
     if folder.is_dir():
         for path in sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]):
-            shown = (
-                path.relative_to(r.root).as_posix() if path.is_relative_to(r.root) else str(path)
-            )
-            workflows.append((shown, path.read_text(encoding="utf-8")))
+            text, shown = read_named_file(path, r.root)
+            workflows.append((shown, text))
     findings = lint_all(r.settings, r.config, workflows) if r.settings.labels else []
     if not r.settings.labels:
         runner.notice("no labels are configured: nothing to lint against")

@@ -1,0 +1,226 @@
+"""Hostile input ends in one line: the minimised crashers, the bombs, and report targets that
+must survive a write (devices, FIFOs, /dev/stdout, symbolic links).
+
+Each folder of ``tests/fixtures/fuzz`` is a small repository named by what it tests; its
+``case.json`` gives the command, the exit code (null: any but the internal error's 70) and a
+phrase the one-line error must hold. Its files end in ``.fuzz`` (dropped when the test copies
+them), so no tool that walks this repository reads a hostile pyproject.toml or workflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from mlops_actions.files import DataFileError, read_data_file, write_report
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "tests" / "fixtures" / "fuzz"
+CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "case.json").is_file())
+
+
+def run_cli(args: list[str], workspace: Path, tmp_path: Path) -> tuple[int, str]:
+    """The command as a runner runs it (annotations on stdout); the exit code and all output."""
+    (tmp_path / "runner").mkdir(exist_ok=True)
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_OUTPUT": str(tmp_path / "runner" / "output"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "runner" / "summary"),
+        "PATH": "/usr/bin:/bin",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlops_actions", *args],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    summary = tmp_path / "runner" / "summary"
+    text = proc.stdout + proc.stderr + (summary.read_text() if summary.exists() else "")
+    return proc.returncode, text
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_minimised_crasher_ends_in_one_line(name: str, tmp_path: Path) -> None:
+    case = json.loads((CORPUS / name / "case.json").read_text())
+    repo = tmp_path / "repo"
+    for source in (CORPUS / name).rglob("*.fuzz"):
+        target = repo / source.relative_to(CORPUS / name).with_suffix("")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read_bytes())
+    code, out = run_cli(case["command"], repo, tmp_path)
+    assert "internal error" not in out and "Traceback" not in out, out[-2000:]
+    assert code != 70
+    if case["exit"] is not None:
+        assert code == case["exit"], out[-2000:]
+    assert case["expect"] in out, out[-2000:]
+
+
+def test_corpus_files_stay_small() -> None:
+    sizes = {p.relative_to(CORPUS).as_posix(): p.stat().st_size for p in CORPUS.rglob("*")}
+    assert max(sizes.values()) < 32 * 1024, sizes
+
+
+# --- reading repository files as data --------------------------------------------------------
+
+
+def test_a_link_out_of_the_repository_is_neither_read_nor_shown(tmp_path: Path) -> None:
+    secret = tmp_path / "secret-place" / "token.txt"
+    secret.parent.mkdir()
+    secret.write_text("torch==1.0.0 # SECRET-VALUE\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "requirements.txt").symlink_to(secret)
+    (repo / "constraints.txt").symlink_to("/etc/hostname")
+    code, out = run_cli(["version-guard", "."], repo, tmp_path)
+    assert code in (0, 1)
+    assert "SECRET-VALUE" not in out and "secret-place" not in out and "/etc" not in out
+    assert "::warning file=requirements.txt" in out
+    assert "not read: a symbolic link to a file outside the repository" in out
+
+
+def test_a_link_inside_the_repository_is_read(tmp_path: Path) -> None:
+    (tmp_path / "reqs").mkdir()
+    (tmp_path / "reqs" / "real.txt").write_text("torch==2.4.1\n")
+    (tmp_path / "requirements.txt").symlink_to("reqs/real.txt")
+    assert read_data_file(tmp_path, "requirements.txt") == "torch==2.4.1\n"
+
+
+def test_a_requirements_file_linked_to_dev_zero_ends_in_one_line(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "requirements.txt").symlink_to("/dev/zero")
+    code, out = run_cli(["version-guard", "."], repo, tmp_path)
+    assert code in (0, 1) and "internal error" not in out
+    assert "requirements.txt" in out and "not read" in out
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "requirements.txt")
+    with pytest.raises(DataFileError, match="not a regular file") as caught:
+        read_data_file(tmp_path, "requirements.txt")
+    assert caught.value.file == "requirements.txt"
+
+
+def test_a_device_inside_the_tree_is_refused(tmp_path: Path) -> None:
+    device = _char_device(tmp_path / "environment.yml")
+    with pytest.raises(DataFileError, match="not a regular file"):
+        read_data_file(tmp_path, device.name)
+
+
+def test_a_file_over_the_size_cap_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_bytes(b"#" * 2048)
+    with pytest.raises(DataFileError, match="larger than"):
+        read_data_file(tmp_path, "requirements.txt", limit=1024)
+    assert read_data_file(tmp_path, "requirements.txt", limit=4096).startswith("#")
+
+
+def test_bytes_that_are_not_utf8_name_their_line_and_column(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_bytes(b"numpy\ntorch==2.4 # caf\xe9\n")
+    with pytest.raises(DataFileError) as caught:
+        read_data_file(tmp_path, "requirements.txt")
+    error = caught.value
+    assert (error.file, error.line, error.col) == ("requirements.txt", 2, 17)
+    assert "0xe9" in error.message and "UTF-8" in error.fix
+
+
+def test_a_config_linked_out_of_the_repository_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.yml"
+    outside.write_text("version: 1\n")
+    repo = tmp_path / "repo"
+    (repo / ".github").mkdir(parents=True)
+    (repo / ".github" / "mlops.yml").symlink_to(outside)
+    code, out = run_cli(["config", "check"], repo, tmp_path)
+    assert code == 2
+    assert ".github/mlops.yml" in out and "outside the repository" in out
+    assert "elsewhere" not in out
+
+
+# --- writing reports -------------------------------------------------------------------------
+
+
+def _char_device(path: Path) -> Path:
+    """A character device like /dev/null (1, 3), made in tmp_path: never the real one."""
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        with open(path, "w") as handle:  # a nodev mount refuses to open it
+            handle.write("")
+    except OSError as exc:
+        pytest.skip(f"cannot make a usable character device here: {exc.strerror}")
+    return path
+
+
+def test_sarif_to_a_character_device_keeps_the_device(tmp_path: Path) -> None:
+    device = _char_device(tmp_path / "null")
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "repos" / "vg-consistent", repo)
+    code, out = run_cli(["version-guard", ".", "--sarif-file", str(device)], repo, tmp_path)
+    assert code == 0, out
+    assert stat.S_ISCHR(os.lstat(device).st_mode)
+    assert os.lstat(device).st_rdev == os.makedev(1, 3)
+    assert not list(tmp_path.glob(".null.*"))  # no temporary file left beside it
+
+
+def test_a_report_to_a_fifo_is_written_into_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    write_report(fifo, '{"ok": true}\n', what="report")
+    reader.join(timeout=10)
+    assert received == ['{"ok": true}\n']
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_a_report_to_dev_stdout_reaches_stdout_and_leaves_the_link(tmp_path: Path) -> None:
+    # /dev/stdout is a link to /proc/self/fd/1. Its twin is made in tmp_path, so a regression
+    # (a rename over the link) breaks the twin, not the machine's /dev/stdout.
+    twin = tmp_path / "stdout"
+    twin.symlink_to(os.readlink("/dev/stdout"))
+    code = (
+        "import sys; from pathlib import Path; from mlops_actions.files import write_report; "
+        "write_report(Path(sys.argv[1]), 'SARIF-BODY\\n', what='sarif-file')"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(twin)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "SARIF-BODY\n"
+    assert twin.is_symlink() and os.readlink(twin) == os.readlink("/dev/stdout")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stdout"]
+
+
+def test_a_symbolic_link_is_written_through_and_kept(tmp_path: Path) -> None:
+    target = tmp_path / "real.sarif"
+    target.write_text("old\n")
+    link = tmp_path / "link.sarif"
+    link.symlink_to(target)
+    write_report(link, "new\n", what="sarif-file")
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text() == "new\n"
+
+
+def test_a_regular_file_is_replaced_whole_through_a_rename(tmp_path: Path) -> None:
+    path = tmp_path / "out" / "report.json"
+    write_report(path, "first\n", what="report")
+    inode = path.stat().st_ino
+    write_report(path, "second\n", what="report")
+    assert path.read_text() == "second\n"
+    assert path.stat().st_ino != inode  # a new file renamed over the old one
+    assert sorted(p.name for p in path.parent.iterdir()) == ["report.json"]

@@ -21,3 +21,6 @@ echo "== milestone-release: API requests for a 1,000-item milestone"
 echo
 echo "== the API double: what OpenAPI validation costs a 1,000-item listing"
 "$py" bench/github_double.py
+echo
+echo "== hostile input: 100,000 fuzzed inputs and the resource bombs"
+"$py" bench/fuzz.py

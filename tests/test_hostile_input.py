@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from mlops_actions.files import DataFileError, read_data_file, write_report
+from mlops_actions.pins.workflow import scan_workflow
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "fuzz"
@@ -65,6 +66,8 @@ def test_minimised_crasher_ends_in_one_line(name: str, tmp_path: Path) -> None:
     if case["exit"] is not None:
         assert code == case["exit"], out[-2000:]
     assert case["expect"] in out, out[-2000:]
+    # One line, and a readable one: a 5,000-digit value is shown by its ends.
+    assert all(len(line) < 1000 for line in out.splitlines() if line.startswith("::"))
 
 
 def test_corpus_files_stay_small() -> None:
@@ -224,3 +227,51 @@ def test_a_regular_file_is_replaced_whole_through_a_rename(tmp_path: Path) -> No
     assert path.read_text() == "second\n"
     assert path.stat().st_ino != inode  # a new file renamed over the old one
     assert sorted(p.name for p in path.parent.iterdir()) == ["report.json"]
+
+
+# --- matrix and scan budgets -----------------------------------------------------------------
+
+
+def _matrix_workflow(sizes: list[int], steps: int = 1, extra: str = "") -> str:
+    keys = "".join(
+        f"        k{i}: [{', '.join(str(v) for v in range(n))}]\n" for i, n in enumerate(sizes)
+    )
+    body = "".join("      - run: pip install torch==2.4.${{ matrix.k0 }}\n" for _ in range(steps))
+    return (
+        "on: push\njobs:\n  a:\n    runs-on: x\n    strategy:\n      matrix:\n"
+        + keys
+        + extra
+        + "    steps:\n"
+        + body
+    )
+
+
+def test_a_matrix_of_exactly_256_jobs_is_expanded() -> None:
+    scan = scan_workflow(".github/workflows/ci.yml", _matrix_workflow([4, 4, 4, 4]))
+    assert not scan.errors
+    assert len(scan.groups) == 256
+
+
+def test_a_matrix_of_257_jobs_is_refused_at_the_matrix() -> None:
+    include = "        include:\n          - k0: new\n"
+    scan = scan_workflow(".github/workflows/ci.yml", _matrix_workflow([4, 4, 4, 4], 1, include))
+    assert [(e.line, e.message) for e in scan.errors] == [
+        (7, "job a: the matrix makes more than 256 jobs, GitHub's limit per workflow run")
+    ]
+    assert len(scan.groups) == 1  # the job is still scanned once, its matrix values unresolved
+    assert all(p.how == "unresolved" for p in scan.groups[0].pins if p.component == "torch")
+
+
+def test_excludes_that_bring_a_large_product_under_the_cap_are_applied() -> None:
+    # 20 x 20 = 400 combinations; excluding k0=0..9 leaves 200 jobs.
+    exclude = "        exclude:\n" + "".join(f"          - k0: {i}\n" for i in range(10))
+    scan = scan_workflow(".github/workflows/ci.yml", _matrix_workflow([20, 20], 1, exclude))
+    assert not scan.errors and len(scan.groups) == 200
+
+
+def test_a_big_job_times_a_big_matrix_is_scanned_within_the_budget() -> None:
+    scan = scan_workflow(".github/workflows/ci.yml", _matrix_workflow([4, 4, 4, 4], steps=400))
+    assert len(scan.errors) == 1
+    message = scan.errors[0].message
+    assert message.startswith("job a: only the first ") and "of 256 matrix combinations" in message
+    assert 1 <= len(scan.groups) < 256

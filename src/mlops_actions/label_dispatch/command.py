@@ -651,7 +651,7 @@ def run_docs(r: Run) -> Outcome:
     runner = r.ctx.runner
     text = render_labels_md(r.settings)
     path = r.root / r.inputs.labels_file
-    current = path.read_text(encoding="utf-8") if path.is_file() else None
+    current = read_named_file(path, r.root)[0] if path.is_file() else None
     if r.inputs.check:
         fresh = current == text
         if not fresh:

@@ -92,6 +92,11 @@ _MATRIX_WORK = 1_000_000
 compared): a bound on the time a hostile matrix can take whatever its shape."""
 
 
+_MAX_SCAN_CHARS = 1_000_000
+"""Characters of job text a workflow's scan goes through, each matrix combination rescanning its
+job (256 combinations of a 3,900-character job)."""
+
+
 class MatrixTooLarge(ValueError):
     """A matrix past GitHub's job limit or the expansion budget; the message says which."""
 
@@ -225,6 +230,7 @@ def scan_workflow(path: str, text: str) -> FileScan:
     groups: list[PinGroup] = []
     top_env, top_pins = _env_block(path, get(root, "env"), "workflow env")
     pins += top_pins
+    scan_budget = _MAX_SCAN_CHARS
     for job_id, _, job in items(get(root, "jobs")):
         job_env, env_pins = _env_block(path, get(job, "env"), f"job {job_id} env")
         env = {**top_env, **job_env}
@@ -239,6 +245,24 @@ def scan_workflow(path: str, text: str) -> FileScan:
         matrix_pins = _matrix_pins(path, job_id, matrix)
         for p in env_pins:
             state.pins[(p.line, p.col, p.component, p.value, p.how)] = p
+        # Each combination rescans the whole job: the file's text scanned, over all jobs and
+        # combinations, is bounded, so a large job times a large matrix cannot run for minutes.
+        size = max(1, job.end_mark.index - job.start_mark.index)
+        scanned = min(len(combos), max(1, scan_budget // size))
+        if scanned < len(combos):
+            line, col = pos(matrix) if matrix is not None else pos(job)
+            errors.append(
+                ScanError(
+                    path,
+                    line,
+                    col,
+                    f"job {job_id}: only the first {scanned} of {len(combos)} matrix "
+                    f"combinations scanned (each rescans {size:,} characters of the job; at "
+                    f"most {_MAX_SCAN_CHARS:,} per file)",
+                )
+            )
+            combos = combos[:scanned]
+        scan_budget -= scanned * size
         for combo in combos:
             gid = f"ci:{path}:{job_id}"
             if combo:

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
-from tests.support.fuzzing import MUTATORS, TARGETS, mutate, run_target, seeds  # noqa: E402
+from tests.support.fuzzing import MUTATORS, TARGETS, Crash, mutate, run_target, seeds  # noqa: E402
 
 SLOW_S = 5.0
 ABORT_S = 60
@@ -65,6 +65,7 @@ def fuzz(inputs: int, seed: int, time_limit: float, crash_dir: Path | None) -> d
     crashes: collections.Counter[tuple[str, str, str]] = collections.Counter()
     slow: list[tuple[str, list[tuple[str, int]], float]] = []
     per_target: collections.Counter[str] = collections.Counter()
+    outcomes: collections.Counter[str] = collections.Counter()
     signal.signal(signal.SIGALRM, _alarm)
     start = time.perf_counter()
     run = 0
@@ -81,9 +82,9 @@ def fuzz(inputs: int, seed: int, time_limit: float, crash_dir: Path | None) -> d
         signal.alarm(ABORT_S)
         began = time.perf_counter()
         try:
-            crash = run_target(target, data)
+            outcome = run_target(target, data)
         except _Hang:
-            crash = None
+            outcome = "aborted"
         finally:
             signal.alarm(0)
         took = time.perf_counter() - began
@@ -92,6 +93,8 @@ def fuzz(inputs: int, seed: int, time_limit: float, crash_dir: Path | None) -> d
         per_target[target] += 1
         if took > SLOW_S:
             slow.append((target, recipe, took))
+        crash = outcome if isinstance(outcome, Crash) else None
+        outcomes["crash" if crash else str(outcome)] += 1
         if crash is not None:
             key = (crash.target, crash.error[:80], crash.where)
             if key not in crashes and crash_dir is not None:
@@ -103,6 +106,7 @@ def fuzz(inputs: int, seed: int, time_limit: float, crash_dir: Path | None) -> d
         "seconds": round(time.perf_counter() - start, 1),
         "stopped_early": stopped_early,
         "per_target": dict(per_target),
+        "outcomes": dict(outcomes),
         "crashes": sum(crashes.values()),
         "distinct_crashes": [
             {"target": t, "error": e, "where": w, "count": n}
@@ -318,6 +322,7 @@ def main() -> int:
             + f"; crashes {report['crashes']}, over {SLOW_S:g} s {report['over_5s']}, "
             f"slowest {report['slowest_s']} s"
         )
+        print("outcomes: " + ", ".join(f"{k} {v:,}" for k, v in report["outcomes"].items()))  # type: ignore[attr-defined]
         print("per target: " + ", ".join(f"{k} {v:,}" for k, v in report["per_target"].items()))  # type: ignore[attr-defined]
         for c in report["distinct_crashes"]:  # type: ignore[attr-defined]
             print(f"  crash {c['target']}: {c['error']} at {c['where']} (x{c['count']})")

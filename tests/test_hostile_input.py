@@ -21,7 +21,18 @@ from pathlib import Path
 import pytest
 
 from mlops_actions.files import DataFileError, read_data_file, write_report
+from mlops_actions.parse import (
+    MAX_DEPTH,
+    MAX_YAML_NODES,
+    ParseError,
+    YAMLLimitError,
+    compose_yaml,
+    construct_yaml,
+    loads_json,
+    loads_toml,
+)
 from mlops_actions.pins.workflow import scan_workflow
+from tests.test_version_guard_command import runner_env
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "fuzz"
@@ -30,14 +41,7 @@ CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "case.json").is_file())
 
 def run_cli(args: list[str], workspace: Path, tmp_path: Path) -> tuple[int, str]:
     """The command as a runner runs it (annotations on stdout); the exit code and all output."""
-    (tmp_path / "runner").mkdir(exist_ok=True)
-    env = {
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_WORKSPACE": str(workspace),
-        "GITHUB_OUTPUT": str(tmp_path / "runner" / "output"),
-        "GITHUB_STEP_SUMMARY": str(tmp_path / "runner" / "summary"),
-        "PATH": "/usr/bin:/bin",
-    }
+    env = runner_env(tmp_path, workspace)
     proc = subprocess.run(
         [sys.executable, "-m", "mlops_actions", *args],
         cwd=workspace,
@@ -275,3 +279,68 @@ def test_a_big_job_times_a_big_matrix_is_scanned_within_the_budget() -> None:
     message = scan.errors[0].message
     assert message.startswith("job a: only the first ") and "of 256 matrix combinations" in message
     assert 1 <= len(scan.groups) < 256
+
+
+# --- the parsers' limits, at their boundaries ------------------------------------------------
+
+
+def test_yaml_node_budget_counts_every_node_and_what_aliases_repeat() -> None:
+    compose_yaml("[" + ", ".join(["x"] * (MAX_YAML_NODES - 1)) + "]")  # the list and its items
+    with pytest.raises(YAMLLimitError, match="expands to more than 50,000 nodes"):
+        compose_yaml("[" + ", ".join(["x"] * MAX_YAML_NODES) + "]")
+    # 1 + 1 + 1,000 nodes for the anchored list, then each alias repeats its 1,001 nodes.
+    anchored = "a: &a [" + ", ".join(["x"] * 1000) + "]\nb: ["
+    compose_yaml(anchored + ", ".join(["*a"] * 47) + "]")
+    with pytest.raises(YAMLLimitError) as caught:
+        compose_yaml(anchored + ", ".join(["*a"] * 49) + "]")
+    assert caught.value.problem_mark is not None and caught.value.problem_mark.line == 1
+
+
+def test_nesting_is_refused_past_64_levels_in_yaml_json_and_toml() -> None:
+    compose_yaml("[" * MAX_DEPTH + "]" * MAX_DEPTH)
+    with pytest.raises(YAMLLimitError, match="nested more than 64"):
+        compose_yaml("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))
+    loads_json("[" * MAX_DEPTH + "]" * MAX_DEPTH)
+    with pytest.raises(ParseError, match="nested more than 64"):
+        loads_json("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))
+    loads_toml("a = " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1))  # the table is a level
+    with pytest.raises(ParseError, match="nested more than 64"):
+        loads_toml("a = " + "[" * MAX_DEPTH + "]" * MAX_DEPTH)
+
+
+def test_numbers_past_the_int_limit_are_errors_at_their_line() -> None:
+    digits = "1" * (sys.get_int_max_str_digits() + 1)
+    with pytest.raises(YAMLLimitError) as caught:
+        construct_yaml(compose_yaml(f"a: 1\nb: {digits}\n"))
+    assert caught.value.problem_mark is not None and caught.value.problem_mark.line == 1
+    assert construct_yaml(compose_yaml(f"b: '{digits}'\n")) == {"b": digits}
+    with pytest.raises(ParseError, match="more than 4300 digits"):
+        loads_json(f'{{"n": {digits}}}')
+    with pytest.raises(ParseError, match="more than 4300 digits"):
+        loads_toml(f"n = {digits}")
+    with pytest.raises(ParseError) as syntax:
+        loads_toml("a = 1\nb = = 2\n")
+    assert syntax.value.line == 2
+
+
+def test_the_limits_hold_without_libyaml() -> None:
+    # PyYAML built without libyaml: the pure-Python parser under the same composer.
+    code = (
+        "import sys; sys.modules['yaml._yaml'] = None\n"
+        "import yaml\n"
+        "from mlops_actions.parse import compose_yaml, _Loader\n"
+        "assert 'CParser' not in str(_Loader.__mro__)\n"
+        "for text in ('[' * 70 + ']' * 70, '[' + ', '.join(['x'] * 60000) + ']'):\n"
+        "    try:\n"
+        "        compose_yaml(text)\n"
+        "    except yaml.MarkedYAMLError as exc:\n"
+        "        print(exc.problem)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "nested more than 64 levels deep",
+        "expands to more than 50,000 nodes (aliases count as what they repeat)",
+    ]

@@ -184,32 +184,41 @@ def construct_yaml(node: yaml.Node | None) -> Any:
 
 def loads_json(text: str) -> Any:
     """``json.loads`` that raises only ``ParseError`` (syntax with its line, nesting, numbers)."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
-    except ValueError:
-        raise ParseError(_LONG_NUMBER) from None
-    except RecursionError:
-        raise ParseError(_TOO_DEEP) from None
-    check_depth(data)
-    return data
+    return _bounded(json.loads, text, json.JSONDecodeError, _json_syntax)
 
 
 def loads_toml(text: str) -> dict[str, Any]:
     """``tomllib.loads`` that raises only ``ParseError``."""
+    data: dict[str, Any] = _bounded(tomllib.loads, text, tomllib.TOMLDecodeError, _toml_syntax)
+    return data
+
+
+def _bounded(
+    parse: Callable[[str], Any],
+    text: str,
+    syntax: type[ValueError],
+    explain: Callable[[Any], ParseError],
+) -> Any:
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        where = _TOML_AT.search(str(exc))
-        line, col = (int(where[1]), int(where[2])) if where else (None, None)
-        raise ParseError(f"invalid TOML: {exc}", line, col) from None
-    except ValueError:
+        data = parse(text)
+    except syntax as exc:
+        raise explain(exc) from None
+    except ValueError:  # not a syntax error: a number past Python's int conversion limit
         raise ParseError(_LONG_NUMBER) from None
     except RecursionError:
         raise ParseError(_TOO_DEEP) from None
     check_depth(data)
     return data
+
+
+def _json_syntax(exc: json.JSONDecodeError) -> ParseError:
+    return ParseError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno)
+
+
+def _toml_syntax(exc: tomllib.TOMLDecodeError) -> ParseError:
+    where = _TOML_AT.search(str(exc))
+    line, col = (int(where[1]), int(where[2])) if where else (None, None)
+    return ParseError(f"invalid TOML: {exc}", line, col)
 
 
 _TOML_AT = re.compile(r"at line (\d+), column (\d+)")

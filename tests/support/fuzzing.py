@@ -214,14 +214,15 @@ class Crash:
     where: str
 
 
-def run_target(target: str, data: bytes) -> Crash | None:
-    """Run one target on raw bytes: None when it ends well or with the project's own error."""
+def run_target(target: str, data: bytes) -> Crash | str:
+    """Run one target on raw bytes: ``"read"`` when it returns, ``"refused"`` when it ends with
+    the project's own error (a one-line error with a fix), a ``Crash`` for anything else."""
     shown, function = TARGETS[target]
     try:
         text = decode_utf8(data, shown)
         function(shown, text)
     except ActionError:
-        return None
+        return "refused"
     except Exception as exc:  # a crash: anything but the project's own errors
         tb = exc.__traceback__
         where = "?"
@@ -229,4 +230,4 @@ def run_target(target: str, data: bytes) -> Crash | None:
             where = f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
             tb = tb.tb_next
         return Crash(target, f"{type(exc).__name__}: {str(exc)[:200]}", where)
-    return None
+    return "read"

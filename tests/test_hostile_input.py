@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_actions.files import DataFileError, read_data_file, write_report
+from mlops_actions.files import DataFileError, read_data_file, write_atomically
 from mlops_actions.parse import (
     MAX_DEPTH,
     MAX_YAML_NODES,
@@ -185,7 +185,7 @@ def test_a_report_to_a_fifo_is_written_into_it(tmp_path: Path) -> None:
     received: list[str] = []
     reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
     reader.start()
-    write_report(fifo, '{"ok": true}\n', what="report")
+    write_atomically(fifo, '{"ok": true}\n', what="report")
     reader.join(timeout=10)
     assert received == ['{"ok": true}\n']
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
@@ -197,8 +197,8 @@ def test_a_report_to_dev_stdout_reaches_stdout_and_leaves_the_link(tmp_path: Pat
     twin = tmp_path / "stdout"
     twin.symlink_to(os.readlink("/dev/stdout"))
     code = (
-        "import sys; from pathlib import Path; from mlops_actions.files import write_report; "
-        "write_report(Path(sys.argv[1]), 'SARIF-BODY\\n', what='sarif-file')"
+        "import sys; from pathlib import Path; from mlops_actions.files import write_atomically; "
+        "write_atomically(Path(sys.argv[1]), 'SARIF-BODY\\n', what='sarif-file')"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, str(twin)],
@@ -218,16 +218,16 @@ def test_a_symbolic_link_is_written_through_and_kept(tmp_path: Path) -> None:
     target.write_text("old\n")
     link = tmp_path / "link.sarif"
     link.symlink_to(target)
-    write_report(link, "new\n", what="sarif-file")
+    write_atomically(link, "new\n", what="sarif-file")
     assert link.is_symlink() and os.readlink(link) == str(target)
     assert target.read_text() == "new\n"
 
 
 def test_a_regular_file_is_replaced_whole_through_a_rename(tmp_path: Path) -> None:
     path = tmp_path / "out" / "report.json"
-    write_report(path, "first\n", what="report")
+    write_atomically(path, "first\n", what="report")
     inode = path.stat().st_ino
-    write_report(path, "second\n", what="report")
+    write_atomically(path, "second\n", what="report")
     assert path.read_text() == "second\n"
     assert path.stat().st_ino != inode  # a new file renamed over the old one
     assert sorted(p.name for p in path.parent.iterdir()) == ["report.json"]

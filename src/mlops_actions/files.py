@@ -28,10 +28,11 @@ MAX_DATA_BYTES = 4 * 1024 * 1024
 """Largest repository data file read (a 100,000-line Dockerfile is about 3.3 MiB)."""
 
 
-def write_report(path: Path, text: str, *, what: str) -> None:
-    """Write ``text`` to ``path``: atomically over a regular file or a new one, in place over
-    anything else (device, FIFO, symbolic link). ``what`` names the input that chose the path,
-    for the one-line error when it cannot be written."""
+def write_atomically(path: Path, text: str, *, what: str) -> None:
+    """Write a report to ``path``: atomically over a regular file or a new one, in place over
+    anything else (device, FIFO, symbolic link), which an atomic rename would destroy. The one
+    helper for every report path. ``what`` names the input that chose the path, for the
+    one-line error when it cannot be written."""
     try:
         if _writes_in_place(path):
             with open(path, "w", encoding="utf-8", newline="\n") as handle:

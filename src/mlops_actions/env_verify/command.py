@@ -19,7 +19,7 @@ from mlops_actions.config import load_config
 from mlops_actions.env_verify import checks, report
 from mlops_actions.env_verify.checks import CheckResult, ExpectationError, Expectations
 from mlops_actions.errors import EnvironmentProblem, ExitCode, UsageError
-from mlops_actions.files import write_report
+from mlops_actions.files import write_atomically
 
 PROBE_FILE = Path(__file__).with_name("probe.py")
 PROBE_SCHEMA = "mlops-actions/env-probe"
@@ -382,7 +382,9 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
         host_facts=host_facts,
     )
     if report_path is not None:
-        write_report(report_path, json.dumps(document, indent=2, default=str) + "\n", what="report")
+        write_atomically(
+            report_path, json.dumps(document, indent=2, default=str) + "\n", what="report"
+        )
 
     log_results(ctx, results)
     annotate(ctx, results)

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from mlops_actions.command import Command, Context, Outcome
 from mlops_actions.config import DEFAULT_PATHS, Config, load_config, parse_config
 from mlops_actions.errors import ConfigError, ExitCode, GitHubError, UsageError
-from mlops_actions.files import read_named_file, write_report
+from mlops_actions.files import read_named_file, write_atomically
 from mlops_actions.github_client import connect, options_from_context
 from mlops_actions.label_dispatch.api import RepoApi
 from mlops_actions.label_dispatch.docs import render_labels_md
@@ -666,7 +666,7 @@ def run_docs(r: Run) -> Outcome:
         )
     changed = current != text
     if changed:
-        write_report(path, text, what="labels-file")
+        write_atomically(path, text, what="labels-file")
     runner.print(f"{'wrote' if changed else 'unchanged'}: {r.inputs.labels_file}")
     runner.set_outputs({"ok": True, "changed": changed})
     return Outcome(ExitCode.OK, {"ok": True, "path": r.inputs.labels_file, "changed": changed})

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from mlops_actions.command import Command, Context, Outcome
 from mlops_actions.config import load_config
 from mlops_actions.errors import ExitCode, UsageError
-from mlops_actions.files import write_report
+from mlops_actions.files import write_atomically
 from mlops_actions.pins import Environment, Pin, ScanResult, environments, scan_repo
 from mlops_actions.runner import Annotation, load_event
 from mlops_actions.version_guard.baseref import base_from_event, scan_ref
@@ -251,7 +251,7 @@ def run(inputs: VersionGuardInputs, ctx: Context) -> Outcome:
     elif not sarif_path.is_absolute():
         sarif_path = base_dir / sarif_path
     if sarif_path is not None:
-        write_report(sarif_path, json.dumps(sarif, indent=2) + "\n", what="sarif-file")
+        write_atomically(sarif_path, json.dumps(sarif, indent=2) + "\n", what="sarif-file")
 
     failed = fails(findings, fail_on)
     pins_out = [_pin_dict(p, prefix) for p in scan.pins]

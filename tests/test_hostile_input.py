@@ -344,3 +344,14 @@ def test_the_limits_hold_without_libyaml() -> None:
         "nested more than 64 levels deep",
         "expands to more than 50,000 nodes (aliases count as what they repeat)",
     ]
+
+
+def test_facts_nested_thousands_deep_end_in_one_line(tmp_path: Path) -> None:
+    facts = tmp_path / "facts.json"
+    facts.write_text('{"schema": ' + "[" * 5000 + "]" * 5000 + "}")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    code, out = run_cli(["env-verify", "--facts", str(facts)], repo, tmp_path)
+    assert code == 2, out
+    assert "input `facts`" in out and "nested more than 64 levels" in out
+    assert "internal error" not in out

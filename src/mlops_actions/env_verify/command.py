@@ -20,6 +20,7 @@ from mlops_actions.env_verify import checks, report
 from mlops_actions.env_verify.checks import CheckResult, ExpectationError, Expectations
 from mlops_actions.errors import EnvironmentProblem, ExitCode, UsageError
 from mlops_actions.files import write_atomically
+from mlops_actions.parse import ParseError, loads_json
 
 PROBE_FILE = Path(__file__).with_name("probe.py")
 PROBE_SCHEMA = "mlops-actions/env-probe"
@@ -195,10 +196,10 @@ def load_facts(path: Path) -> dict[str, Any]:
             fix="pass the file written by probe.py --out, or leave `facts` empty to probe now.",
         ) from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = loads_json(text)
+    except ParseError as exc:
         raise UsageError(
-            f"input `facts`: {path} is not JSON ({exc.msg} at line {exc.lineno})",
+            f"input `facts`: {path} is not usable JSON ({exc.message}, line {exc.line})",
             fix="pass the file written by probe.py --out.",
         ) from None
     if not isinstance(data, dict) or data.get("schema") != PROBE_SCHEMA:

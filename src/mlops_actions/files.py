@@ -5,7 +5,7 @@ Writing: a regular file (or a new one) is replaced through a temporary file and 
 reader never sees half a file and a failure leaves the old one. Anything else is written in
 place, as a shell's ``>`` would: a device (``/dev/null``), a FIFO or ``/dev/stdout`` must stay
 what it is, and a rename over it would replace ``/dev/null`` with a regular file when run as
-root. A symbolic link is written through, in place: the link and the file it names both stay
+root. (A FIFO, as with ``>``, waits for its reader.) A symbolic link is written through, in place: the link and the file it names both stay
 (renaming over the link would cut it; renaming over its target would strand a shell's open
 ``/dev/stdout`` on the old file); give the real path for an all-or-nothing write.
 

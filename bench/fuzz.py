@@ -13,7 +13,8 @@ the inputs over 5 s (an alarm aborts an input at 60 s and counts it). Goal: >= 1
 0 crashes, 0 over 5 s.
 
 Bombs: each in a fresh temporary repository, through ``python -m mlops_actions`` in a child
-process; wall time from a stopwatch, peak RSS from that child's own rusage (``os.wait4``).
+process (at most 1 GiB of address space, killed after 60 s); wall time from a stopwatch, peak
+RSS from that child's own rusage (``os.wait4``).
 Goal: each ends with exit 0, 1 or 2 and no internal error, in <= 10 s and <= 256 MiB.
 """
 
@@ -25,6 +26,7 @@ import itertools
 import json
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
@@ -47,6 +49,14 @@ SLOW_S = 5.0
 ABORT_S = 60
 BOMB_WALL_S = 10.0
 BOMB_RSS_MIB = 256.0
+# A bomb that gets through must not take the shared machine with it: each child runs under an
+# address-space limit (a MemoryError there is a failed bomb) and is killed after KILL_S.
+CHILD_ADDRESS_SPACE = 1 << 30
+KILL_S = 60
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (CHILD_ADDRESS_SPACE, CHILD_ADDRESS_SPACE))
 
 
 class _Hang(BaseException):
@@ -228,6 +238,12 @@ def numbers_of_100k_digits(repo: Path) -> list[str]:
     return ["version-guard", "."]
 
 
+def requirements_1500_distinct_torch_pins(repo: Path) -> list[str]:
+    """Not a scanner bomb: 24 KB of pins that the agreement rules compare pair by pair."""
+    _write(repo, "requirements.txt", "".join(f"torch==2.4.{i}\n" for i in range(1500)))
+    return ["version-guard", "."]
+
+
 def config_number_of_100k_digits(repo: Path) -> list[str]:
     _write(repo, ".github/mlops.yml", f"version-guard:\n  fail-on: {'7' * 100_000}\n")
     return ["config", "check"]
@@ -247,6 +263,7 @@ BOMBS: dict[str, Builder] = {
     "JSON nested 100k deep": json_nested_100k_deep,
     "numbers of 100k digits (pin files)": numbers_of_100k_digits,
     "number of 100k digits (config)": config_number_of_100k_digits,
+    "1,500 distinct torch pins (rules)": requirements_1500_distinct_torch_pins,
 }
 
 
@@ -263,8 +280,9 @@ def run_bomb(name: str, build: Builder) -> dict[str, object]:
                 env=env,
                 stdout=sink,
                 stderr=subprocess.STDOUT,
+                preexec_fn=_limit_memory,
             )
-            killer = threading.Timer(120, proc.kill)
+            killer = threading.Timer(KILL_S, proc.kill)
             killer.start()
             # Reaped here with wait4: the rusage is this one child's, peak RSS included.
             _, status, usage = os.wait4(proc.pid, 0)

@@ -29,3 +29,5 @@ echo "== gpu-monitor: sampler CPU, wrapper overhead and memory, 24 h report size
 "$py" bench/gpu_monitor.py
 echo "== branch-policy: CPU time of a name/target check against python -c pass"
 "$py" bench/branch_policy.py
+echo "== hostile input: 100,000 fuzzed inputs and the resource bombs"
+"$py" bench/fuzz.py

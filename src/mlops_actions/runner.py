@@ -191,7 +191,8 @@ class Runner:
         self.out.flush()
 
     def annotate(self, annotation: Annotation) -> None:
-        annotation = dataclasses.replace(annotation, message=self._redact(annotation.message))
+        message = _LONG_WORD.sub(_shorten, self._redact(annotation.message))
+        annotation = dataclasses.replace(annotation, message=message)
         self.annotations.append(annotation)
         if self.on_actions:
             self.print(format_annotation(annotation))
@@ -473,3 +474,13 @@ def load_event(path: str | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UsageError(f"event file {path} holds no JSON object", fix="pass a webhook payload.")
     return data
+
+
+# A value quoted from a hostile file (a 100,000-digit "version") must not make a 100 KB log line:
+# an unbroken run this long is shown by its ends, and the rest of the message (the fix) stays.
+_LONG_WORD = re.compile(r"\S{201,}")
+
+
+def _shorten(match: re.Match[str]) -> str:
+    word = match.group(0)
+    return f"{word[:60]}…({len(word):,} characters)…{word[-20:]}"

@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 __all__ = [
     "ArchRange",
@@ -259,7 +259,8 @@ def parse_version(text: str) -> Version | None:
     """``packaging`` version or None; never raises."""
     try:
         return Version(text.strip())
-    except (InvalidVersion, TypeError):
+    except (ValueError, TypeError):
+        # InvalidVersion is a ValueError; so is a part past Python's int conversion limit.
         return None
 
 

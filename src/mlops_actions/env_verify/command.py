@@ -26,6 +26,7 @@ from mlops_actions.errors import (
     with_fix,
 )
 from mlops_actions.files import write_atomically
+from mlops_actions.parse import ParseError, loads_json
 
 PROBE_FILE = Path(__file__).with_name("probe.py")
 PROBE_SCHEMA = "mlops-actions/env-probe"
@@ -247,10 +248,11 @@ def load_facts(path: Path) -> dict[str, Any]:
             input="facts",
         ) from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = loads_json(text)
+    except ParseError as exc:
         raise UsageError(
-            f"{path} is not JSON ({exc.msg} at line {exc.lineno})",
+            f"{path} is not usable JSON ({exc.message}"
+            + (f", line {exc.line})" if exc.line else ")"),
             fix="pass the file written by probe.py --out.",
             input="facts",
         ) from None

@@ -11,7 +11,6 @@ each under a time limit.
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -23,6 +22,7 @@ from mlops_actions.env_verify import checks
 from mlops_actions.env_verify.checks import CheckResult
 from mlops_actions.env_verify.report import LABEL_COMPONENTS, LABEL_PREFIX
 from mlops_actions.errors import EnvironmentProblem, UsageError
+from mlops_actions.parse import ParseError, loads_json
 from mlops_actions.pins.values import decode_image, parse_image_ref
 
 PROBE_FILE = Path(__file__).with_name("probe.py")
@@ -428,8 +428,9 @@ def verify_image(
                         f"`docker run --rm --entrypoint {interpreter} {ref} --version`.",
                     )
                 try:
-                    facts = json.loads(out)
-                except json.JSONDecodeError:
+                    # The image is the caller's, not ours: its output is bounded data.
+                    facts = loads_json(out)
+                except ParseError:
                     raise EnvironmentProblem(
                         f"the probe printed no JSON inside {ref} ({interpreter})",
                         fix="check the image's interpreter; the probe needs Python 3.8+.",

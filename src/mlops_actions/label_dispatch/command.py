@@ -10,7 +10,7 @@ from typing import Any, Literal
 from mlops_actions.command import Command, Context, Outcome
 from mlops_actions.config import DEFAULT_PATHS, Config, load_config, parse_config
 from mlops_actions.errors import ConfigError, ExitCode, GitHubError, UsageError, with_fix
-from mlops_actions.files import write_atomically
+from mlops_actions.files import read_named_file, write_atomically
 from mlops_actions.github_client import connect, options_from_context
 from mlops_actions.label_dispatch.api import RepoApi
 from mlops_actions.label_dispatch.docs import render_labels_md
@@ -45,6 +45,7 @@ from mlops_actions.label_dispatch.taxonomy import (
     needs_sender_role,
     valid_labels,
 )
+from mlops_actions.parse import ParseError, loads_json
 from mlops_actions.runner import load_event
 
 Mode = Literal["sync", "validate", "route", "report", "docs", "lint"]
@@ -659,18 +660,22 @@ def _metrics(r: Run) -> tuple[tuple[str, str], ...]:
     path = Path(r.inputs.metrics_file)
     if not path.is_absolute():
         path = r.root / path
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         raise UsageError(
             f"{r.inputs.metrics_file} does not exist",
             fix="write the metrics JSON before the report step, or drop {input}.",
             input="metrics-file",
-        ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        )
+    # The job under test wrote it: read it as untrusted data (size, nesting, numbers).
+    text, shown = read_named_file(path, r.root)
+    try:
+        data = loads_json(text)
+    except ParseError as exc:
         raise UsageError(
-            f"{r.inputs.metrics_file} is not JSON ({exc})",
+            f"{r.inputs.metrics_file} is not usable JSON ({exc.message})",
             fix='write a JSON object such as {"loss": 0.12, "accuracy": 0.97}.',
+            file=shown,
+            line=exc.line,
             input="metrics-file",
         ) from None
     return flatten_metrics(data, r.settings.report.max_metrics)
@@ -714,7 +719,7 @@ def run_docs(r: Run) -> Outcome:
     _require_labels(r, f"to generate {r.inputs.labels_file} from them")
     text = render_labels_md(r.settings)
     path = r.root / r.inputs.labels_file
-    current = path.read_text(encoding="utf-8") if path.is_file() else None
+    current = read_named_file(path, r.root)[0] if path.is_file() else None
     if r.inputs.check:
         fresh = current == text
         if not fresh:
@@ -743,10 +748,8 @@ def run_lint(r: Run) -> Outcome:
     workflows: list[tuple[str, str]] = []
     if folder.is_dir():
         for path in sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]):
-            shown = (
-                path.relative_to(r.root).as_posix() if path.is_relative_to(r.root) else str(path)
-            )
-            workflows.append((shown, path.read_text(encoding="utf-8")))
+            text, shown = read_named_file(path, r.root)
+            workflows.append((shown, text))
     findings = lint_all(r.settings, r.config, workflows) if r.settings.labels else []
     if not r.settings.labels:
         runner.notice("no labels are configured: nothing to lint against")

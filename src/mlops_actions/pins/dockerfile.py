@@ -101,6 +101,9 @@ def lex(text: str) -> list[Instruction]:
             if "<<" in args and inst.keyword in {"RUN", "COPY", "ADD"}
             else []
         )
+        # Heredoc bodies: collected and joined once (appending to a string is quadratic).
+        joined = [args]
+        length = len(args)
         for dash, _quote, delim in heredocs:
             while i < len(lines):
                 body_line = lines[i]
@@ -108,9 +111,10 @@ def lex(text: str) -> list[Instruction]:
                 i += 1
                 if check == delim:
                     break
-                inst.segments.append((len(args) + 1, i, 1))
-                args += "\n" + body_line
-        inst.args = args
+                inst.segments.append((length + 1, i, 1))
+                joined.append(body_line)
+                length += 1 + len(body_line)
+        inst.args = "\n".join(joined)
         out.append(inst)
     return out
 
@@ -123,8 +127,16 @@ class _Stage:
     parents: list[str]
     workdir: str = "/"
     env_names: set[str] = field(default_factory=set)
-    copies: list[tuple[list[str], str, str]] = field(default_factory=list)
-    """(sources, destination, workdir at the time)."""
+    copies: dict[str, list[tuple[int, list[str], bool]]] = field(default_factory=dict)
+    """Absolute destination → (order, sources, copied into a directory) of each COPY/ADD there:
+    a path is looked up by its own ancestors, so resolving it never walks every COPY."""
+    copy_count: int = 0
+
+    def add_copy(self, srcs: list[str], dest: str) -> None:
+        dest_abs = posixpath.normpath(posixpath.join(self.workdir, dest))
+        into_dir = dest.endswith("/") or len(srcs) > 1
+        self.copies.setdefault(dest_abs, []).append((self.copy_count, srcs, into_dir))
+        self.copy_count += 1
 
 
 def _split_flags(args: str) -> tuple[list[tuple[str, str]], list[Word]]:
@@ -358,7 +370,7 @@ def scan_dockerfile(
             if len(words) >= 2 and not from_stage:
                 srcs = [expand(w.text, stage.env).text for w in words[:-1]]
                 dest = expand(words[-1].text, stage.env).text
-                stage.copies.append((srcs, dest, stage.workdir))
+                stage.add_copy(srcs, dest)
             continue
         if kw == "RUN":
             _scan_run(
@@ -423,6 +435,11 @@ def _exec_form(command: str) -> str:
     return re.sub(r'[\[\],"]', " ", command)
 
 
+_MAX_COPY_CANDIDATES = 32
+"""COPYs considered for one installed path, the earliest first: more to one place is no
+build anyone reads, and the bound keeps a 100,000-line Dockerfile linear."""
+
+
 def _resolve_copied(
     ref: str,
     stage: _Stage,
@@ -432,19 +449,28 @@ def _resolve_copied(
 ) -> str:
     """Map a path seen inside the image back to a repository path through ``COPY``."""
     wanted = posixpath.normpath(posixpath.join(stage.workdir, ref))
+    # The COPYs that could have put it there: onto the path itself, or into an ancestor.
+    matches: list[tuple[int, str, list[str], bool]] = []
+    dest = wanted
+    while True:
+        for order, srcs, into_dir in stage.copies.get(dest, [])[:_MAX_COPY_CANDIDATES]:
+            matches.append((order, dest, srcs, into_dir))
+        parent = posixpath.dirname(dest)
+        if parent == dest:
+            break
+        dest = parent
+    matches.sort(key=lambda m: m[0])
     candidates: list[str] = []
-    for srcs, dest, workdir in stage.copies:
-        dest_abs = posixpath.normpath(posixpath.join(workdir, dest))
-        into_dir = dest.endswith("/") or len(srcs) > 1
+    for _, dest_abs, srcs, into_dir in matches[:_MAX_COPY_CANDIDATES]:
         for src in srcs:
             src_norm = posixpath.normpath(src)
-            if wanted.startswith(dest_abs.rstrip("/") + "/"):
+            if dest_abs != wanted:
                 rel = posixpath.relpath(wanted, dest_abs)
                 # Either a directory was copied there, or a file into that directory.
                 candidates.append(posixpath.normpath(posixpath.join(src_norm, rel)))
                 if rel == posixpath.basename(src_norm):
                     candidates.append(src_norm)
-            elif wanted == dest_abs and not into_dir:
+            elif not into_dir:
                 candidates.append(src_norm)
     candidates.append(posixpath.normpath(ref.lstrip("/")) if not ref.startswith("/") else ref)
     dockerfile_dir = posixpath.dirname(dockerfile)

@@ -23,6 +23,7 @@ The rules (documented in docs/version-guard.md, applied in this order):
 from __future__ import annotations
 
 import posixpath
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -41,18 +42,24 @@ Stages = Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]]
 class _Index:
     by_file: dict[str, list[Pin]]
     links: Sequence[Link]
+    _includes: dict[str, list[str]] | None = None
 
     def closure(self, files: Iterable[str]) -> list[str]:
         """Files plus everything they include (``-r``/``-c``), cycle-safe, in order."""
-        out: list[str] = []
-        todo = list(files)
+        if self._includes is None:
+            self._includes = {}
+            for ln in self.links:
+                if ln.kind == "includes":
+                    self._includes.setdefault(ln.src, []).append(ln.dst)
+        out: dict[str, None] = {}
+        todo = deque(files)
         while todo:
-            f = todo.pop(0)
+            f = todo.popleft()
             if f in out:
                 continue
-            out.append(f)
-            todo += [ln.dst for ln in self.links if ln.kind == "includes" and ln.src == f]
-        return out
+            out[f] = None
+            todo += self._includes.get(f, ())
+        return list(out)
 
 
 def _stage_of(pin: Pin) -> str | None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from mlops_actions.files import DataFileError, read_data_file
 from mlops_actions.pins.devcontainer import scan_devcontainer
 from mlops_actions.pins.dockerfile import scan_dockerfile
 from mlops_actions.pins.model import FileScan, Link, Pin, PinGroup, ScanError, ScanResult, Source
@@ -192,10 +193,9 @@ _SCANNERS: dict[Kind, Callable[[str, str], FileScan]] = {
 
 def _read(root: Path, rel: str) -> str | ScanError:
     try:
-        with open(root / rel, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
-    except OSError as exc:
-        return ScanError(rel, 1, 1, f"cannot read: {exc.strerror or exc}")
+        return read_data_file(root, rel)
+    except DataFileError as exc:
+        return ScanError(rel, exc.line or 1, exc.col or 1, exc.message)
 
 
 def docker_build_id(dockerfile: str, link: Link | None) -> str:

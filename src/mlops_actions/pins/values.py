@@ -8,15 +8,21 @@ expressions below split image tags and package names into fields, they never com
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
-from packaging.version import InvalidVersion, Version
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from mlops_actions.compat import cuda_minor, cuda_tag_to_version, cuda_version_to_tag, is_version
+from mlops_actions.compat import (
+    cuda_minor,
+    cuda_tag_to_version,
+    cuda_version_to_tag,
+    is_version,
+    parse_version,
+)
 from mlops_actions.pins.model import Component, How, Pin, Source
 
 # Distribution names (canonical) → component.
@@ -72,6 +78,19 @@ class Decoded:
     flavour: str | None = None
 
 
+# packaging converts every release number with int(), which refuses more than Python's limit of
+# digits (4,300 by default) with a ValueError that is no InvalidVersion. Such text is no version:
+# it is turned away here, where text first meets packaging, and no Pin ever holds it.
+_MAX_DIGITS = sys.get_int_max_str_digits() or 4300
+_TOO_LONG = f"holds a number of more than {_MAX_DIGITS} digits"
+_DIGITS = re.compile(r"\d+")
+
+
+def _too_long(text: str) -> bool:
+    # One match per run of digits: linear, where \d{4301,} would backtrack at every start.
+    return any(m.end() - m.start() > _MAX_DIGITS for m in _DIGITS.finditer(text))
+
+
 def pin_from(
     d: Decoded,
     file: str,
@@ -87,6 +106,8 @@ def pin_from(
 ) -> Pin:
     """The pin a decoded value makes at ``at`` (line, column); ``reason`` overrides the decode's."""
     line, col = at
+    if _too_long(d.value):
+        d = Decoded(d.component, d.value, "unresolved", reason=_TOO_LONG)
     return Pin(
         file=file,
         line=line,
@@ -120,10 +141,8 @@ def component_for_name(name: str) -> Component | None:
 
 def local_variant(version: str) -> str | None:
     """``2.4.1+cu121`` → ``cu121``; ``+cpu`` → ``cpu``; ``+rocm6.1`` → ``rocm6.1``."""
-    try:
-        local = Version(version).local
-    except InvalidVersion:
-        return None
+    parsed = parse_version(version)
+    local = parsed.local if parsed is not None else None
     if local is None:
         return None
     if cuda_tag_to_version(local) is not None or local == "cpu" or local.startswith("rocm"):
@@ -159,6 +178,8 @@ def classify_value(component: Component, text: str) -> Decoded:
     """Decode a bare value given to a named variable/input (``2.1.0``, ``>=2.1``, ``3.x``,
     ``cu121``, ``12-8``, ``latest``)."""
     value = text.strip().strip("'\"")
+    if _too_long(value):
+        return Decoded(component, value, "unresolved", reason=_TOO_LONG)
     if value == "":
         return Decoded(component, "", "unpinned", reason="empty value")
     if "$" in value:
@@ -216,6 +237,8 @@ def decode_requirement(text: str) -> tuple[Decoded, ...] | str:
     m = _REQ_NAME.match(text)
     if m is not None and canonicalize_name(m.group(1)) not in PACKAGE_COMPONENTS:
         return ()
+    if _too_long(text):
+        return f"not a valid requirement: it {_TOO_LONG}"
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
@@ -234,13 +257,18 @@ def decode_requirement(text: str) -> tuple[Decoded, ...] | str:
 
 def decode_wheel_url(url: str) -> tuple[Decoded, ...]:
     """A wheel URL (``…/torch-2.1.0%2Bcu121-cp310-…whl``) → its torch-family pin, if any."""
-    path = unquote(urlsplit(url).path)
+    if _too_long(url):
+        return ()
+    try:
+        path = unquote(urlsplit(url).path)
+    except ValueError:  # "s://]": an unbalanced IPv6 bracket in the host
+        return ()
     filename = path.rsplit("/", 1)[-1]
     if not filename.endswith(".whl"):
         return ()
     try:
         name, version, _, _ = parse_wheel_filename(filename)
-    except (InvalidWheelFilename, InvalidVersion):
+    except ValueError:  # InvalidWheelFilename, InvalidVersion, an over-long number
         return ()
     component = PACKAGE_COMPONENTS.get(canonicalize_name(name))
     if component is None:
@@ -480,6 +508,8 @@ def decode_conda_spec(spec: str) -> Decoded | str | None:
     m = _CONDA_SPEC.match(spec.strip())
     if m is None:
         return f"not a conda package spec: {spec!r}"
+    if _too_long(spec):
+        return f"not a conda package spec: it {_TOO_LONG}"
     component = _CONDA_NAMES.get(m.group("name").lower())
     if component is None:
         return None

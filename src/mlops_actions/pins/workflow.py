@@ -84,11 +84,29 @@ def _same(a: _Cell, b: _Cell) -> bool:
     return a.label() == b.label()
 
 
+MAX_MATRIX_JOBS = 256
+"""GitHub runs at most 256 jobs per matrix; a larger one is refused, not expanded."""
+
+_MATRIX_WORK = 1_000_000
+"""Cells a matrix expansion may touch (combinations built, exclude and include entries
+compared): a bound on the time a hostile matrix can take whatever its shape."""
+
+
+_MAX_SCAN_CHARS = 1_000_000
+"""Characters of job text a workflow's scan goes through, each matrix combination rescanning its
+job (256 combinations of a 3,900-character job)."""
+
+
+class MatrixTooLarge(ValueError):
+    """A matrix past GitHub's job limit or the expansion budget; the message says which."""
+
+
 def matrix_combinations(matrix: Node | None) -> tuple[list[Combo], str | None]:
     """Expand a matrix like GitHub: product of the keys, ``exclude`` removed, then ``include``
     entries merged into every combination whose original values they do not overwrite, or
     added as new combinations. Returns the combinations and, if the matrix is an expression, a
-    reason it cannot be expanded."""
+    reason it cannot be expanded. The product is walked lazily: raises ``MatrixTooLarge`` as
+    soon as more than ``MAX_MATRIX_JOBS`` combinations survive or the work budget is spent."""
     if matrix is None:
         return [{}], None
     if not isinstance(matrix, yaml.MappingNode):
@@ -106,18 +124,25 @@ def matrix_combinations(matrix: Node | None) -> tuple[list[Combo], str | None]:
             keys.append((key, [_cell(v) for v in value.value]))
         else:
             unresolved = f"matrix.{key} is an expression ({scalar(value)!r})"
+    budget = _Budget()
+    names = [k for k, _ in keys]
+    # An exclude entry removes every combination holding all of its (key, value) pairs.
+    excluded = [frozenset((k, v.label()) for k, v in e.items()) for e in exclude]
+    exclude_cost = sum(len(e) for e in excluded)
+    labelled = [[(cell, (key, cell.label())) for cell in cells] for key, cells in keys]
     combos: list[Combo] = []
     if keys:
-        for values in itertools.product(*(cells for _, cells in keys)):
-            combos.append(dict(zip((k for k, _ in keys), values, strict=True)))
-    combos = [
-        c
-        for c in combos
-        if not any(all(k in c and _same(c[k], v) for k, v in e.items()) for e in exclude)
-    ]
-    original = {k for k, _ in keys}
+        for values in itertools.product(*labelled):
+            budget.spend(len(values) + exclude_cost)
+            pairs = frozenset(pair for _, pair in values)
+            if any(e <= pairs for e in excluded):
+                continue
+            combos.append(dict(zip(names, (cell for cell, _ in values), strict=True)))
+            _check_jobs(len(combos))
+    original = set(names)
     base_len = len(combos)
     for entry in include:
+        budget.spend(1 + base_len * len(entry))
         matched = False
         for c in combos[:base_len]:
             if all(k not in original or _same(c[k], v) for k, v in entry.items() if k in c):
@@ -125,7 +150,27 @@ def matrix_combinations(matrix: Node | None) -> tuple[list[Combo], str | None]:
                 matched = True
         if not matched:
             combos.append(dict(entry))
+            _check_jobs(len(combos))
     return (combos or [{}]), unresolved
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.left = _MATRIX_WORK
+
+    def spend(self, cells: int) -> None:
+        self.left -= cells
+        if self.left < 0:
+            raise MatrixTooLarge(
+                f"the matrix is too large to expand (over {_MATRIX_WORK:,} cells compared)"
+            )
+
+
+def _check_jobs(count: int) -> None:
+    if count > MAX_MATRIX_JOBS:
+        raise MatrixTooLarge(
+            f"the matrix makes more than {MAX_MATRIX_JOBS} jobs, GitHub's limit per workflow run"
+        )
 
 
 @dataclass
@@ -185,15 +230,39 @@ def scan_workflow(path: str, text: str) -> FileScan:
     groups: list[PinGroup] = []
     top_env, top_pins = _env_block(path, get(root, "env"), "workflow env")
     pins += top_pins
+    scan_budget = _MAX_SCAN_CHARS
     for job_id, _, job in items(get(root, "jobs")):
         job_env, env_pins = _env_block(path, get(job, "env"), f"job {job_id} env")
         env = {**top_env, **job_env}
         state = _Job(path, lines, job_id, env)
         matrix = get(get(job, "strategy"), "matrix")
-        combos, matrix_reason = matrix_combinations(matrix)
+        try:
+            combos, matrix_reason = matrix_combinations(matrix)
+        except MatrixTooLarge as exc:
+            line, col = pos(matrix) if matrix is not None else (1, 1)
+            errors.append(ScanError(path, line, col, f"job {job_id}: {exc}"))
+            combos, matrix_reason = [{}], str(exc)
         matrix_pins = _matrix_pins(path, job_id, matrix)
         for p in env_pins:
             state.pins[(p.line, p.col, p.component, p.value, p.how)] = p
+        # Each combination rescans the whole job: the file's text scanned, over all jobs and
+        # combinations, is bounded, so a large job times a large matrix cannot run for minutes.
+        size = max(1, job.end_mark.index - job.start_mark.index)
+        scanned = min(len(combos), max(1, scan_budget // size))
+        if scanned < len(combos):
+            line, col = pos(matrix) if matrix is not None else pos(job)
+            errors.append(
+                ScanError(
+                    path,
+                    line,
+                    col,
+                    f"job {job_id}: only the first {scanned} of {len(combos)} matrix "
+                    f"combinations scanned (each rescans {size:,} characters of the job; at "
+                    f"most {_MAX_SCAN_CHARS:,} per file)",
+                )
+            )
+            combos = combos[:scanned]
+        scan_budget -= scanned * size
         for combo in combos:
             gid = f"ci:{path}:{job_id}"
             if combo:

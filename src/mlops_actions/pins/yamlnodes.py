@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import replace
-from typing import Any
 
 import yaml
 
+from mlops_actions.parse import compose_yaml
 from mlops_actions.pins.model import FileScan, Link, Pin, PinGroup, ScanError, Source
 from mlops_actions.pins.values import Decoded, decode_conda_spec, decode_image, pin_from
-
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Node = yaml.Node
 
@@ -20,8 +18,7 @@ Node = yaml.Node
 def compose(path: str, text: str) -> Node | ScanError | None:
     """The document's root node, a ScanError for invalid YAML, None for an empty file."""
     try:
-        node: Node | None = yaml.compose(text, Loader=_Loader)
-        return node
+        return compose_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

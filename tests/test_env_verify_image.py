@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from mlops_actions.cli import main
-from mlops_actions.env_verify.image import Claim, claims_from_image, compare_claims
+from mlops_actions.env_verify.checks.image import Claim, claims_from_image, compare_claims
 from tests.support.envs import BUILDS, write_site_packages
 
 # Until tests/conftest.py registers the Docker fixtures for every module.

@@ -322,6 +322,7 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
     extra: list[CheckResult] = []
     if inputs.image:
         from mlops_actions.env_verify import image as image_mode
+        from mlops_actions.env_verify.checks import image as image_checks
 
         host_facts = (
             load_facts(Path(inputs.facts))
@@ -348,9 +349,11 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
         for note in probed.notes:
             runner.warning(note)
         notes.extend(probed.notes)
-        claims = image_mode.claims_from_image(probed.info.labels, probed.info.env, probed.info.tags)
+        claims = image_checks.claims_from_image(
+            probed.info.labels, probed.info.env, probed.info.tags
+        )
         image_info["claims"] = [c.__dict__ for c in claims]
-        extra = image_mode.compare_claims(claims, facts)
+        extra = image_checks.compare_claims(claims, facts)
     elif inputs.facts:
         facts = load_facts(Path(inputs.facts))
     else:

@@ -11,23 +11,10 @@ from typing import Any
 
 from mlops_actions.env_verify import checks
 from mlops_actions.env_verify.checks import CheckResult, Expectations
+from mlops_actions.env_verify.checks.image import LABEL_COMPONENTS, LABEL_PREFIX
 
 REPORT_SCHEMA = "mlops-actions/env-verify-report"
 REPORT_SCHEMA_VERSION = 1
-LABEL_PREFIX = "io.mlops-actions."
-
-# Namespaced labels this action writes and image mode reads back: label suffix → component.
-LABEL_COMPONENTS: dict[str, str] = {
-    "torch.version": "torch",
-    "torch.variant": "variant",
-    "torchvision.version": "torchvision",
-    "torchaudio.version": "torchaudio",
-    "cuda.version": "cuda",
-    "cudnn.version": "cudnn",
-    "nccl.version": "nccl",
-    "python.version": "python",
-}
-
 _STATUS_ICON = {
     "ok": ":white_check_mark:",
     "fail": ":x:",

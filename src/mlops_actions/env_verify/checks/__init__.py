@@ -1,0 +1,126 @@
+"""What env-verify expects and the checks it runs: pure functions over the probe document.
+
+The checks live in one module per fact family: ``torch_build`` (the torch the job imports, its
+CUDA variant and Python, the smoke run), ``companions`` (torchvision, torchaudio, cuDNN, NCCL),
+``cuda_driver`` (driver, GPU count, architectures) and ``image`` (what an image claims).
+``expectations`` turns inputs, config and pins into ``Expectations``; ``facts`` reads the probe
+document. ``evaluate(facts, expectations)`` runs them all in report order. Missing pieces (no
+torch, no GPU) make the checks that need them ``skip`` with a reason, unless an expectation asks
+for them, in which case they ``fail``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from mlops_actions.env_verify.checks import companions, cuda_driver, torch_build
+from mlops_actions.env_verify.checks.cuda_driver import arch_list_supports
+from mlops_actions.env_verify.checks.expectations import (
+    EXPECTATION_KEYS,
+    FIELD_NAMES,
+    ExpectationError,
+    Expectations,
+    Match,
+    PinLike,
+    RepoExpectations,
+    count_matches,
+    expectations_from_mapping,
+    expectations_from_pins,
+    merge,
+    normalise_value,
+    parse_expect_items,
+    parse_spec,
+    version_matches,
+)
+from mlops_actions.env_verify.checks.facts import (
+    cudnn_version,
+    distribution_version,
+    driver_version,
+    gpu_count,
+    gpu_devices,
+    gpu_faults,
+    nccl_version,
+    python_version,
+    smoke_probe,
+    smoke_value,
+    torch_cuda,
+    torch_found,
+    torch_variant,
+    torch_version,
+)
+from mlops_actions.env_verify.checks.model import STATUS_ORDER, CheckResult, Status, show
+
+__all__ = [
+    "EXPECTATION_KEYS",
+    "FIELD_NAMES",
+    "STATUS_ORDER",
+    "CheckResult",
+    "ExpectationError",
+    "Expectations",
+    "Match",
+    "PinLike",
+    "RepoExpectations",
+    "Status",
+    "arch_list_supports",
+    "count_matches",
+    "cudnn_version",
+    "distribution_version",
+    "driver_version",
+    "evaluate",
+    "expectations_from_mapping",
+    "expectations_from_pins",
+    "failed",
+    "gpu_count",
+    "gpu_devices",
+    "gpu_faults",
+    "merge",
+    "nccl_version",
+    "normalise_value",
+    "parse_expect_items",
+    "parse_spec",
+    "python_version",
+    "show",
+    "smoke_probe",
+    "smoke_value",
+    "torch_cuda",
+    "torch_found",
+    "torch_variant",
+    "torch_version",
+    "version_matches",
+]
+
+
+def evaluate(facts: Mapping[str, Any], expectations: Expectations) -> list[CheckResult]:
+    """Every check over one probe document; the order is the order of the report."""
+    exp = expectations
+    expected = [
+        torch_build.check_torch_version(facts, exp),
+        companions.check_companion_version(facts, exp, "torchvision"),
+        companions.check_companion_version(facts, exp, "torchaudio"),
+        torch_build.check_cuda_version(facts, exp),
+        companions.check_cudnn_version(facts, exp),
+        companions.check_nccl_version(facts, exp),
+        torch_build.check_python_version(facts, exp),
+        cuda_driver.check_min_driver(facts, exp),
+        cuda_driver.check_gpu_count(facts, exp),
+        cuda_driver.check_require_gpu(facts, exp),
+    ]
+    results: list[CheckResult] = [r for r in expected if r is not None]
+    results.append(torch_build.check_torch_install(facts))
+    results.append(cuda_driver.check_driver_health(facts))
+    results.append(cuda_driver.check_driver_floor(facts))
+    results.append(cuda_driver.check_gpu_arch(facts))
+    results.append(cuda_driver.check_cudnn_gpu_floor(facts))
+    results.extend(companions.check_companions(facts))
+    results.append(companions.check_nvidia_wheels(facts))
+    results.append(companions.check_cudnn_runtime(facts))
+    results.append(torch_build.check_cuda_build_exists(facts))
+    results.append(torch_build.check_python_supported(facts))
+    results.extend(torch_build.check_smoke(facts))
+    results.extend(torch_build.check_probe_errors(facts))
+    return results
+
+
+def failed(results: Iterable[CheckResult]) -> list[CheckResult]:
+    return [r for r in results if r.status == "fail"]

@@ -1,0 +1,111 @@
+"""Reading the probe document (see ``probe.py``): each accessor answers None when a fact is absent."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mlops_actions import compat
+
+
+def get(facts: Mapping[str, Any], *path: str) -> Any:
+    node: Any = facts
+    for key in path:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node
+
+
+def torch_version(facts: Mapping[str, Any]) -> str | None:
+    value = get(facts, "torch", "version") or get(facts, "torch", "distribution_version")
+    return str(value) if value else None
+
+
+def torch_found(facts: Mapping[str, Any]) -> bool:
+    return bool(get(facts, "torch", "found")) or torch_version(facts) is not None
+
+
+def torch_variant(facts: Mapping[str, Any]) -> str | None:
+    value = get(facts, "torch", "variant")
+    return str(value) if value else None
+
+
+def torch_cuda(facts: Mapping[str, Any]) -> str | None:
+    """CUDA version of the torch build ("12.1"), from version.py or the ``+cuXYZ`` label."""
+    cuda = get(facts, "torch", "cuda")
+    if cuda:
+        return str(cuda)
+    variant = torch_variant(facts)
+    if variant and variant.startswith("cu"):
+        return compat.cuda_tag_to_version(variant)
+    return None
+
+
+def distribution_version(facts: Mapping[str, Any], name: str) -> str | None:
+    # The probe keys distributions by their PEP 503 name; callers pass such names.
+    dist = get(facts, "distributions", name)
+    if isinstance(dist, Mapping) and dist.get("version"):
+        return str(dist["version"])
+    return None
+
+
+def smoke_probe(facts: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
+    probe = get(facts, "smoke", "probes", name)
+    return probe if isinstance(probe, Mapping) else None
+
+
+def smoke_value(facts: Mapping[str, Any], name: str) -> Any:
+    probe = smoke_probe(facts, name)
+    if probe is None or probe.get("status") != "ok":
+        return None
+    return probe.get("value")
+
+
+def text_or_none(value: Any) -> str | None:
+    """A fact as text; absent, empty and null facts are None."""
+    return str(value) if value else None
+
+
+def cudnn_version(facts: Mapping[str, Any]) -> str | None:
+    """The cuDNN torch loads (smoke) or the nvidia-cudnn wheel's version."""
+    runtime = get(smoke_value(facts, "cudnn") or {}, "runtime")
+    return text_or_none(runtime) or text_or_none(get(facts, "cudnn", "version"))
+
+
+def nccl_version(facts: Mapping[str, Any]) -> str | None:
+    return text_or_none(smoke_value(facts, "nccl")) or text_or_none(get(facts, "nccl", "version"))
+
+
+def python_version(facts: Mapping[str, Any]) -> str | None:
+    return text_or_none(get(facts, "python", "version"))
+
+
+def records(value: Any) -> list[Mapping[str, Any]]:
+    """The mappings in a list fact; anything else is no records."""
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def gpu_devices(facts: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return records(get(facts, "gpu", "devices"))
+
+
+def gpu_count(facts: Mapping[str, Any]) -> int:
+    count = get(facts, "gpu", "count")
+    return int(count) if isinstance(count, int) else len(gpu_devices(facts))
+
+
+def driver_version(facts: Mapping[str, Any]) -> str | None:
+    return text_or_none(get(facts, "gpu", "driver_version"))
+
+
+def gpu_faults(facts: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return records(get(facts, "gpu", "faults"))
+
+
+def no_gpu_reason(facts: Mapping[str, Any]) -> str:
+    if get(facts, "gpu") is None:
+        return "the probe could not read the GPU section"
+    if not get(facts, "gpu", "nvidia_smi") and not get(facts, "gpu", "device_nodes"):
+        return "no NVIDIA driver here (no nvidia-smi, no /dev/nvidia*)"
+    return "the driver lists no GPU"

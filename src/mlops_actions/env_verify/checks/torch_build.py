@@ -1,0 +1,299 @@
+"""Torch build checks: the torch the job imports, its CUDA variant, its Python, the smoke run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from mlops_actions import compat
+from mlops_actions.env_verify.checks.expectations import (
+    Expectations,
+    version_matches,
+    version_or_none,
+)
+from mlops_actions.env_verify.checks.facts import (
+    get,
+    python_version,
+    torch_cuda,
+    torch_found,
+    torch_variant,
+    torch_version,
+)
+from mlops_actions.env_verify.checks.install import pip_fix
+from mlops_actions.env_verify.checks.model import (
+    CheckResult,
+    expected_text,
+    show,
+    table_verdict,
+    version_check,
+)
+
+
+def check_torch_version(facts: Mapping[str, Any], exp: Expectations) -> CheckResult | None:
+    if exp.torch is None:
+        return None
+    return version_check(
+        "torch-version",
+        "torch",
+        exp,
+        "torch",
+        torch_version(facts),
+        variant=torch_variant(facts),
+        missing="torch is not installed for this interpreter",
+        fix=pip_fix("torch", exp.torch, facts),
+    )
+
+
+def check_cuda_version(facts: Mapping[str, Any], exp: Expectations) -> CheckResult | None:
+    if exp.cuda is None:
+        return None
+    return _check_cuda_expectation(facts, exp)
+
+
+def check_python_version(facts: Mapping[str, Any], exp: Expectations) -> CheckResult | None:
+    if exp.python is None:
+        return None
+    return version_check(
+        "python-version",
+        "Python",
+        exp,
+        "python",
+        python_version(facts),
+        missing="the probe could not read the Python version",
+        fix="run the job with that Python (actions/setup-python, or the image's "
+        "interpreter via the `python` input), or update the expectation.",
+    )
+
+
+def _check_cuda_expectation(facts: Mapping[str, Any], exp: Expectations) -> CheckResult:
+    want = str(exp.cuda)
+    expected = expected_text(exp, "cuda")
+    variant = torch_variant(facts)
+    fix = (
+        "install the torch build for that CUDA from https://download.pytorch.org/whl/"
+        f"{'cpu' if want == 'cpu' else compat.cuda_version_to_tag(want) or 'cuXYZ'}, "
+        "or update the expectation."
+    )
+    if not torch_found(facts):
+        return CheckResult(
+            "cuda-version", "fail", expected, "(none)", "torch is not installed", fix
+        )
+    if want == "cpu":
+        ok = variant == "cpu"
+        return CheckResult(
+            "cuda-version",
+            "ok" if ok else "fail",
+            expected,
+            show(variant),
+            "torch is a CPU build" if ok else f"torch is a {variant} build, expected a CPU build",
+            "" if ok else fix,
+        )
+    found = torch_cuda(facts)
+    if found is None:
+        return CheckResult(
+            "cuda-version",
+            "fail",
+            expected,
+            show(variant),
+            f"torch is a {variant or 'non-CUDA'} build, expected CUDA {want}",
+            fix,
+        )
+    match = version_matches(want, found)
+    return CheckResult(
+        "cuda-version",
+        "ok" if match.ok else "fail",
+        expected,
+        found,
+        f"torch is built for CUDA {found}" + ("" if match.ok else f", expected {want}"),
+        "" if match.ok else fix,
+    )
+
+
+def check_torch_install(facts: Mapping[str, Any]) -> CheckResult:
+    if not torch_found(facts):
+        return CheckResult("torch-install", "skip", "", "no torch", "torch is not installed")
+    shadowed = get(facts, "distributions", "torch", "shadowed") or []
+    problems: list[str] = []
+    if shadowed:
+        problems.append(
+            "other torch installs later on the path: "
+            + ", ".join(f"{s.get('version')} at {s.get('path')}" for s in shadowed)
+        )
+    dist = get(facts, "torch", "distribution_version")
+    disk = get(facts, "torch", "version")
+    if dist and disk:
+        d, v = version_or_none(str(dist)), version_or_none(str(disk))
+        if d is not None and v is not None and d.public != v.public:
+            problems.append(f"torch metadata says {dist} but torch/version.py says {disk}")
+    found = show(torch_version(facts))
+    if problems:
+        return CheckResult(
+            "torch-install",
+            "warn",
+            "one consistent torch install",
+            found,
+            "; ".join(problems),
+            "uninstall the extra copies (pip uninstall -y torch, repeated) and reinstall once.",
+        )
+    return CheckResult(
+        "torch-install", "ok", "one consistent torch install", found, "one torch install"
+    )
+
+
+def check_cuda_build_exists(facts: Mapping[str, Any]) -> CheckResult:
+    tv = torch_version(facts)
+    cuda = torch_cuda(facts)
+    if tv is None or cuda is None:
+        return CheckResult(
+            "cuda-build", "skip", "", show(torch_variant(facts)), "no CUDA build of torch"
+        )
+    builds = compat.cuda_builds(tv)
+    expected = "one of " + ", ".join(builds) if builds else "an official CUDA build"
+    return table_verdict(
+        "cuda-build",
+        compat.has_cuda_build(tv, cuda),
+        expected,
+        cuda,
+        unknown=f"the CUDA builds of torch {tv}",
+        ok=f"torch {tv} has official CUDA {cuda} wheels",
+        bad=(
+            "warn",
+            f"torch {tv} has no official CUDA {cuda} build: a source or third-party build, or "
+            "mislabelled metadata",
+            "prefer an official wheel from https://download.pytorch.org/whl/ for reproducible CI.",
+        ),
+    )
+
+
+def check_python_supported(facts: Mapping[str, Any]) -> CheckResult:
+    tv = torch_version(facts)
+    py = python_version(facts)
+    if tv is None or py is None:
+        return CheckResult("python-supported", "skip", "", show(py), "no torch")
+    abiflags = str(get(facts, "python", "abiflags") or "")
+    query = ".".join(py.split(".")[:2]) + ("t" if "t" in abiflags else "")
+    release = compat.torch_release(tv)
+    expected = (
+        f"Python {release.python_min}..{release.python_max}"
+        if release and release.python_min
+        else "a supported Python"
+    )
+    return table_verdict(
+        "python-supported",
+        compat.python_supported(tv, query),
+        expected,
+        query,
+        unknown=f"Python support of torch {tv}",
+        ok=f"torch {tv} ships wheels for Python {query}",
+        bad=(
+            "fail",
+            f"torch {tv} has no wheels for Python {query}: this install cannot be reproduced "
+            "from PyPI and may not import",
+            "use a Python the torch release supports (actions/setup-python), or a torch release "
+            "that supports this Python.",
+        ),
+    )
+
+
+_SMOKE_FIX = {
+    "import_torch": "run `python -c 'import torch'` in the job to see the error; a missing "
+    "shared library usually means a broken or mixed install.",
+    "cuda_available": "check the driver (driver-floor) and CUDA_VISIBLE_DEVICES.",
+}
+
+
+def check_smoke(facts: Mapping[str, Any]) -> list[CheckResult]:
+    probes = get(facts, "smoke", "probes")
+    if not isinstance(probes, Mapping):
+        return []
+    out: list[CheckResult] = []
+    for name, probe in probes.items():
+        if not isinstance(probe, Mapping):
+            continue
+        check_id = "smoke-" + str(name).replace("_", "-")
+        status = probe.get("status")
+        detail = str(probe.get("detail") or "")
+        seconds = probe.get("seconds")
+        took = f" after {seconds:.1f} s" if isinstance(seconds, int | float) else ""
+        if status == "ok":
+            message = "passed"
+            if name == "cuda_available":
+                message = f"torch.cuda.is_available() is {probe.get('value')}"
+            result = CheckResult(check_id, "ok", "", _smoke_summary(probe.get("value")), message)
+            if name == "import_torch":
+                result = _imported_matches_disk(facts, probe.get("value"), result)
+            out.append(result)
+        elif status == "skipped":
+            out.append(CheckResult(check_id, "skip", "", "", detail or "skipped"))
+        elif status == "timeout":
+            out.append(
+                CheckResult(
+                    check_id,
+                    "fail",
+                    "an answer in time",
+                    f"timeout{took}",
+                    f"smoke probe {name} hung: {detail}",
+                    "a hang in CUDA initialisation usually means a driver or device problem; "
+                    "raise `timeout` only if the machine is known to be slow.",
+                )
+            )
+        else:
+            out.append(
+                CheckResult(
+                    check_id,
+                    "fail",
+                    "success",
+                    _smoke_summary(probe.get("value")) or "failed",
+                    f"smoke probe {name} failed: {detail or 'wrong results'}",
+                    _SMOKE_FIX.get(
+                        str(name),
+                        "a numerical error or crash here points at a broken CUDA/cuDNN install "
+                        "or a faulty GPU; compare with the CPU probes.",
+                    ),
+                )
+            )
+    return out
+
+
+def _smoke_summary(value: object) -> str:
+    if isinstance(value, Mapping) and "version" in value:
+        return str(value["version"])
+    if isinstance(value, bool | str | int):
+        return str(value)
+    return ""
+
+
+def _imported_matches_disk(
+    facts: Mapping[str, Any], value: object, result: CheckResult
+) -> CheckResult:
+    on_disk = torch_version(facts)
+    imported = value.get("version") if isinstance(value, Mapping) else None
+    if on_disk and imported and str(imported) != on_disk:
+        return replace(
+            result,
+            status="fail",
+            expected=on_disk,
+            found=str(imported),
+            message=f"`import torch` loads {imported}, but the torch on the path reads {on_disk}",
+            fix="remove the second torch install (check PYTHONPATH, user site, shadowed copies).",
+        )
+    return result
+
+
+def check_probe_errors(facts: Mapping[str, Any]) -> list[CheckResult]:
+    errors = facts.get("errors")
+    if not isinstance(errors, list) or not errors:
+        return []
+    return [
+        CheckResult(
+            "probe-section",
+            "warn",
+            "",
+            str(e.get("section")),
+            f"the probe could not read {e.get('section')}: {e.get('error')}",
+            "report this with the probe JSON attached.",
+        )
+        for e in errors
+        if isinstance(e, Mapping)
+    ]

@@ -282,16 +282,30 @@ def test_pypi_wheel_variant_comes_from_version_py(probe: Callable[..., Facts]) -
     )
 
 
-def test_no_torch_is_a_fact_unless_expected(probe: Callable[..., Facts]) -> None:
+def test_no_torch_fails_unless_torch_is_optional(probe: Callable[..., Facts]) -> None:
     facts = probe(None)
-    quiet = checks.evaluate(facts, Expectations())
-    assert not checks.failed(quiet)
+    default = checks.evaluate(facts, Expectations())
+    assert [r.id for r in checks.failed(default)] == ["torch-install"]
+    missing = by_id(default, "torch-install")
+    assert missing.message == "torch is not importable by this interpreter"
+    assert "torch-optional: true" in missing.fix
+    optional = checks.evaluate(facts, expect(torch_optional="true"))
+    assert not checks.failed(optional)
     for check_id in ("torch-install", "driver-floor", "gpu-arch", "python-supported"):
-        assert by_id(quiet, check_id).status == "skip"
+        assert by_id(optional, check_id).status == "skip"
+    assert "torch-optional: true allows that" in by_id(optional, "torch-install").message
     loud = checks.evaluate(facts, expect(torch="2.4.1", cuda="12.1"))
     assert by_id(loud, "torch-version").status == "fail"
     assert by_id(loud, "torch-version").found == "(none)"
     assert by_id(loud, "cuda-version").status == "fail"
+
+
+def test_torch_metadata_without_its_package_fails(probe: Callable[..., Facts]) -> None:
+    facts = copy.deepcopy(probe("2.4.1+cu121"))
+    facts["torch"]["found"] = False
+    result = by_id(checks.evaluate(facts, Expectations()), "torch-install")
+    assert result.status == "fail"
+    assert "in the metadata but its package is missing" in result.message
 
 
 def test_cuda_expectation(probe: Callable[..., Facts]) -> None:

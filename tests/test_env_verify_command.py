@@ -201,6 +201,42 @@ def test_smoke_on_the_real_cpu_torch(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert checks["smoke-matmul-cuda"] == "skip"
 
 
+def test_no_torch_fails_and_counts_say_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    facts = facts_file(tmp_path, None)
+    run = run_cli(tmp_path, capsys, ["--facts", str(facts)])
+    assert run.code == 1
+    [error] = run.errors
+    assert error.startswith("::error title=env-verify torch-install::")
+    assert "torch is not importable" in error
+    counts = run.report["counts"]
+    assert counts["failed"] == 1 and counts["passed"] + counts["skipped"] >= 1
+    assert sum(counts.values()) == len(run.report["checks"])
+    last = run.stdout.strip().splitlines()[-1]
+    assert last == (
+        f"env-verify: failed ({counts['passed']} passed, {counts['skipped']} skipped, "
+        f"{counts['warned']} warned, 1 failed): torch-install"
+    )
+
+
+def test_torch_optional_passes_without_torch_and_never_calls_skips_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    facts = facts_file(tmp_path, None)
+    run = run_cli(tmp_path, capsys, ["--facts", str(facts), "--torch-optional", "true"])
+    assert run.code == 0, run.stdout
+    counts = run.report["counts"]
+    assert counts["failed"] == 0 and counts["skipped"] >= 10
+    assert f"{counts['skipped']} skipped" in run.stdout.strip().splitlines()[-1]
+    assert (
+        run.stdout.strip()
+        .splitlines()[-1]
+        .startswith(f"env-verify: ok ({counts['passed']} passed, {counts['skipped']} skipped")
+    )
+    assert f"{counts['skipped']} skipped" in run.summary
+
+
 def test_require_gpu_on_a_cpu_runner(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = run_cli(tmp_path, capsys, ["--python", sys.executable, "--require-gpu", "true"])
     assert run.code == 1

@@ -58,6 +58,10 @@ class EnvVerifyInputs:
     require_gpu: bool | None = field(
         default=None, metadata={"help": "true: fail unless a usable GPU is present."}
     )
+    torch_optional: bool | None = field(
+        default=None,
+        metadata={"help": "true: a job without torch passes (by default it fails)."},
+    )
     expect: tuple[str, ...] = field(
         default=(), metadata={"help": "Expectations as name=value, e.g. torch=2.4.1"}
     )
@@ -89,8 +93,13 @@ class EnvVerifyInputs:
 # -- expectations ---------------------------------------------------------------------------
 
 # Each expectation key has an input of the same name, except `python` (that input names the
-# interpreter to probe; its expectation is `python-version`) and the boolean `require-gpu`.
-_VERSION_INPUTS = tuple(k for k in checks.EXPECTATION_KEYS if k not in ("python", "require-gpu"))
+# interpreter to probe; its expectation is `python-version`) and the booleans.
+_BOOLEAN_INPUTS = tuple(
+    k for k, name in checks.EXPECTATION_KEYS.items() if name in checks.BOOLEAN_FIELDS
+)
+_VERSION_INPUTS = tuple(
+    k for k in checks.EXPECTATION_KEYS if k != "python" and k not in _BOOLEAN_INPUTS
+)
 
 
 def input_expectations(inputs: EnvVerifyInputs) -> Expectations:
@@ -99,8 +108,10 @@ def input_expectations(inputs: EnvVerifyInputs) -> Expectations:
         text = str(getattr(inputs, key.replace("-", "_"))).strip()
         if text:
             values[key] = text
-    if inputs.require_gpu is not None:
-        values["require-gpu"] = "true" if inputs.require_gpu else "false"
+    for key in _BOOLEAN_INPUTS:
+        flag = getattr(inputs, key.replace("-", "_"))
+        if flag is not None:
+            values[key] = "true" if flag else "false"
     try:
         extra = checks.parse_expect_items(inputs.expect)
         for key, text in extra.items():
@@ -395,11 +406,11 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
     title = f"env-verify {inputs.image}" if inputs.image else "env-verify"
     runner.summary(report.summary(facts, results, title=title, report_path=shown_path, notes=notes))
     bad = checks.failed(results)
+    tally = report.counts_text(results)
     runner.print(
-        f"env-verify: {len(bad)} failed check(s): {', '.join(r.id for r in bad)}"
+        f"env-verify: failed ({tally}): {', '.join(r.id for r in bad)}"
         if bad
-        else f"env-verify: ok ({len(results)} checks)"
-        + (f"; report {report_path}" if report_path else "")
+        else f"env-verify: ok ({tally})" + (f"; report {report_path}" if report_path else "")
     )
     return Outcome(ExitCode.FINDINGS if bad else ExitCode.OK, document)
 

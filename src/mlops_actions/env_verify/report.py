@@ -73,6 +73,23 @@ def labels_text(labels: Sequence[tuple[str, str]]) -> str:
     return "\n".join(f"{k}={v.replace(chr(10), ' ')}" for k, v in labels)
 
 
+_COUNT_WORDS = (("ok", "passed"), ("skip", "skipped"), ("warn", "warned"), ("fail", "failed"))
+
+
+def counts(results: Sequence[CheckResult]) -> dict[str, int]:
+    """How many checks passed, were skipped, warned and failed (a skip is never a pass)."""
+    tally = {word: 0 for _, word in _COUNT_WORDS}
+    words = dict(_COUNT_WORDS)
+    for result in results:
+        tally[words[result.status]] += 1
+    return tally
+
+
+def counts_text(results: Sequence[CheckResult]) -> str:
+    """``3 passed, 8 skipped, 0 warned, 1 failed``."""
+    return ", ".join(f"{n} {word}" for word, n in counts(results).items())
+
+
 def failed_ids(results: Sequence[CheckResult]) -> list[str]:
     seen: list[str] = []
     for result in results:
@@ -133,6 +150,7 @@ def report(
         "verified_at": verified_at,
         "expected": expected,
         "installed": installed(facts),
+        "counts": counts(results),
         "checks": [r.as_dict() for r in results],
         "failed": failed_ids(results),
         "notes": list(notes),
@@ -162,12 +180,10 @@ def summary(
 ) -> str:
     """The step summary: a verdict line, what is installed, and one row per check."""
     bad = checks.failed(results)
-    warned = [r for r in results if r.status == "warn"]
     verdict = (
         f":x: {len(bad)} check(s) failed" if bad else ":white_check_mark: the environment matches"
     )
-    if warned:
-        verdict += f", {len(warned)} warning(s)"
+    verdict += f" ({counts_text(results)})"
     values = installed(facts)
     devices = checks.gpu_devices(facts)
     gpus = ", ".join(

@@ -17,6 +17,7 @@ from typing import Any
 from mlops_actions.env_verify.checks import companions, cuda_driver, torch_build
 from mlops_actions.env_verify.checks.cuda_driver import arch_list_supports
 from mlops_actions.env_verify.checks.expectations import (
+    BOOLEAN_FIELDS,
     EXPECTATION_KEYS,
     FIELD_NAMES,
     ExpectationError,
@@ -52,6 +53,7 @@ from mlops_actions.env_verify.checks.facts import (
 from mlops_actions.env_verify.checks.model import STATUS_ORDER, CheckResult, Status, show
 
 __all__ = [
+    "BOOLEAN_FIELDS",
     "EXPECTATION_KEYS",
     "FIELD_NAMES",
     "STATUS_ORDER",
@@ -107,7 +109,7 @@ def evaluate(facts: Mapping[str, Any], expectations: Expectations) -> list[Check
         cuda_driver.check_require_gpu(facts, exp),
     ]
     results: list[CheckResult] = [r for r in expected if r is not None]
-    results.append(torch_build.check_torch_install(facts))
+    results.append(torch_build.check_torch_install(facts, exp))
     results.append(cuda_driver.check_driver_health(facts))
     results.append(cuda_driver.check_driver_floor(facts))
     results.append(cuda_driver.check_gpu_arch(facts))

@@ -48,6 +48,7 @@ EXPECTATION_KEYS: dict[str, str] = {
     "min-driver": "min_driver",
     "gpu-count": "gpu_count",
     "require-gpu": "require_gpu",
+    "torch-optional": "torch_optional",
 }
 # The name each field has in messages and in the config file.
 FIELD_NAMES: dict[str, str] = {
@@ -61,7 +62,10 @@ FIELD_NAMES: dict[str, str] = {
     "min_driver": "min-driver",
     "gpu_count": "gpu-count",
     "require_gpu": "require-gpu",
+    "torch_optional": "torch-optional",
 }
+# Expectations that are booleans rather than versions.
+BOOLEAN_FIELDS = frozenset({"require_gpu", "torch_optional"})
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
@@ -94,6 +98,8 @@ class Expectations:
     gpu_count: str | None = None
     """"2" or a specifier such as ">=1"."""
     require_gpu: bool | None = None
+    torch_optional: bool | None = None
+    """True: a job without torch passes (the torch checks skip); by default it fails."""
     origins: Mapping[str, str] = field(default_factory=dict)
     """Field name → where the value came from ("input", ".github/mlops.yml:7", "requirements.txt:3")."""
 
@@ -118,7 +124,7 @@ def normalise_value(key: str, text: str) -> str:
     value = text.strip()
     if not value:
         raise ExpectationError(shown, f"`{shown}` is empty", "give a version such as 2.4.1.")
-    if name == "require_gpu":
+    if name in BOOLEAN_FIELDS:
         word = value.lower()
         if word not in _TRUE | _FALSE:
             raise ExpectationError(
@@ -256,7 +262,7 @@ def expectations_from_mapping(
         if isinstance(raw, bool):
             raw = "true" if raw else "false"
         text = normalise_value(key, str(raw))
-        value: object = (text == "true") if name == "require_gpu" else text
+        value: object = (text == "true") if name in BOOLEAN_FIELDS else text
         if name in out and out[name] != value:
             raise ExpectationError(
                 key,

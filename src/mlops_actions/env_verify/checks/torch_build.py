@@ -110,9 +110,37 @@ def _check_cuda_expectation(facts: Mapping[str, Any], exp: Expectations) -> Chec
     )
 
 
-def check_torch_install(facts: Mapping[str, Any]) -> CheckResult:
-    if not torch_found(facts):
-        return CheckResult("torch-install", "skip", "", "no torch", "torch is not installed")
+_NO_TORCH_FIX = (
+    "install torch into the interpreter the job runs (or point the `python` input at the one "
+    "that has it); if this job is meant to run without torch, set torch-optional: true."
+)
+
+
+def check_torch_install(facts: Mapping[str, Any], exp: Expectations) -> CheckResult:
+    """A PyTorch environment check fails without an importable torch, unless torch-optional."""
+    package = get(facts, "torch", "found")
+    if not torch_found(facts) or package is False:
+        what = (
+            f"torch {torch_version(facts)} is in the metadata but its package is missing"
+            if torch_found(facts)
+            else "torch is not importable by this interpreter"
+        )
+        if exp.torch_optional:
+            return CheckResult(
+                "torch-install",
+                "skip",
+                "torch or nothing (torch-optional)",
+                "no torch",
+                f"{what}; torch-optional: true allows that",
+            )
+        return CheckResult(
+            "torch-install",
+            "fail",
+            "an importable torch",
+            "no torch",
+            what,
+            _NO_TORCH_FIX,
+        )
     shadowed = get(facts, "distributions", "torch", "shadowed") or []
     problems: list[str] = []
     if shadowed:

@@ -183,7 +183,9 @@ def test_wrong_torch_pin_fails_with_one_error(
     assert error.startswith("::error title=env-verify torch-version::")
     assert f"torch is {installed}, expected 2.4.1" in error
     assert "Expected: 2.4.1 (input); found:" in error
-    assert 'Fix: install it (pip install "torch==2.4.1"' in error
+    assert (
+        "Fix: pip install torch==2.4.1 --index-url https://download.pytorch.org/whl/cpu (" in error
+    )
     assert run.outputs["ok"] == "false"
     assert run.outputs["failed-checks"] == '["torch-version"]'
     assert run.report["failed"] == ["torch-version"]

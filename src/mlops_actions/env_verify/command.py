@@ -377,6 +377,7 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
         )
 
     results = [*extra, *checks.evaluate(facts, expectations)]
+    install = checks.stack_fix(results, facts, expectations)
     ok = not checks.failed(results)
     verified_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     report_path = Path(inputs.report) if inputs.report else default_report_path(ctx)
@@ -394,6 +395,7 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
         notes=notes,
         image=image_info,
         host_facts=host_facts,
+        install=install,
     )
     if report_path is not None:
         write_atomically(
@@ -404,7 +406,11 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
     annotate(ctx, results)
     runner.set_outputs(outputs)
     title = f"env-verify {inputs.image}" if inputs.image else "env-verify"
-    runner.summary(report.summary(facts, results, title=title, report_path=shown_path, notes=notes))
+    runner.summary(
+        report.summary(
+            facts, results, title=title, report_path=shown_path, notes=notes, install=install
+        )
+    )
     bad = checks.failed(results)
     tally = report.counts_text(results)
     runner.print(

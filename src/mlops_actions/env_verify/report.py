@@ -137,6 +137,7 @@ def report(
     notes: Sequence[str] = (),
     image: Mapping[str, Any] | None = None,
     host_facts: Mapping[str, Any] | None = None,
+    install: str = "",
 ) -> dict[str, Any]:
     """The JSON report file: everything the step knew, and what it concluded."""
     expected = {
@@ -153,6 +154,7 @@ def report(
         "counts": counts(results),
         "checks": [r.as_dict() for r in results],
         "failed": failed_ids(results),
+        "install": install,
         "notes": list(notes),
         "outputs": {k: _plain(v) for k, v in outputs_.items()},
         "image": dict(image) if image is not None else None,
@@ -177,6 +179,7 @@ def summary(
     title: str = "env-verify",
     report_path: str = "",
     notes: Sequence[str] = (),
+    install: str = "",
 ) -> str:
     """The step summary: a verdict line, what is installed, and one row per check."""
     bad = checks.failed(results)
@@ -215,6 +218,8 @@ def summary(
             f"| `{result.id}` | {_STATUS_ICON[result.status]} {result.status} "
             f"| {_cell(result.expected)} | {_cell(result.found)} | {_cell(detail)} |"
         )
+    if install:
+        lines.extend(["", f"**Fix the torch stack with one command:** `{install}`"])
     for note in notes:
         lines.extend(["", f"> {note}"])
     if report_path:

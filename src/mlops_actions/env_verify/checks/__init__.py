@@ -11,10 +11,10 @@ for them, in which case they ``fail``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from mlops_actions.env_verify.checks import companions, cuda_driver, torch_build
+from mlops_actions.env_verify.checks import companions, cuda_driver, install, torch_build
 from mlops_actions.env_verify.checks.cuda_driver import arch_list_supports
 from mlops_actions.env_verify.checks.expectations import (
     BOOLEAN_FIELDS,
@@ -85,8 +85,10 @@ __all__ = [
     "show",
     "smoke_probe",
     "smoke_value",
+    "stack_fix",
     "torch_cuda",
     "torch_found",
+    "torch_stack_command",
     "torch_variant",
     "torch_version",
     "version_matches",
@@ -121,7 +123,19 @@ def evaluate(facts: Mapping[str, Any], expectations: Expectations) -> list[Check
     results.append(torch_build.check_python_supported(facts))
     results.extend(torch_build.check_smoke(facts))
     results.extend(torch_build.check_probe_errors(facts))
-    return results
+    return install.apply_stack_fix(results, facts, exp)
+
+
+def torch_stack_command(facts: Mapping[str, Any], expectations: Expectations) -> str:
+    """The one pip command that installs the torch stack the expectations ask for."""
+    return install.stack_install(facts, expectations).command
+
+
+def stack_fix(
+    results: Sequence[CheckResult], facts: Mapping[str, Any], expectations: Expectations
+) -> str:
+    """That command when a failing check about the torch stack needs it, else ``""``."""
+    return install.stack_command_if_needed(results, facts, expectations)
 
 
 def failed(results: Iterable[CheckResult]) -> list[CheckResult]:

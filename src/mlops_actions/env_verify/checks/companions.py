@@ -16,11 +16,15 @@ from mlops_actions.env_verify.checks.facts import (
     nccl_version,
     smoke_probe,
     torch_cuda,
-    torch_variant,
     torch_version,
 )
-from mlops_actions.env_verify.checks.install import pip_fix
-from mlops_actions.env_verify.checks.model import CheckResult, show, table_verdict, version_check
+from mlops_actions.env_verify.checks.model import (
+    STACK_FIX_PLACEHOLDER,
+    CheckResult,
+    show,
+    table_verdict,
+    version_check,
+)
 
 
 def check_companion_version(
@@ -36,7 +40,7 @@ def check_companion_version(
         package,
         distribution_version(facts, package),
         missing=f"{package} is not installed for this interpreter",
-        fix=pip_fix(package, want, facts),
+        fix=STACK_FIX_PLACEHOLDER,
     )
 
 
@@ -93,9 +97,6 @@ def check_companions(facts: Mapping[str, Any]) -> list[CheckResult]:
             continue
         want = expected_of(tv)
         expected = f"{want} (pairs with torch {tv})" if want else f"a release for torch {tv}"
-        variant = torch_variant(facts)
-        index = f" --index-url https://download.pytorch.org/whl/{variant}" if variant else ""
-        target = f"=={want}" if want else ""
         out.append(
             table_verdict(
                 check_id,
@@ -108,8 +109,7 @@ def check_companions(facts: Mapping[str, Any]) -> list[CheckResult]:
                     "fail",
                     f"{package} {found} was built for another torch than {tv}: importing it "
                     "fails or its C++ ops crash",
-                    f'pip install "{package}{target}"{index} (install torch and {package} in '
-                    "one pip command so the resolver pairs them).",
+                    STACK_FIX_PLACEHOLDER,
                 ),
             )
         )

@@ -10,6 +10,10 @@ from mlops_actions.env_verify.checks.expectations import Expectations, version_m
 Status = Literal["ok", "fail", "warn", "skip"]
 STATUS_ORDER: tuple[Status, ...] = ("fail", "warn", "ok", "skip")
 
+# The fix of a failing torch-stack check before ``install.apply_stack_fix`` replaces it with the
+# one command computed for the whole stack.
+STACK_FIX_PLACEHOLDER = "install the expected torch stack, or update the expectation."
+
 
 @dataclass(frozen=True)
 class CheckResult:

@@ -20,8 +20,8 @@ from mlops_actions.env_verify.checks.facts import (
     torch_variant,
     torch_version,
 )
-from mlops_actions.env_verify.checks.install import pip_fix
 from mlops_actions.env_verify.checks.model import (
+    STACK_FIX_PLACEHOLDER,
     CheckResult,
     expected_text,
     show,
@@ -41,7 +41,7 @@ def check_torch_version(facts: Mapping[str, Any], exp: Expectations) -> CheckRes
         torch_version(facts),
         variant=torch_variant(facts),
         missing="torch is not installed for this interpreter",
-        fix=pip_fix("torch", exp.torch, facts),
+        fix=STACK_FIX_PLACEHOLDER,
     )
 
 
@@ -70,11 +70,7 @@ def _check_cuda_expectation(facts: Mapping[str, Any], exp: Expectations) -> Chec
     want = str(exp.cuda)
     expected = expected_text(exp, "cuda")
     variant = torch_variant(facts)
-    fix = (
-        "install the torch build for that CUDA from https://download.pytorch.org/whl/"
-        f"{'cpu' if want == 'cpu' else compat.cuda_version_to_tag(want) or 'cuXYZ'}, "
-        "or update the expectation."
-    )
+    fix = STACK_FIX_PLACEHOLDER
     if not torch_found(facts):
         return CheckResult(
             "cuda-version", "fail", expected, "(none)", "torch is not installed", fix

@@ -367,6 +367,7 @@ def _expected_devices(gpus: tuple[SmiGpu, ...]) -> list[dict[str, Any]]:
             "uuid": g.uuid,
             "memory_total_mib": g.memory_mib,
             "compute_capability": g.compute_cap,
+            "health": None,
         }
         for g in gpus
     ]
@@ -534,6 +535,7 @@ def test_nvml_lost_gpu_is_a_fault_and_the_others_still_report(
         "uuid": None,
         "memory_total_mib": None,
         "compute_capability": None,
+        "health": None,
     }
     assert [(f["kind"], f["source"]) for f in gpu["faults"]] == [("nvml", "nvml")]
     assert "GPU 1" in gpu["faults"][0]["detail"]

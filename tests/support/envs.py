@@ -389,18 +389,25 @@ def write_nvidia_smi(
     hang: bool = False,
     without_compute_cap: str | None = None,
     log: Path | None = None,
+    health: str | None = None,
+    listing: str | None = None,
 ) -> Path:
     """An `nvidia-smi` on `bin_dir`.
 
     `hang` sleeps in a child process (as a wedged driver call would). `without_compute_cap`
     plays a driver before R510: asked for compute_cap it refuses, otherwise it prints this text.
-    `log` records each invocation's arguments.
+    `log` records each invocation's arguments. `health` answers the GPU health query
+    (`smi_health_csv`), `listing` answers `nvidia-smi -L` (`smi_listing`).
     """
     body = ""
     if log is not None:
         body += f"printf '%s\\n' \"$*\" >> '{log}'\n"
     if hang:
         body += "sleep 60\n"
+    if health is not None:
+        body += 'case "$*" in *persistence_mode*)\n' + _heredoc(health) + "  exit 0;;\nesac\n"
+    if listing is not None:
+        body += 'if [ "$*" = "-L" ]; then\n' + _heredoc(listing) + "  exit 0\nfi\n"
     if without_compute_cap is not None:
         body += 'case "$*" in *compute_cap*)\n'
         body += "  echo 'Field \"compute_cap\" is not a valid field to query.'\n  echo\n"
@@ -418,6 +425,88 @@ def write_nvidia_smi(
 
 def write_rocm_smi(bin_dir: Path, payload: Mapping[str, Any]) -> Path:
     return _write_script(bin_dir / "rocm-smi", _heredoc(json.dumps(payload)))
+
+
+@dataclass(frozen=True)
+class GpuHealth:
+    """The health facts of one GPU, as NVML and nvidia-smi report them; None: not supported."""
+
+    ecc_uncorrected: int | None = 0
+    retired_pending: bool | None = False
+    remap_pending: bool | None = False
+    remap_failure: bool | None = False
+    persistence: bool | None = True
+    throttle: int | None = 0
+    mig: bool | None = False
+    mig_pending: bool | None = False
+    mig_devices: tuple[str, ...] = ()
+
+
+def _smi_word(value: bool | None, yes: str = "Yes", no: str = "No") -> str:
+    return "[N/A]" if value is None else (yes if value else no)
+
+
+def smi_health_csv(gpus: Sequence[SmiGpu], health: Mapping[int, GpuHealth]) -> str:
+    """`nvidia-smi --query-gpu=index,persistence_mode,ecc.errors.uncorrected.volatile.total,
+    retired_pages.pending,remapped_rows.pending,remapped_rows.failure,
+    clocks_throttle_reasons.active,mig.mode.current,mig.mode.pending
+    --format=csv,noheader,nounits` output, as a real driver prints it."""
+    lines = []
+    for gpu in gpus:
+        h = health.get(gpu.index, GpuHealth(None, None, None, None, None, None, None, None))
+        lines.append(
+            ", ".join(
+                (
+                    str(gpu.index),
+                    _smi_word(h.persistence, "Enabled", "Disabled"),
+                    "[N/A]" if h.ecc_uncorrected is None else str(h.ecc_uncorrected),
+                    _smi_word(h.retired_pending),
+                    _smi_word(h.remap_pending),
+                    _smi_word(h.remap_failure),
+                    "[N/A]" if h.throttle is None else f"0x{h.throttle:016x}",
+                    _smi_word(h.mig, "Enabled", "Disabled"),
+                    _smi_word(h.mig_pending, "Enabled", "Disabled"),
+                )
+            )
+        )
+    return "\n".join(lines) + "\n"
+
+
+def smi_listing(gpus: Sequence[SmiGpu], health: Mapping[int, GpuHealth]) -> str:
+    """`nvidia-smi -L` output, MIG devices indented under their GPU."""
+    lines = []
+    for gpu in gpus:
+        lines.append(f"GPU {gpu.index}: {gpu.name} (UUID: {gpu.uuid})")
+        migs = health.get(gpu.index, GpuHealth()).mig_devices
+        for slot, uuid in enumerate(migs):
+            lines.append(f"  MIG 3g.40gb     Device  {slot}: (UUID: {uuid})")
+    return "\n".join(lines) + "\n"
+
+
+def nvml_health_env(health: Mapping[int, GpuHealth]) -> dict[str, str]:
+    """FAKE_NVML_HEALTH for the NVML stand-in (see its GPU health block)."""
+
+    def word(value: bool | int | None) -> str:
+        return "na" if value is None else str(int(value))
+
+    lines = [
+        "\t".join(
+            (
+                str(index),
+                word(h.ecc_uncorrected),
+                word(h.retired_pending),
+                word(h.remap_pending),
+                word(h.remap_failure),
+                word(h.persistence),
+                "na" if h.throttle is None else f"{h.throttle:x}",
+                word(h.mig),
+                word(h.mig_pending),
+                ",".join(h.mig_devices) or "-",
+            )
+        )
+        for index, h in sorted(health.items())
+    ]
+    return {"FAKE_NVML_HEALTH": "\n".join(lines)}
 
 
 FAKE_NVML_SOURCE = REPO_ROOT / "tests" / "fixtures" / "env_verify" / "fake_libnvidia_ml.c"

@@ -50,8 +50,15 @@ or absent. Versions are reported as written, never normalised.
   cu11 order).
 - ``gpu``: ``source`` ("nvml" | "nvidia-smi" | null), ``driver_version``,
   ``cuda_driver_version`` ("12.4", NVML only), ``count`` (int), ``devices`` [{``index``,
-  ``name``, ``uuid``, ``memory_total_mib``, ``compute_capability`` "9.0"}] (a field is null
-  when the driver gave no usable value), ``faults`` [{``kind``: "timeout" | "exit" |
+  ``name``, ``uuid``, ``memory_total_mib``, ``compute_capability`` "9.0", ``health``}] (a
+  field is null when the driver gave no usable value). ``health`` (null when unread):
+  {``ecc_volatile_uncorrected`` int, ``retired_pages_pending`` bool, ``remapped_rows_pending``
+  bool, ``remapped_rows_failure`` bool, ``persistence_mode`` bool, ``throttle_mask`` int,
+  ``throttle_reasons`` [names of the set bits: "gpu_idle", "sw_power_cap", "hw_slowdown",
+  "sw_thermal_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown", ...],
+  ``mig_mode`` / ``mig_pending`` bool (current / after reset), ``mig_devices`` [MIG UUIDs],
+  ``unreadable`` [str]}; each is null where the GPU lacks the feature (NVML NotSupported,
+  nvidia-smi "[N/A]"), ``faults`` [{``kind``: "timeout" | "exit" |
   "bad-field" | "exec" | "nvml" | "parse", ``source``: "nvml" | "nvidia-smi" | "rocm-smi",
   ``detail``: str}], ``nvidia_smi`` (path or null), ``nvml`` {``importable`` bool, ``detail``
   str or null}, ``notes`` [str], ``device_nodes`` [/dev/nvidia* paths], ``env``
@@ -287,6 +294,7 @@ def parse_smi_csv(
             "uuid": None,
             "memory_total_mib": None,
             "compute_capability": None,
+            "health": None,
         }
         driver = None
         for field, value in raw.items():
@@ -790,6 +798,7 @@ def nvml_query() -> dict[str, Any]:
                 "uuid": None,
                 "memory_total_mib": None,
                 "compute_capability": None,
+                "health": None,
             }
             try:
                 handle = pynvml.nvmlDeviceGetHandleByIndex(index)
@@ -800,6 +809,7 @@ def nvml_query() -> dict[str, Any]:
                 )
                 major, minor = pynvml.nvmlDeviceGetCudaComputeCapability(handle)
                 device["compute_capability"] = f"{major}.{minor}"
+                device["health"] = nvml_health(pynvml, handle)
             except Exception as exc:
                 result["faults"].append(_fault("nvml", "nvml", f"GPU {index}: {_err(exc)}"))
             result["devices"].append(device)
@@ -807,6 +817,93 @@ def nvml_query() -> dict[str, Any]:
     finally:
         with contextlib.suppress(Exception):
             pynvml.nvmlShutdown()
+
+
+# Bits of nvmlDeviceGetCurrentClocksEventReasons (nvml.h, nvmlClocksEventReason*).
+THROTTLE_REASONS = (
+    (0x1, "gpu_idle"),
+    (0x2, "applications_clocks_setting"),
+    (0x4, "sw_power_cap"),
+    (0x8, "hw_slowdown"),
+    (0x10, "sync_boost"),
+    (0x20, "sw_thermal_slowdown"),
+    (0x40, "hw_thermal_slowdown"),
+    (0x80, "hw_power_brake_slowdown"),
+    (0x100, "display_clock_setting"),
+)
+
+
+def throttle_names(mask: int) -> list[str]:
+    return [name for bit, name in THROTTLE_REASONS if mask & bit]
+
+
+def empty_health() -> dict[str, Any]:
+    return {
+        "ecc_volatile_uncorrected": None,
+        "retired_pages_pending": None,
+        "remapped_rows_pending": None,
+        "remapped_rows_failure": None,
+        "persistence_mode": None,
+        "throttle_mask": None,
+        "throttle_reasons": None,
+        "mig_mode": None,
+        "mig_pending": None,
+        "mig_devices": [],
+        "unreadable": [],
+    }
+
+
+def known_health(health: dict[str, Any]) -> dict[str, Any] | None:
+    """``health``, or None when the driver answered none of it (nothing supported)."""
+    return health if any(v not in (None, []) for v in health.values()) else None
+
+
+def nvml_health(pynvml: Any, handle: Any) -> dict[str, Any] | None:
+    """The health facts of one GPU; a feature the GPU lacks (NotSupported) stays null."""
+    health = empty_health()
+
+    def ask(name: str, *args: Any) -> Any:
+        func = getattr(pynvml, name, None)
+        if func is None:
+            return None
+        try:
+            return func(handle, *args)
+        except Exception as exc:
+            if type(exc).__name__ not in ("NVMLError_NotSupported", "NVMLError_FunctionNotFound"):
+                health["unreadable"].append(f"{name}: {_err(exc)}")
+            return None
+
+    # Uncorrected errors (1) of the volatile counter (0): since the last driver load.
+    ecc = ask("nvmlDeviceGetTotalEccErrors", 1, 0)
+    health["ecc_volatile_uncorrected"] = None if ecc is None else int(ecc)
+    pending = ask("nvmlDeviceGetRetiredPagesPendingStatus")
+    health["retired_pages_pending"] = None if pending is None else bool(pending)
+    rows = ask("nvmlDeviceGetRemappedRows")
+    if rows is not None:
+        health["remapped_rows_pending"] = bool(rows[2])
+        health["remapped_rows_failure"] = bool(rows[3])
+    persistence = ask("nvmlDeviceGetPersistenceMode")
+    health["persistence_mode"] = None if persistence is None else bool(persistence)
+    reasons = ask("nvmlDeviceGetCurrentClocksEventReasons")
+    if reasons is None:
+        reasons = ask("nvmlDeviceGetCurrentClocksThrottleReasons")
+    if reasons is not None:
+        health["throttle_mask"] = int(reasons)
+        health["throttle_reasons"] = throttle_names(int(reasons))
+    mig = ask("nvmlDeviceGetMigMode")
+    if mig is not None:
+        health["mig_mode"] = bool(mig[0])
+        health["mig_pending"] = bool(mig[1])
+    if health["mig_mode"]:
+        for slot in range(int(ask("nvmlDeviceGetMaxMigDeviceCount") or 0)):
+            mig_handle = ask("nvmlDeviceGetMigDeviceHandleByIndex", slot)
+            if mig_handle is None:
+                continue
+            try:
+                health["mig_devices"].append(_text(pynvml.nvmlDeviceGetUUID(mig_handle)))
+            except Exception as exc:
+                health["unreadable"].append(f"MIG device {slot}: {_err(exc)}")
+    return known_health(health)
 
 
 def _in_thread(func: Callable[[], dict[str, Any]], timeout: float) -> tuple[str, Any]:
@@ -926,6 +1023,97 @@ def _gpu_from_smi(facts: dict[str, Any], smi: str, timeout: float) -> None:
         )
     facts["devices"] = devices
     facts["count"] = len(devices)
+    _health_from_smi(facts, smi, timeout)
+
+
+SMI_HEALTH_FIELDS = (
+    "index",
+    "persistence_mode",
+    "ecc.errors.uncorrected.volatile.total",
+    "retired_pages.pending",
+    "remapped_rows.pending",
+    "remapped_rows.failure",
+    "clocks_throttle_reasons.active",
+    "mig.mode.current",
+    "mig.mode.pending",
+)
+
+
+def _smi_flag(value: str) -> bool | None:
+    word = value.strip().lower()
+    if word in ("enabled", "yes", "1"):
+        return True
+    if word in ("disabled", "no", "0"):
+        return False
+    return None
+
+
+def parse_smi_health(text: str) -> dict[int, dict[str, Any] | None]:
+    """Rows of the health query (SMI_HEALTH_FIELDS) -> {GPU index: health}; "[N/A]" is null."""
+    out: dict[int, dict[str, Any] | None] = {}
+    for line in text.splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) != len(SMI_HEALTH_FIELDS) or _int_or_none(parts[0]) is None:
+            continue
+        raw = dict(zip(SMI_HEALTH_FIELDS, parts))  # noqa: B905 - lengths checked above
+        health = empty_health()
+        health["persistence_mode"] = _smi_flag(raw["persistence_mode"])
+        health["ecc_volatile_uncorrected"] = _int_or_none(
+            raw["ecc.errors.uncorrected.volatile.total"]
+        )
+        health["retired_pages_pending"] = _smi_flag(raw["retired_pages.pending"])
+        health["remapped_rows_pending"] = _smi_flag(raw["remapped_rows.pending"])
+        health["remapped_rows_failure"] = _smi_flag(raw["remapped_rows.failure"])
+        mask = raw["clocks_throttle_reasons.active"]
+        if mask.lower().startswith("0x"):
+            try:
+                health["throttle_mask"] = int(mask, 16)
+                health["throttle_reasons"] = throttle_names(health["throttle_mask"])
+            except ValueError:
+                pass
+        health["mig_mode"] = _smi_flag(raw["mig.mode.current"])
+        health["mig_pending"] = _smi_flag(raw["mig.mode.pending"])
+        out[int(parts[0])] = known_health(health)
+    return out
+
+
+def parse_smi_list(text: str) -> dict[int, list[str]]:
+    """`nvidia-smi -L` -> {GPU index: [MIG device UUIDs]}."""
+    out: dict[int, list[str]] = {}
+    current: int | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("GPU ") and ":" in stripped:
+            current = _int_or_none(stripped[4 : stripped.index(":")])
+            if current is not None:
+                out.setdefault(current, [])
+        elif stripped.startswith("MIG ") and "(UUID: " in stripped and current is not None:
+            uuid = stripped.rsplit("(UUID: ", 1)[1].rstrip(")").strip()
+            out[current].append(uuid)
+    return out
+
+
+def _health_from_smi(facts: dict[str, Any], smi: str, timeout: float) -> None:
+    """GPU health through nvidia-smi; a driver that does not know a field gives a note."""
+    query = [smi, "--query-gpu=" + ",".join(SMI_HEALTH_FIELDS), "--format=csv,noheader,nounits"]
+    _, out, err, fault = run_command(query, timeout)
+    if fault is not None:
+        if fault["kind"] == "exit" and "valid field" in out + err:
+            facts["notes"].append("nvidia-smi does not know the GPU health fields (old driver)")
+        else:
+            facts["faults"].append(fault)
+        return
+    by_index = parse_smi_health(out)
+    if any(h and h["mig_mode"] for h in by_index.values()):
+        _, listing, _, list_fault = run_command([smi, "-L"], timeout)
+        if list_fault is not None:
+            facts["faults"].append(list_fault)
+        for index, uuids in parse_smi_list(listing).items():
+            found = by_index.get(index)
+            if found is not None:
+                found["mig_devices"] = uuids
+    for device in facts["devices"]:
+        device["health"] = by_index.get(device.get("index"))
 
 
 def rocm_facts(timeout: float, faults: list[dict[str, Any]]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 The checks live in one module per fact family: ``torch_build`` (the torch the job imports, its
 CUDA variant and Python, the smoke run), ``companions`` (torchvision, torchaudio, cuDNN, NCCL),
-``cuda_driver`` (driver, GPU count, architectures) and ``image`` (what an image claims).
+``cuda_driver`` (driver, GPU count, architectures), ``gpu_health`` (ECC, memory repairs,
+persistence, throttling, MIG and ``CUDA_VISIBLE_DEVICES``) and ``image`` (what an image claims).
 ``expectations`` turns inputs, config and pins into ``Expectations``; ``facts`` reads the probe
 document. ``evaluate(facts, expectations)`` runs them all in report order. Missing pieces (no
 torch, no GPU) make the checks that need them ``skip`` with a reason, unless an expectation asks
@@ -14,7 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from mlops_actions.env_verify.checks import companions, cuda_driver, install, torch_build
+from mlops_actions.env_verify.checks import (
+    companions,
+    cuda_driver,
+    gpu_health,
+    install,
+    torch_build,
+)
 from mlops_actions.env_verify.checks.cuda_driver import arch_list_supports
 from mlops_actions.env_verify.checks.expectations import (
     BOOLEAN_FIELDS,
@@ -116,6 +123,7 @@ def evaluate(facts: Mapping[str, Any], expectations: Expectations) -> list[Check
     results.append(cuda_driver.check_driver_floor(facts))
     results.append(cuda_driver.check_gpu_arch(facts))
     results.append(cuda_driver.check_cudnn_gpu_floor(facts))
+    results.extend(gpu_health.evaluate(facts))
     results.extend(companions.check_companions(facts))
     results.append(companions.check_nvidia_wheels(facts))
     results.append(companions.check_cudnn_runtime(facts))

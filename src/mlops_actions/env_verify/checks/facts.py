@@ -90,7 +90,64 @@ def gpu_devices(facts: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return records(get(facts, "gpu", "devices"))
 
 
+def cuda_visible_devices(facts: Mapping[str, Any]) -> str | None:
+    value = get(facts, "gpu", "env", "CUDA_VISIBLE_DEVICES")
+    return None if value is None else str(value)
+
+
+def visible_selection(facts: Mapping[str, Any]) -> tuple[list[Selected], list[str]]:
+    """What ``CUDA_VISIBLE_DEVICES`` selects, as CUDA reads it: (selected, unmatched entries).
+
+    Unset: every GPU. Entries are indices, ``GPU-`` UUIDs (a unique prefix is enough) or
+    ``MIG-`` UUIDs of MIG devices. CUDA stops at the first entry that matches nothing, so that
+    entry and all after it are unmatched.
+    """
+    devices = gpu_devices(facts)
+    spec = cuda_visible_devices(facts)
+    if spec is None:
+        return [Selected(str(d.get("index", i)), d, None) for i, d in enumerate(devices)], []
+    selected: list[Selected] = []
+    entries = [e.strip() for e in spec.split(",")] if spec.strip() else []
+    for position, entry in enumerate(entries):
+        match = _match_entry(entry, devices)
+        if match is None:
+            return selected, entries[position:]
+        selected.append(match)
+    return selected, []
+
+
+class Selected:
+    """One device CUDA would see: ``device`` (the physical GPU) and the MIG UUID, if any."""
+
+    __slots__ = ("device", "entry", "mig")
+
+    def __init__(self, entry: str, device: Mapping[str, Any], mig: str | None) -> None:
+        self.entry = entry
+        self.device = device
+        self.mig = mig
+
+
+def _match_entry(entry: str, devices: list[Mapping[str, Any]]) -> Selected | None:
+    if entry.isdigit():
+        index = int(entry)
+        return Selected(entry, devices[index], None) if index < len(devices) else None
+    if entry.startswith("MIG-"):
+        for device in devices:
+            health = device.get("health")
+            migs = health.get("mig_devices") if isinstance(health, Mapping) else None
+            if isinstance(migs, list) and entry in migs:
+                return Selected(entry, device, entry)
+        return None
+    if entry.startswith("GPU-"):
+        hits = [d for d in devices if str(d.get("uuid") or "").startswith(entry)]
+        return Selected(entry, hits[0], None) if len(hits) == 1 else None
+    return None
+
+
 def gpu_count(facts: Mapping[str, Any]) -> int:
+    """GPUs the job sees: the driver's, narrowed by ``CUDA_VISIBLE_DEVICES`` when it is set."""
+    if cuda_visible_devices(facts) is not None and gpu_devices(facts):
+        return len(visible_selection(facts)[0])
     count = get(facts, "gpu", "count")
     return int(count) if isinstance(count, int) else len(gpu_devices(facts))
 
@@ -108,4 +165,9 @@ def no_gpu_reason(facts: Mapping[str, Any]) -> str:
         return "the probe could not read the GPU section"
     if not get(facts, "gpu", "nvidia_smi") and not get(facts, "gpu", "device_nodes"):
         return "no NVIDIA driver here (no nvidia-smi, no /dev/nvidia*)"
+    visible = cuda_visible_devices(facts)
+    if gpu_devices(facts) and visible is not None:
+        return (
+            f"CUDA_VISIBLE_DEVICES={visible!r} selects none of the {len(gpu_devices(facts))} GPU(s)"
+        )
     return "the driver lists no GPU"

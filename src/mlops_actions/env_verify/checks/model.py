@@ -35,6 +35,24 @@ class CheckResult:
         }
 
 
+@dataclass(frozen=True)
+class Check:
+    """One check declared in one place: its id, the facts it reads, and its fix."""
+
+    id: str
+    reads: tuple[str, ...]
+    """Probe document paths (``gpu.devices[].health.ecc_volatile_uncorrected``) and
+    expectation keys it depends on."""
+    fix: str
+    """The remedy shown when it fails or warns."""
+
+    def result(
+        self, status: Status, expected: str, found: str, message: str, fix: str | None = None
+    ) -> CheckResult:
+        remedy = (self.fix if fix is None else fix) if status in ("fail", "warn") else ""
+        return CheckResult(self.id, status, expected, found, message, remedy)
+
+
 def show(value: object) -> str:
     if value is None or value == "":
         return "(none)"

@@ -714,8 +714,12 @@ def test_real_torch_compile() -> None:
     _real_torch()
     if not any(shutil.which(cc) for cc in ("c++", "g++", "clang++")):
         pytest.skip("torch.compile on CPU needs a C++ compiler")
+    # Inductor runs the machine's C++ compiler, so this one probe keeps the machine's PATH.
     report = run_probe(
-        isolated=False, args=["--smoke", "--compile", "--timeout", "300"], timeout=900
+        isolated=False,
+        args=["--smoke", "--compile", "--timeout", "300"],
+        extra_env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        timeout=900,
     )
     compiled = report["smoke"]["probes"]["compile"]
     assert compiled["status"] == "ok", compiled

@@ -1,6 +1,10 @@
 """`mlops-actions env-verify` end to end through `cli.main`, with a fake runner (GITHUB_OUTPUT,
 GITHUB_STEP_SUMMARY and RUNNER_TEMP in tmp_path): against the real torch in the test venv, and
-against synthetic installs with stub `nvidia-smi` executables."""
+against synthetic installs with stub `nvidia-smi` executables.
+
+Each run states its machine: PATH holds no GPU tool (only the stubs a test writes), and the
+runs against the real torch hide any GPU with CUDA_VISIBLE_DEVICES="", so the tests pass the
+same on a GPU machine and with a CUDA build of torch."""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from tests.support.envs import (
     H100_X2,
     V100,
     SmiGpu,
+    gpu_free_tools,
     run_probe,
     smi_csv,
     write_nvidia_smi,
@@ -32,6 +37,8 @@ from tests.support.envs import (
 
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
 needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="the test venv has no torch")
+# A runner whose GPUs, if it has any, the job does not see.
+NO_GPU = {"CUDA_VISIBLE_DEVICES": ""}
 # The interpreter the venv was made from: same Python, without the venv's torch.
 BASE_PYTHON = str(Path(sys.base_prefix) / "bin" / "python3")
 
@@ -78,7 +85,7 @@ def run_cli(
     temp = tmp_path / "runner_temp"
     temp.mkdir(exist_ok=True)
     environ = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PATH": str(gpu_free_tools()),
         "GITHUB_ACTIONS": "true",
         "GITHUB_OUTPUT": str(out),
         "GITHUB_STEP_SUMMARY": str(summary),
@@ -143,6 +150,7 @@ def test_real_torch_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
             "--expect",
             f"python-version={sys.version_info[0]}.{sys.version_info[1]}",
         ],
+        NO_GPU,
     )
     assert run.code == 0, run.stdout + run.stderr
     assert run.errors == []
@@ -176,16 +184,19 @@ def test_wrong_torch_pin_fails_with_one_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     installed = importlib.metadata.version("torch")
-    run = run_cli(tmp_path, capsys, ["--python", sys.executable, "--expect", "torch=2.4.1"])
+    run = run_cli(tmp_path, capsys, ["--python", sys.executable, "--expect", "torch=2.4.1"], NO_GPU)
     assert run.code == 1
     assert len(run.errors) == 1, run.stdout
     [error] = run.errors
     assert error.startswith("::error title=env-verify torch-version::")
     assert f"torch is {installed}, expected 2.4.1" in error
     assert "Expected: 2.4.1 (input); found:" in error
-    assert (
-        "Fix: pip install torch==2.4.1 --index-url https://download.pytorch.org/whl/cpu (" in error
-    )
+    # The index is the installed build's (cpu here, cu12x with a CUDA build of torch).
+    variant = run.report["installed"]["variant"]
+    command = f"pip install torch==2.4.1 --index-url https://download.pytorch.org/whl/{variant}"
+    assert f"Fix: {command} (" in error
+    assert run.report["install"] == command
+    assert f"**Fix the torch stack with one command:** `{command}`" in run.summary
     assert run.outputs["ok"] == "false"
     assert run.outputs["failed-checks"] == '["torch-version"]'
     assert run.report["failed"] == ["torch-version"]
@@ -193,8 +204,12 @@ def test_wrong_torch_pin_fails_with_one_error(
 
 
 @needs_torch
-def test_smoke_on_the_real_cpu_torch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run = run_cli(tmp_path, capsys, ["--python", sys.executable, "--smoke", "--timeout", "120"])
+def test_smoke_on_the_real_torch_without_gpu(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = run_cli(
+        tmp_path, capsys, ["--python", sys.executable, "--smoke", "--timeout", "120"], NO_GPU
+    )
     assert run.code == 0, run.stdout
     checks = {c["id"]: c["status"] for c in run.report["checks"]}
     assert checks["smoke-import-torch"] == "ok"
@@ -240,7 +255,7 @@ def test_torch_optional_passes_without_torch_and_never_calls_skips_passes(
 
 
 def test_require_gpu_on_a_cpu_runner(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run = run_cli(tmp_path, capsys, ["--python", sys.executable, "--require-gpu", "true"])
+    run = run_cli(tmp_path, capsys, ["--python", sys.executable, "--require-gpu", "true"], NO_GPU)
     assert run.code == 1
     [error] = run.errors
     assert error.startswith("::error title=env-verify require-gpu::")
@@ -311,7 +326,7 @@ def test_command_runs_the_probe_with_the_jobs_path(
         capsys,
         ["--python", BASE_PYTHON, "--cuda", "cu121", "--min-driver", "535"],
         env={
-            "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PATH": f"{tmp_path / 'bin'}{os.pathsep}{gpu_free_tools()}",
             "PYTHONPATH": str(site),
         },
     )

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import os
@@ -23,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -580,13 +582,35 @@ def python_interpreters() -> dict[str, str]:
     return found
 
 
+# What the driver stubs run (`cat`, `sleep`); nothing else of the machine's PATH.
+STUB_TOOLS = ("cat", "sleep")
+_TOOLS: list[Path] = []
+
+
+def gpu_free_tools() -> Path:
+    """A folder with only the commands the stubs need, linked from this machine.
+
+    Tests put it on PATH instead of /usr/bin, which holds the real `nvidia-smi` on a GPU
+    machine: a test that plays "no driver" must not find one there."""
+    if not _TOOLS:
+        folder = Path(tempfile.mkdtemp(prefix="env-verify-tools-"))
+        for tool in STUB_TOOLS:
+            found = shutil.which(tool)
+            if found is None:
+                raise RuntimeError(f"tests need `{tool}` on PATH for the driver stubs")
+            (folder / tool).symlink_to(found)
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _TOOLS.append(folder)
+    return _TOOLS[0]
+
+
 def probe_env(
     site_dirs: Sequence[Path] = (),
     bin_dirs: Sequence[Path] = (),
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     env = {
-        "PATH": os.pathsep.join([*map(str, bin_dirs), "/usr/bin", "/bin"]),
+        "PATH": os.pathsep.join([*map(str, bin_dirs), str(gpu_free_tools())]),
         "PYTHONPATH": os.pathsep.join(map(str, site_dirs)),
         "LC_ALL": "C.UTF-8",
     }

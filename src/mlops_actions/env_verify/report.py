@@ -106,7 +106,7 @@ def outputs(
     labels: Sequence[tuple[str, str]],
 ) -> dict[str, object]:
     values = installed(facts)
-    devices = checks.gpu_devices(facts)
+    devices = checks.visible_devices(facts)
     return {
         "ok": not checks.failed(results),
         "torch-version": values["torch"],
@@ -188,7 +188,7 @@ def summary(
     )
     verdict += f" ({counts_text(results)})"
     values = installed(facts)
-    devices = checks.gpu_devices(facts)
+    devices = checks.visible_devices(facts)
     gpus = ", ".join(
         f"{d.get('name') or 'GPU'} (sm {d.get('compute_capability') or '?'})" for d in devices
     )

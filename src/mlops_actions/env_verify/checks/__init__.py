@@ -56,6 +56,7 @@ from mlops_actions.env_verify.checks.facts import (
     torch_found,
     torch_variant,
     torch_version,
+    visible_devices,
 )
 from mlops_actions.env_verify.checks.model import STATUS_ORDER, CheckResult, Status, show
 
@@ -99,6 +100,7 @@ __all__ = [
     "torch_variant",
     "torch_version",
     "version_matches",
+    "visible_devices",
 ]
 
 

@@ -144,6 +144,13 @@ def _match_entry(entry: str, devices: list[Mapping[str, Any]]) -> Selected | Non
     return None
 
 
+def visible_devices(facts: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The GPUs the job sees (a MIG device stands for its GPU), in CUDA's order."""
+    if cuda_visible_devices(facts) is None:
+        return gpu_devices(facts)
+    return [selected.device for selected in visible_selection(facts)[0]]
+
+
 def gpu_count(facts: Mapping[str, Any]) -> int:
     """GPUs the job sees: the driver's, narrowed by ``CUDA_VISIBLE_DEVICES`` when it is set."""
     if cuda_visible_devices(facts) is not None and gpu_devices(facts):

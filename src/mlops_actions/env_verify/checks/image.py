@@ -17,7 +17,6 @@ from mlops_actions.env_verify.checks.facts import (
     torch_version,
 )
 from mlops_actions.env_verify.checks.model import CheckResult, show
-from mlops_actions.pins.values import decode_image, parse_image_ref
 
 LABEL_PREFIX = "io.mlops-actions."
 
@@ -54,6 +53,10 @@ class Claim:
 
 
 def _torch_named(ref: str) -> bool:
+    # The pin scanners cost ~50 ms to import; only image mode needs them, and report.py imports
+    # this module for its label names.
+    from mlops_actions.pins.values import parse_image_ref
+
     parsed = parse_image_ref(ref)
     if parsed is None:
         return False
@@ -62,6 +65,8 @@ def _torch_named(ref: str) -> bool:
 
 def tag_claims(ref: str) -> list[Claim]:
     """What a pytorch-style tag says: torch, its variant, CUDA and the cuDNN major."""
+    from mlops_actions.pins.values import decode_image, parse_image_ref
+
     parsed = parse_image_ref(ref)
     if parsed is None or parsed.tag is None or not _torch_named(ref):
         return []

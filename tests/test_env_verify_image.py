@@ -17,7 +17,14 @@ import pytest
 
 from mlops_actions.cli import main
 from mlops_actions.env_verify.checks.image import Claim, claims_from_image, compare_claims
-from tests.support.envs import BUILDS, write_site_packages
+from tests.support.envs import (
+    A100,
+    BUILDS,
+    run_probe,
+    smi_csv,
+    write_nvidia_smi,
+    write_site_packages,
+)
 
 # Until tests/conftest.py registers the Docker fixtures for every module.
 pytest_plugins = ["tests.support.act_fixtures"]
@@ -169,6 +176,117 @@ def test_no_docker_engine_is_exit_4(tmp_path: Path, capsys: pytest.CaptureFixtur
     [error] = [line for line in out.splitlines() if line.startswith("::error")]
     assert "image mode needs a Docker engine and none answers" in error
     assert "Fix: start Docker" in error
+
+
+# -- what the NVIDIA container toolkit would say, through the real engine ---------------------
+
+CUDA_124_TAG = f"{REPO}:needs-cuda-12.4"
+NO_COMPUTE_TAG = f"{REPO}:no-compute"
+
+
+@pytest.fixture(scope="module")
+def nvidia_images(
+    images: str, base_image: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Images carrying the NVIDIA_* settings the official CUDA images set."""
+    import docker
+
+    client = docker.from_env()
+    honest = _torch_context(tmp_path_factory.mktemp("cuda124"), "2.4.1")
+    # What nvidia/cuda:12.4.1-runtime sets: CUDA 12.4, or driver 470 with the forward-compat libs.
+    _build(
+        client,
+        honest,
+        CUDA_124_TAG,
+        f"FROM {base_image}\nCOPY site /opt/site\nENV PYTHONPATH=/opt/site\n"
+        'ENV NVIDIA_REQUIRE_CUDA="cuda>=12.4 brand=tesla,driver>=470,driver<471"\n'
+        "ENV NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility\n",
+    )
+    _build(
+        client,
+        honest,
+        NO_COMPUTE_TAG,
+        f"FROM {base_image}\nCOPY site /opt/site\nENV PYTHONPATH=/opt/site\n"
+        'ENV NVIDIA_REQUIRE_CUDA="cuda>=12.1"\n'
+        "ENV NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=utility\n",
+    )
+    try:
+        yield REPO
+    finally:
+        for tag in (CUDA_124_TAG, NO_COMPUTE_TAG):
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                client.images.remove(tag, force=True)
+        client.close()
+
+
+def gpu_host_facts(tmp_path: Path) -> Path:
+    """The runner's probe document: one A100 on driver 535.104.05 (CUDA 12.2), read through a
+    real-format nvidia-smi stub. The engine under test has no NVIDIA toolkit."""
+    write_nvidia_smi(tmp_path / "host-bin", stdout=smi_csv(A100))
+    facts = run_probe([], bin_dirs=[tmp_path / "host-bin"])
+    assert facts["gpu"]["count"] == 1
+    path = tmp_path / "host.json"
+    path.write_text(json.dumps(facts), encoding="utf-8")
+    return path
+
+
+def check(document: dict[str, Any], check_id: str) -> dict[str, Any]:
+    [found] = [c for c in document["checks"] if c["id"] == check_id]
+    return found
+
+
+def test_image_needing_a_newer_cuda_than_the_host_driver(
+    nvidia_images: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    host = gpu_host_facts(tmp_path)
+    code, document, out = run_image(
+        tmp_path, capsys, "--image", CUDA_124_TAG, "--facts", str(host), "--torch-optional", "true"
+    )
+    assert code == 1, out
+    required = check(document, "image-require-cuda")
+    assert required["status"] == "fail"
+    assert "unsatisfied condition: cuda>=12.4" in required["message"]
+    assert "the driver supports CUDA 12.2" in required["message"]
+    assert required["found"] == "driver 535.104.05 (CUDA 12.2, from the driver table)"
+    assert "upgrade the runner's NVIDIA driver" in required["fix"]
+    # No NVIDIA toolkit on this engine: the probe ran without GPUs, which is a warning here.
+    runtime = check(document, "image-gpu-runtime")
+    assert runtime["status"] == "warn"
+    assert "cannot pass GPUs to containers" in runtime["message"]
+    assert document["image"]["gpus"] is False and document["image"]["gpus_refused"]
+    assert check(document, "image-gpu-env")["status"] == "ok"
+    assert (
+        "NVIDIA_REQUIRE_CUDA=cuda>=12.4 brand=tesla,driver>=470,driver<471"
+        in document["image"]["env"]
+    )
+
+
+def test_require_gpu_without_the_nvidia_runtime_fails(
+    nvidia_images: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    host = gpu_host_facts(tmp_path)
+    code, document, out = run_image(
+        tmp_path,
+        capsys,
+        "--image",
+        NO_COMPUTE_TAG,
+        "--facts",
+        str(host),
+        "--require-gpu",
+        "true",
+        "--torch-optional",
+        "true",
+    )
+    assert code == 1, out
+    assert check(document, "image-require-cuda")["status"] == "ok"  # 12.2 >= 12.1
+    runtime = check(document, "image-gpu-runtime")
+    assert runtime["status"] == "fail"
+    assert "nvidia-ctk runtime configure" in runtime["fix"]
+    caps = check(document, "image-gpu-env")
+    assert caps["status"] == "fail"
+    assert "lacks `compute`" in caps["message"]
+    errors = [line for line in out.splitlines() if line.startswith("::error")]
+    assert any("env-verify image-gpu-runtime" in e for e in errors)
 
 
 # -- claims, without the engine ---------------------------------------------------------------

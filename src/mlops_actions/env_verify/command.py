@@ -346,11 +346,12 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
                 env=runner.env,
             )
         )
+        host_gpus = checks.gpu_count(host_facts) > 0
         with runner.group(f"probing image {inputs.image}"):
             probed = image_mode.verify_image(
                 inputs.image,
                 environment=runner.env,
-                host_gpus=checks.gpu_count(host_facts) > 0,
+                host_gpus=host_gpus,
                 smoke=inputs.smoke,
                 want_compile=inputs.compile,
                 timeout=inputs.timeout,
@@ -364,7 +365,14 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
             probed.info.labels, probed.info.env, probed.info.tags
         )
         image_info["claims"] = [c.__dict__ for c in claims]
-        extra = image_checks.compare_claims(claims, facts)
+        settings = image_checks.image_env(probed.info.env)
+        require_gpu = bool(expectations.require_gpu)
+        extra = [
+            image_checks.check_gpu_runtime(probed.gpus_refused, host_gpus, require_gpu),
+            image_checks.check_require_cuda(settings, host_facts),
+            image_checks.check_gpu_env(settings, require_gpu),
+            *image_checks.compare_claims(claims, facts),
+        ]
     elif inputs.facts:
         facts = load_facts(Path(inputs.facts))
     else:

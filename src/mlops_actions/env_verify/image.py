@@ -42,6 +42,8 @@ class ImageRun:
     interpreter: str
     gpus: bool
     notes: list[str] = field(default_factory=list)
+    gpus_refused: str | None = None
+    """The engine's answer when it could not pass the host's GPUs (no NVIDIA toolkit)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,9 +51,14 @@ class ImageRun:
             "id": self.info.id,
             "tags": list(self.info.tags),
             "labels": dict(self.info.labels),
-            "env": [e for e in self.info.env if e.split("=", 1)[0] in ENV_CLAIMS],
+            "env": [
+                e
+                for e in self.info.env
+                if e.split("=", 1)[0] in ENV_CLAIMS or e.startswith("NVIDIA_")
+            ],
             "interpreter": self.interpreter,
             "gpus": self.gpus,
+            "gpus_refused": self.gpus_refused,
             "notes": list(self.notes),
         }
 
@@ -230,6 +237,7 @@ def verify_image(
             Path(probe_dir).chmod(0o755)
             (Path(probe_dir) / "probe.py").chmod(0o644)
             gpus = host_gpus
+            refused: str | None = None
             for interpreter in INTERPRETERS:
                 try:
                     code, out, err = _run_once(
@@ -241,11 +249,9 @@ def verify_image(
                             f"running the probe in {ref} failed: {_first_line(exc)}",
                             fix="check that the image starts on this engine.",
                         ) from None
-                    # No NVIDIA container toolkit: probe without GPUs and say so.
-                    notes.append(
-                        f"GPUs could not be passed to the container ({_first_line(exc)}); "
-                        "probed without them: install the NVIDIA container toolkit"
-                    )
+                    # No NVIDIA container toolkit: probe without GPUs; the image-gpu-runtime
+                    # check says so (a failure when a GPU is required).
+                    refused = _first_line(exc)
                     gpus = False
                     code, out, err = _run_once(
                         client, info.id, interpreter, args, probe_dir, gpus, run_limit
@@ -266,7 +272,7 @@ def verify_image(
                         f"the probe printed no JSON inside {ref} ({interpreter})",
                         fix="check the image's interpreter; the probe needs Python 3.8+.",
                     ) from None
-                return ImageRun(info, facts, interpreter, gpus, notes)
+                return ImageRun(info, facts, interpreter, gpus, notes, refused)
         raise EnvironmentProblem(
             f"image {ref} has neither python3 nor python on its PATH",
             fix="image mode probes the image's own interpreter: install Python 3.8+ in the "

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_actions.env_verify.checks.expectations import version_matches
+from packaging.version import Version
+
+from mlops_actions.env_verify.checks.expectations import version_matches, version_or_none
 from mlops_actions.env_verify.checks.facts import (
     cudnn_version,
     distribution_version,
+    get,
     nccl_version,
     python_version,
+    records,
     torch_cuda,
     torch_variant,
     torch_version,
 )
-from mlops_actions.env_verify.checks.model import CheckResult, show
+from mlops_actions.env_verify.checks.model import Check, CheckResult, Status, show
 
 LABEL_PREFIX = "io.mlops-actions."
 
@@ -200,3 +205,179 @@ def compare_claims(claims: Sequence[Claim], facts: Mapping[str, Any]) -> list[Ch
             )
         ]
     return [compare_claim(claim, facts) for claim in claims]
+
+
+# -- what the NVIDIA container toolkit will say before the job starts --------------------------
+
+IMAGE_REQUIRE_CUDA = Check(
+    "image-require-cuda",
+    reads=(
+        "image env NVIDIA_REQUIRE_CUDA",
+        "host gpu.cuda_driver_version",
+        "host gpu.driver_version",
+    ),
+    fix="upgrade the runner's NVIDIA driver to one that supports that CUDA, or use an image built "
+    "for an older CUDA; NVIDIA_DISABLE_REQUIRE=true skips the toolkit's check but the CUDA "
+    "runtime still needs the driver.",
+)
+IMAGE_GPU_ENV = Check(
+    "image-gpu-env",
+    reads=("image env NVIDIA_VISIBLE_DEVICES", "image env NVIDIA_DRIVER_CAPABILITIES"),
+    fix="set NVIDIA_VISIBLE_DEVICES=all and NVIDIA_DRIVER_CAPABILITIES=compute,utility (or "
+    "remove them so the toolkit's defaults apply) in the image.",
+)
+IMAGE_GPU_RUNTIME = Check(
+    "image-gpu-runtime",
+    reads=("the Docker engine's answer to a GPU device request", "require-gpu"),
+    fix="install and configure the NVIDIA container toolkit on the runner "
+    "(nvidia-ctk runtime configure --runtime=docker, then restart Docker).",
+)
+_CONDITION = re.compile(r"^(cuda|driver|arch|brand)\s*(>=|<=|!=|=|>|<)\s*(\S+)$")
+
+
+def image_env(env: Sequence[str]) -> dict[str, str]:
+    """``KEY=value`` lines of an image's config as a mapping."""
+    out: dict[str, str] = {}
+    for line in env:
+        key, sep, value = line.partition("=")
+        if sep:
+            out[key] = value
+    return out
+
+
+def host_cuda(host: Mapping[str, Any]) -> tuple[str | None, str]:
+    """The CUDA version the host driver supports, and where it was read."""
+    from mlops_actions import compat
+
+    reported = get(host, "gpu", "cuda_driver_version")
+    if reported:
+        return str(reported), "NVML"
+    driver = version_or_none(get(host, "gpu", "driver_version"))
+    if driver is None:
+        return None, ""
+    supported = [
+        row.cuda
+        for row in compat.load_table().drivers
+        if (floor := version_or_none(row.driver)) is not None and floor <= driver
+    ]
+    if not supported:
+        return None, ""
+    return max(supported, key=lambda c: version_or_none(c) or Version("0")), "the driver table"
+
+
+def _condition_holds(key: str, op: str, want: str, values: Mapping[str, str | None]) -> bool | None:
+    have = values.get(key)
+    if have is None:
+        return None
+    if key in ("brand", "arch"):
+        same = have.lower() == want.lower()
+        return same if op == "=" else (not same if op == "!=" else None)
+    left, right = version_or_none(have), version_or_none(want)
+    if left is None or right is None:
+        return None
+    return {
+        ">=": left >= right,
+        "<=": left <= right,
+        ">": left > right,
+        "<": left < right,
+        "=": left == right,
+        "!=": left != right,
+    }[op]
+
+
+def check_require_cuda(env: Mapping[str, str], host: Mapping[str, Any] | None) -> CheckResult:
+    """NVIDIA_REQUIRE_CUDA as the toolkit reads it: space-separated alternatives, each a
+    comma-separated list of conditions that must all hold (``cuda>=12.4`` or, for a Tesla on
+    driver 470, ``brand=tesla,driver>=470,driver<471`` with the forward-compatibility libs)."""
+    spec = env.get("NVIDIA_REQUIRE_CUDA", "").strip()
+    if not spec:
+        return IMAGE_REQUIRE_CUDA.result("skip", "", "", "the image sets no NVIDIA_REQUIRE_CUDA")
+    if env.get("NVIDIA_DISABLE_REQUIRE", "").lower() in ("1", "true", "yes"):
+        return IMAGE_REQUIRE_CUDA.result(
+            "skip", spec, "", "NVIDIA_DISABLE_REQUIRE is set: the toolkit does not check it"
+        )
+    cuda, source = host_cuda(host or {})
+    driver = get(host or {}, "gpu", "driver_version")
+    if cuda is None:
+        return IMAGE_REQUIRE_CUDA.result(
+            "skip", spec, "no driver", "the host has no NVIDIA driver to check it against"
+        )
+    devices = records(get(host or {}, "gpu", "devices"))
+    name = str(devices[0].get("name") or "").lower() if devices else ""
+    brand = "tesla" if any(w in name for w in ("tesla", "a100", "h100", "h200", "v100")) else None
+    values = {"cuda": cuda, "driver": str(driver) if driver else None, "brand": brand, "arch": None}
+    found = f"driver {driver or '?'} (CUDA {cuda}, from {source})"
+    unsatisfied: list[str] = []
+    for group in spec.split():
+        results = []
+        for condition in group.split(","):
+            match = _CONDITION.match(condition.strip())
+            holds = (
+                None if match is None else _condition_holds(match[1], match[2], match[3], values)
+            )
+            results.append((condition, holds))
+        if all(h is True for _, h in results):
+            return IMAGE_REQUIRE_CUDA.result(
+                "ok", spec, found, f"the host driver satisfies {group}"
+            )
+        unsatisfied.extend(c for c, h in results if h is False and c.startswith("cuda"))
+    first = unsatisfied[0] if unsatisfied else spec.split()[0]
+    return IMAGE_REQUIRE_CUDA.result(
+        "fail",
+        spec,
+        found,
+        f"the NVIDIA container toolkit refuses to start this image on this host before the job "
+        f'runs ("requirement error: unsatisfied condition: {first}"): the driver supports '
+        f"CUDA {cuda}",
+    )
+
+
+def check_gpu_env(env: Mapping[str, str], require_gpu: bool) -> CheckResult:
+    """The image's NVIDIA_VISIBLE_DEVICES / NVIDIA_DRIVER_CAPABILITIES let the toolkit mount a
+    usable GPU: not ``void``/``none``, and capabilities with ``compute`` (libcuda)."""
+    visible = env.get("NVIDIA_VISIBLE_DEVICES")
+    capabilities = env.get("NVIDIA_DRIVER_CAPABILITIES")
+    found = f"NVIDIA_VISIBLE_DEVICES={visible!r}, NVIDIA_DRIVER_CAPABILITIES={capabilities!r}"
+    status: Status = "fail" if require_gpu else "warn"
+    problems: list[str] = []
+    if visible is not None and visible.strip().lower() in ("void", "none", ""):
+        problems.append(
+            f"NVIDIA_VISIBLE_DEVICES={visible!r} tells the toolkit to give the container no GPU"
+        )
+    caps = {c.strip().lower() for c in (capabilities or "").split(",") if c.strip()}
+    if capabilities is not None and "all" not in caps:
+        if "compute" not in caps:
+            problems.append(
+                "NVIDIA_DRIVER_CAPABILITIES lacks `compute`: libcuda is not mounted and "
+                "torch.cuda.is_available() is False"
+            )
+        elif "utility" not in caps:
+            status = "warn"
+            problems.append(
+                "NVIDIA_DRIVER_CAPABILITIES lacks `utility`: no nvidia-smi or NVML inside, so "
+                "the driver facts cannot be read"
+            )
+    if visible is None and capabilities is None:
+        return IMAGE_GPU_ENV.result(
+            "ok", "", found, "the image leaves GPU selection to the toolkit's defaults"
+        )
+    if problems:
+        return IMAGE_GPU_ENV.result(status, "GPUs and compute mounted", found, "; ".join(problems))
+    return IMAGE_GPU_ENV.result("ok", "GPUs and compute mounted", found, "usable GPU settings")
+
+
+def check_gpu_runtime(gpus_refused: str | None, host_gpus: bool, require_gpu: bool) -> CheckResult:
+    """Whether the engine could pass the host's GPUs to the container (the toolkit is there)."""
+    if not host_gpus:
+        return IMAGE_GPU_RUNTIME.result("skip", "", "no GPU", "the host has no GPU to pass")
+    if gpus_refused is None:
+        return IMAGE_GPU_RUNTIME.result(
+            "ok", "GPUs passed to the container", "passed", "the engine passed the GPUs"
+        )
+    message = (
+        f"the Docker engine cannot pass GPUs to containers ({gpus_refused}): the NVIDIA "
+        "container toolkit is missing, so the image was probed without GPUs"
+    )
+    return IMAGE_GPU_RUNTIME.result(
+        "fail" if require_gpu else "warn", "GPUs passed to the container", "refused", message
+    )

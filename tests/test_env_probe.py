@@ -19,7 +19,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlops_actions.env_verify import probe
+from mlops_actions.env_verify import checks, probe
+from mlops_actions.env_verify.checks import Expectations
 from tests.support.envs import (
     A100,
     BUILDS,
@@ -42,6 +43,7 @@ from tests.support.envs import (
     write_rocm_smi,
     write_scripted_torch,
     write_site_packages,
+    write_torchvision,
 )
 
 # What each synthetic build must be reported as: (variant, cudnn, nccl).
@@ -645,6 +647,51 @@ def test_smoke_hang_and_crash_do_not_hide_other_probes(tmp_path: Path) -> None:
     assert probes["compile"]["status"] == "skipped"
 
 
+def test_device_side_assert_is_named_and_the_rest_runs_in_a_fresh_worker(tmp_path: Path) -> None:
+    site = write_scripted_torch(tmp_path / "site")
+    report = run_probe(
+        [site],
+        args=["--smoke", "--timeout", "10"],
+        extra_env={"FAKE_TORCH_PLAN": json.dumps({"nccl": "device-assert"})},
+    )
+    probes = report["smoke"]["probes"]
+    assert probes["nccl"]["status"] == "fail"
+    assert probes["nccl"]["detail"].startswith(
+        "a CUDA kernel hit a device-side assert (the CUDA context is unusable after it; rerun "
+        "with CUDA_LAUNCH_BLOCKING=1 to see which kernel): RuntimeError: CUDA error: "
+        "device-side assert triggered"
+    )
+    # The next probe ran (in a new worker) and failed on its own: the stand-in has no tensors.
+    assert probes["matmul_cpu"]["status"] == "fail"
+    assert "worker exited" not in probes["matmul_cpu"]["detail"]
+    assert "AttributeError" in probes["matmul_cpu"]["detail"]
+    assert probes["cuda_assert"]["status"] == "skipped"  # no GPU
+
+
+def test_job_environment_is_reported_with_secrets_masked(tmp_path: Path) -> None:
+    report = run_probe(
+        [],
+        extra_env={
+            "NCCL_DEBUG": "INFO",
+            "NCCL_IB_DISABLE": "1",
+            "CUDA_LAUNCH_BLOCKING": "1",
+            "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True",
+            "TORCH_HUB_TOKEN": "hunter2",
+            "TORCH_SECRET_KEY": "hunter3",
+            "HOME": "/root",
+        },
+    )
+    assert report["env"] == {
+        "CUDA_LAUNCH_BLOCKING": "1",
+        "NCCL_DEBUG": "INFO",
+        "NCCL_IB_DISABLE": "1",
+        "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True",
+        "TORCH_HUB_TOKEN": "***",
+        "TORCH_SECRET_KEY": "***",
+    }
+    assert "hunter" not in json.dumps(report)
+
+
 def test_smoke_import_hang_times_out(tmp_path: Path) -> None:
     site = write_scripted_torch(tmp_path / "site")
     report = run_probe(
@@ -708,6 +755,27 @@ def test_real_torch_smoke_on_this_machine() -> None:
     if report["torch"]["cuda"] is None and report["torch"]["hip"] is None:
         assert probes["cudnn"]["status"] == "skipped"
         assert probes["nccl"]["status"] == "skipped"
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"), [("working", "ok"), ("unregistered", "fail")], ids=["ok", "mismatch"]
+)
+def test_torchvision_nms_on_the_real_torch(tmp_path: Path, kind: str, status: str) -> None:
+    """The real CPU torch with a torchvision whose C++ ops are there, or never registered."""
+    _real_torch()
+    site = write_torchvision(tmp_path / "site", kind)
+    report = run_probe([site], isolated=False, args=["--smoke", "--timeout", "120"], timeout=600)
+    nms = report["smoke"]["probes"]["torchvision_nms"]
+    assert nms["status"] == status, nms
+    if status == "ok":
+        assert nms["value"]["cpu"] == {"kept": [0, 2], "ok": True}
+    else:
+        assert "operator torchvision::nms does not exist" in nms["detail"]
+        results = checks.evaluate(report, Expectations())
+        [failed] = [r for r in results if r.id == "smoke-torchvision-nms"]
+        assert failed.status == "fail"
+        assert "torchvision was built for another torch" in failed.message
+        assert "same pip command" in failed.fix
 
 
 def test_real_torch_compile() -> None:

@@ -328,11 +328,17 @@ def test_command_runs_the_probe_with_the_jobs_path(
         env={
             "PATH": f"{tmp_path / 'bin'}{os.pathsep}{gpu_free_tools()}",
             "PYTHONPATH": str(site),
+            "NCCL_DEBUG": "INFO",
+            "TORCH_HUB_TOKEN": "hunter2",
         },
     )
     assert run.code == 0, run.stdout + run.stderr
     assert run.outputs["torch-version"] == "2.4.1+cu121"
     assert run.outputs["driver-version"] == "535.104.05"
+    # The job's variables, as the job sees them, with the secret-looking one masked.
+    assert run.report["facts"]["env"] == {"NCCL_DEBUG": "INFO", "TORCH_HUB_TOKEN": "***"}
+    assert "| `NCCL_DEBUG` | INFO |" in run.summary
+    assert "hunter2" not in run.summary + json.dumps(run.report)
 
 
 # -- expectations from the config file and the repository ------------------------------------

@@ -246,6 +246,13 @@ def _act(name, default):
         _os._exit(3)
     if what == "raise":
         raise RuntimeError(name + " failed on cue")
+    if what == "device-assert":
+        # How torch reports a kernel's assert (c10/cuda/CUDAException.cpp).
+        raise RuntimeError(
+            "CUDA error: device-side assert triggered\\nCUDA kernel errors might be "
+            "asynchronously reported at some other API call, so the stacktrace below might be "
+            "incorrect.\\nFor debugging consider passing CUDA_LAUNCH_BLOCKING=1"
+        )
     return default
 
 
@@ -291,6 +298,46 @@ cuda = _Cuda()
 backends = _types.SimpleNamespace(cudnn=_Cudnn())
 _C = _types.SimpleNamespace(_cudnn=_types.SimpleNamespace(getCompileVersion=lambda: (9, 1, 0)))
 '''
+
+
+# torchvision with its Python side only: what a torchvision built for another torch looks like
+# (the C++ ops never registered), and one whose nms works, written with torch's own ops.
+_TORCHVISION_OPS = {
+    "unregistered": """
+def nms(boxes, scores, iou_threshold):
+    raise RuntimeError("operator torchvision::nms does not exist")
+""",
+    "working": """
+import torch
+
+
+def nms(boxes, scores, iou_threshold):
+    order = scores.argsort(descending=True).tolist()
+    keep = []
+    for i in order:
+        ok = True
+        for j in keep:
+            a, b = boxes[i], boxes[j]
+            w = (torch.minimum(a[2], b[2]) - torch.maximum(a[0], b[0])).clamp(min=0)
+            h = (torch.minimum(a[3], b[3]) - torch.maximum(a[1], b[1])).clamp(min=0)
+            inter = w * h
+            union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+            if float(inter / union) > iou_threshold:
+                ok = False
+        if ok:
+            keep.append(i)
+    return torch.tensor(keep)
+""",
+}
+
+
+def write_torchvision(site: Path, kind: str) -> Path:
+    """A `torchvision` package whose `ops.nms` is `kind` (see `_TORCHVISION_OPS`)."""
+    package = site / "torchvision"
+    (package / "ops").mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "ops" / "__init__.py").write_text(_TORCHVISION_OPS[kind], encoding="utf-8")
+    return site
 
 
 def write_scripted_torch(site: Path) -> Path:

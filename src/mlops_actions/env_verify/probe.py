@@ -66,6 +66,9 @@ or absent. Versions are reported as written, never normalised.
   HIP_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES: str or null}, ``rocm`` {``kfd`` bool,
   ``render_nodes`` [str], ``version`` (from /opt/rocm/.info/version) or null, ``rocm_smi``
   (path or null), ``rocm_smi_output`` (parsed JSON or null)}.
+- ``env``: {name: value} of the job's ``NCCL_*``, ``CUDA_*``, ``PYTORCH_*`` and ``TORCH_*``
+  variables; the value of a name with TOKEN, SECRET, PASSW, KEY, CREDENTIAL, AUTH, COOKIE or
+  SESSION in it is "***".
 - ``smoke``: null unless ``--smoke``; else {``timeout`` float, ``compile`` bool, ``probes``
   {name: {``status`` "ok" | "fail" | "timeout" | "skipped", ``seconds`` float, ``value``
   (JSON or null), ``detail`` (str or null)}}}, probes in this order: import_torch (value:
@@ -73,7 +76,11 @@ or absent. Versions are reported as written, never normalised.
   devices: [{index, name, capability, total_memory_mib}]}), arch_list ([str]), cudnn
   ({available, runtime, runtime_raw, compiled, enabled}), nccl (str), matmul_cpu, conv2d_cpu,
   matmul_cuda, conv2d_cuda (each {device: {dtype: {rel_err, tolerance, ok} | {error}}};
-  conv2d_cuda also has cudnn_enabled), compile ({device, rel_err, ok}). Matmul runs float32
+  conv2d_cuda also has cudnn_enabled), torchvision_nms ({device: {kept, ok}}: torchvision.ops.nms
+  on the CPU and each GPU; skipped without torchvision), compile ({device, rel_err, ok}),
+  cuda_assert ({error}: an out-of-bounds index on cuda:0 must raise "device-side assert
+  triggered"; last, since it leaves the CUDA context unusable). A probe failing with a
+  device-side assert says so, and the probes after it run in a fresh worker. Matmul runs float32
   and bfloat16 on CPU; float32, float16 and (from sm_80, or on ROCm) bfloat16 on each GPU.
   rel_err is the largest error against a float64 CPU reference over the largest reference
   value. import_torch's ``seconds`` is the import time. GPU probes are "skipped" with a detail starting "no GPU"
@@ -1142,6 +1149,28 @@ def rocm_facts(timeout: float, faults: list[dict[str, Any]]) -> dict[str, Any]:
     return facts
 
 
+# ---------------------------------------------------------------- facts: the job's variables
+
+ENV_PREFIXES = ("NCCL_", "CUDA_", "PYTORCH_", "TORCH_")
+_SECRET_WORDS = ("TOKEN", "SECRET", "PASSW", "KEY", "CREDENTIAL", "AUTH", "COOKIE", "SESSION")
+
+
+def job_environment() -> dict[str, str]:
+    """The NCCL_*, CUDA_*, PYTORCH_* and TORCH_* variables; values of secret-looking names are
+    masked, long values cut."""
+    out: dict[str, str] = {}
+    for name in sorted(os.environ):
+        if not name.startswith(ENV_PREFIXES):
+            continue
+        value = os.environ[name]
+        if any(word in name.upper() for word in _SECRET_WORDS):
+            value = "***"
+        elif len(value) > 1000:
+            value = value[:1000] + "..."
+        out[name] = value
+    return out
+
+
 # ---------------------------------------------------------------- deep path: smoke probes
 
 SMOKE_PROBES = (
@@ -1155,9 +1184,13 @@ SMOKE_PROBES = (
     "conv2d_cpu",
     "matmul_cuda",
     "conv2d_cuda",
+    "torchvision_nms",
     "compile",
+    # Last: a device-side assert leaves the CUDA context unusable for anything after it.
+    "cuda_assert",
 )
-_GPU_PROBES = frozenset(("devices", "arch_list", "matmul_cuda", "conv2d_cuda"))
+_GPU_PROBES = frozenset(("devices", "arch_list", "matmul_cuda", "conv2d_cuda", "cuda_assert"))
+DEVICE_ASSERT = "device-side assert triggered"
 _TOLERANCE = {"float64": 1e-9, "float32": 5e-3, "float16": 2e-2, "bfloat16": 6e-2}
 
 
@@ -1176,6 +1209,8 @@ def skip_reason(name: str, results: dict[str, Any], want_compile: bool) -> str |
         return "import torch did not succeed"
     if name == "compile" and not want_compile:
         return "not requested (--compile)"
+    if name == "torchvision_nms" and find_spec("torchvision") is None:
+        return "torchvision is not installed"
     info = imported["value"] or {}
     if name in ("cudnn", "nccl") and not (info.get("cuda") or info.get("hip")):
         return "CPU-only build: torch.version.cuda and torch.version.hip are None"
@@ -1272,6 +1307,42 @@ def _cuda_matmul_dtypes(torch: Any) -> Callable[[str], list[str]]:
     return dtypes
 
 
+def _nms(torch: Any) -> tuple[str, Any]:
+    """torchvision.ops.nms, a compiled torchvision op, on the CPU and each GPU.
+
+    "operator torchvision::nms does not exist" is the classic sign of a torchvision built for
+    another torch: the Python side imports, the C++ ops never registered."""
+    import importlib
+
+    ops: Any = importlib.import_module("torchvision.ops")
+    boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [1.0, 1.0, 11.0, 11.0], [20.0, 20.0, 30.0, 30.0]])
+    scores = torch.tensor([0.9, 0.8, 0.7])
+    devices = ["cpu"] + (_cuda_devices(torch) if torch.cuda.is_available() else [])
+    value: dict[str, Any] = {}
+    ok = True
+    for device in devices:
+        kept = ops.nms(boxes.to(device), scores.to(device), 0.5).to("cpu").tolist()
+        value[device] = {"kept": kept, "ok": kept == [0, 2]}
+        ok = ok and kept == [0, 2]
+    return ("ok" if ok else "fail"), value
+
+
+def _cuda_assert(torch: Any) -> tuple[str, Any]:
+    """Provoke a device-side assert (an out-of-bounds index in a CUDA kernel): it must come back
+    as an error within the time limit, not as a hang or a silent wrong result."""
+    x = torch.zeros(4, device="cuda:0")
+    index = torch.tensor([9], device="cuda:0")
+    try:
+        x[index] += 1
+        torch.cuda.synchronize("cuda:0")
+    except RuntimeError as exc:
+        text = str(exc)
+        if DEVICE_ASSERT in text:
+            return "ok", {"error": text.strip().splitlines()[0][:300]}
+        raise
+    return "fail", {"error": None}
+
+
 def run_probe(name: str, want_compile: bool) -> tuple[str, Any]:
     """Run one smoke probe in this (worker) process: (status, value); raises on failure."""
     import importlib
@@ -1332,6 +1403,10 @@ def run_probe(name: str, want_compile: bool) -> tuple[str, Any]:
         return _matmul(torch, _cuda_devices(torch), _cuda_matmul_dtypes(torch))
     if name == "conv2d_cuda":
         return _conv2d(torch, _cuda_devices(torch), lambda _d: ["float32", "float16"])
+    if name == "torchvision_nms":
+        return _nms(torch)
+    if name == "cuda_assert":
+        return _cuda_assert(torch)
     if name == "compile":
         device = "cuda:0" if torch.cuda.is_available() else "cpu"
 
@@ -1386,9 +1461,20 @@ def worker_main() -> int:
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:
-                result = _result("fail", time.perf_counter() - start, None, _err(exc))
+                detail = _err(exc)
+                if DEVICE_ASSERT in detail:
+                    detail = (
+                        "a CUDA kernel hit a device-side assert (the CUDA context is unusable "
+                        "after it; rerun with CUDA_LAUNCH_BLOCKING=1 to see which kernel): "
+                        + detail
+                    )
+                result = _result("fail", time.perf_counter() - start, None, detail)
         results[name] = result
         emit({"event": "result", "probe": name, "result": result})
+        if name != "cuda_assert" and DEVICE_ASSERT in str(result.get("detail") or ""):
+            # Every later CUDA call in this process fails: the rest runs in a fresh worker.
+            emit({"event": "restart"})
+            return 0
     return 0
 
 
@@ -1469,6 +1555,8 @@ def run_smoke(timeout: float, want_compile: bool) -> dict[str, Any]:
             if message.get("event") == "start":
                 current = message["probe"]
                 started = time.perf_counter()
+            elif message.get("event") == "restart":
+                break
             elif message.get("event") == "result":
                 results[message["probe"]] = message["result"]
                 if message["probe"] in remaining:
@@ -1522,6 +1610,7 @@ def collect(
     section("cudnn", lambda: library_from_wheels(dists, "cudnn"))
     section("nccl", lambda: library_from_wheels(dists, "nccl"))
     section("gpu", lambda: gpu_facts(command_timeout))
+    section("env", job_environment)
     if smoke:
         section("smoke", lambda: run_smoke(timeout, want_compile))
     else:

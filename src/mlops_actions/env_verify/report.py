@@ -220,6 +220,21 @@ def summary(
         )
     if install:
         lines.extend(["", f"**Fix the torch stack with one command:** `{install}`"])
+    variables = facts.get("env")
+    if isinstance(variables, Mapping) and variables:
+        lines.extend(
+            [
+                "",
+                f"<details><summary>Job variables ({len(variables)}: NCCL_*, CUDA_*, "
+                "PYTORCH_*, TORCH_*; secret-looking values masked)</summary>",
+                "",
+                "| Variable | Value |",
+                "|---|---|",
+                *(f"| `{_cell(k)}` | {_cell(v)} |" for k, v in variables.items()),
+                "",
+                "</details>",
+            ]
+        )
     for note in notes:
         lines.extend(["", f"> {note}"])
     if report_path:

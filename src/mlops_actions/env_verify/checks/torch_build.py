@@ -224,7 +224,19 @@ _SMOKE_FIX = {
     "import_torch": "run `python -c 'import torch'` in the job to see the error; a missing "
     "shared library usually means a broken or mixed install.",
     "cuda_available": "check the driver (driver-floor) and CUDA_VISIBLE_DEVICES.",
+    "torchvision_nms": "install torchvision built for this torch, in the same pip command and "
+    "from the same index as torch (see torchvision-matches-torch).",
+    "cuda_assert": "a device-side assert that does not come back as an error hides kernel bugs: "
+    "check the driver and the torch build on this runner by hand.",
 }
+# What a failing probe means, when its detail says it plainly.
+_SMOKE_MEANING = (
+    (
+        "torchvision::nms does not exist",
+        "torchvision's C++ ops are not registered: torchvision was built for another torch",
+    ),
+    ("device-side assert", "a CUDA kernel hit a device-side assert"),
+)
 
 
 def check_smoke(facts: Mapping[str, Any]) -> list[CheckResult]:
@@ -269,7 +281,7 @@ def check_smoke(facts: Mapping[str, Any]) -> list[CheckResult]:
                     "fail",
                     "success",
                     _smoke_summary(probe.get("value")) or "failed",
-                    f"smoke probe {name} failed: {detail or 'wrong results'}",
+                    _smoke_failure(str(name), detail),
                     _SMOKE_FIX.get(
                         str(name),
                         "a numerical error or crash here points at a broken CUDA/cuDNN install "
@@ -278,6 +290,15 @@ def check_smoke(facts: Mapping[str, Any]) -> list[CheckResult]:
                 )
             )
     return out
+
+
+def _smoke_failure(name: str, detail: str) -> str:
+    for needle, meaning in _SMOKE_MEANING:
+        if needle in detail:
+            return f"smoke probe {name} failed: {meaning} ({detail})"
+    if name == "cuda_assert" and not detail:
+        return "smoke probe cuda_assert failed: an out-of-bounds index on the GPU raised no error"
+    return f"smoke probe {name} failed: {detail or 'wrong results'}"
 
 
 def _smoke_summary(value: object) -> str:

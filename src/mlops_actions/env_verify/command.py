@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mlops_actions.command import Command, Context, Outcome
-from mlops_actions.config import load_config
-from mlops_actions.env_verify import checks, report
-from mlops_actions.env_verify.checks import CheckResult, ExpectationError, Expectations
+from mlops_actions.env_verify.probing import ProbeRun, load_facts, start_probe
 from mlops_actions.errors import EnvironmentProblem, ExitCode, UsageError
-from mlops_actions.files import write_atomically
 
-PROBE_FILE = Path(__file__).with_name("probe.py")
-PROBE_SCHEMA = "mlops-actions/env-probe"
-# Per smoke probe the probe's own limit applies; this bounds the whole run on top.
-SMOKE_PROBE_COUNT = 12
-BASE_PROBE_LIMIT = 90.0
+if TYPE_CHECKING:
+    from mlops_actions.env_verify import checks
+    from mlops_actions.env_verify.checks import CheckResult, Expectations
+
+# The checks, the report and the config (with their packaging, compatibility data and YAML) are
+# imported inside `run`, after the probe has been started: their import overlaps its run.
 
 
 @dataclass(frozen=True)
@@ -92,23 +85,20 @@ class EnvVerifyInputs:
 
 # -- expectations ---------------------------------------------------------------------------
 
-# Each expectation key has an input of the same name, except `python` (that input names the
-# interpreter to probe; its expectation is `python-version`) and the booleans.
-_BOOLEAN_INPUTS = tuple(
-    k for k, name in checks.EXPECTATION_KEYS.items() if name in checks.BOOLEAN_FIELDS
-)
-_VERSION_INPUTS = tuple(
-    k for k in checks.EXPECTATION_KEYS if k != "python" and k not in _BOOLEAN_INPUTS
-)
-
 
 def input_expectations(inputs: EnvVerifyInputs) -> Expectations:
+    from mlops_actions.env_verify import checks
+    from mlops_actions.env_verify.checks import ExpectationError
+
+    # Each expectation key has an input of the same name, except `python` (that input names the
+    # interpreter to probe; its expectation is `python-version`) and the booleans.
+    booleans = [k for k, name in checks.EXPECTATION_KEYS.items() if name in checks.BOOLEAN_FIELDS]
     values: dict[str, str] = {}
-    for key in _VERSION_INPUTS:
+    for key in (k for k in checks.EXPECTATION_KEYS if k != "python" and k not in booleans):
         text = str(getattr(inputs, key.replace("-", "_"))).strip()
         if text:
             values[key] = text
-    for key in _BOOLEAN_INPUTS:
+    for key in booleans:
         flag = getattr(inputs, key.replace("-", "_"))
         if flag is not None:
             values[key] = "true" if flag else "false"
@@ -130,6 +120,10 @@ def input_expectations(inputs: EnvVerifyInputs) -> Expectations:
 
 
 def config_expectations(inputs: EnvVerifyInputs, root: Path) -> Expectations:
+    from mlops_actions.config import load_config
+    from mlops_actions.env_verify import checks
+    from mlops_actions.env_verify.checks import ExpectationError, Expectations
+
     config = load_config(
         Path(inputs.config) if inputs.config else None, root=root, required=bool(inputs.config)
     )
@@ -169,6 +163,8 @@ def repo_expectations(root: Path) -> checks.RepoExpectations:
             "expect-from: repo needs the pin scanners, which this install lacks",
             fix="use expect-from: config and write the expectations in .github/mlops.yml.",
         ) from None
+    from mlops_actions.env_verify import checks
+
     result = scan_repo(root)
     return checks.expectations_from_pins(result.pins)
 
@@ -182,6 +178,8 @@ def _relative(path: str | Path, root: Path) -> str:
 
 def gather_expectations(inputs: EnvVerifyInputs, root: Path) -> tuple[Expectations, list[str]]:
     """Repo pins < config < inputs (see checks module docstring)."""
+    from mlops_actions.env_verify import checks
+
     layers: list[Expectations] = []
     notes: list[str] = []
     if inputs.expect_from == "repo":
@@ -195,97 +193,6 @@ def gather_expectations(inputs: EnvVerifyInputs, root: Path) -> tuple[Expectatio
 
 
 # -- facts ----------------------------------------------------------------------------------
-
-
-def load_facts(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(
-            f"input `facts`: cannot read {path} ({exc.strerror or exc})",
-            fix="pass the file written by probe.py --out, or leave `facts` empty to probe now.",
-        ) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"input `facts`: {path} is not JSON ({exc.msg} at line {exc.lineno})",
-            fix="pass the file written by probe.py --out.",
-        ) from None
-    if not isinstance(data, dict) or data.get("schema") != PROBE_SCHEMA:
-        raise UsageError(
-            f"input `facts`: {path} is not an env-verify probe document",
-            fix="pass the file written by probe.py --out.",
-        )
-    return data
-
-
-def find_interpreter(name: str, path: str | None = None) -> str:
-    candidates = [name] if name else ["python", "python3"]
-    for candidate in candidates:
-        found = shutil.which(candidate, path=path) if os.sep not in candidate else candidate
-        if found and os.access(found, os.X_OK):
-            return found
-    if name:
-        raise EnvironmentProblem(
-            f"input `python`: interpreter {name!r} not found or not executable",
-            fix="give the path or name of the job's Python (e.g. python3.11).",
-        )
-    raise EnvironmentProblem(
-        "no `python` or `python3` on PATH to probe",
-        fix="set the `python` input to the interpreter the job uses.",
-    )
-
-
-def run_probe(
-    interpreter: str,
-    *,
-    smoke: bool,
-    want_compile: bool,
-    timeout: float,
-    env: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """Run probe.py by path with ``interpreter``; the probe itself bounds each external call.
-
-    ``env`` is the environment the probe sees (the runner's), so PATH, PYTHONPATH and
-    CUDA_VISIBLE_DEVICES are the job's.
-    """
-    python = find_interpreter(interpreter, None if env is None else env.get("PATH", ""))
-    limit = BASE_PROBE_LIMIT + (timeout * SMOKE_PROBE_COUNT if smoke else 0)
-    with tempfile.TemporaryDirectory(prefix="mlops-env-verify-") as scratch:
-        out = Path(scratch) / "probe.json"
-        argv = [python, str(PROBE_FILE), "--out", str(out), "--timeout", f"{timeout:g}"]
-        if smoke:
-            argv.append("--smoke")
-        if want_compile:
-            argv.append("--compile")
-        try:
-            done = subprocess.run(
-                argv,
-                capture_output=True,
-                text=True,
-                timeout=limit,
-                stdin=subprocess.DEVNULL,
-                check=False,
-                env=None if env is None else dict(env),
-            )
-        except subprocess.TimeoutExpired:
-            raise EnvironmentProblem(
-                f"the probe did not finish within {limit:g} s",
-                fix="raise `timeout`, or run with smoke: false to find which part hangs.",
-            ) from None
-        except OSError as exc:
-            raise EnvironmentProblem(
-                f"could not run {python}: {exc.strerror or exc}",
-                fix="set the `python` input to a working interpreter.",
-            ) from None
-        if done.returncode != 0 or not out.is_file():
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1][:300]
-            raise EnvironmentProblem(
-                f"the probe failed under {python} (exit {done.returncode}): {last}",
-                fix="the probe needs Python 3.8 or newer; set `python` to such an interpreter.",
-            )
-        return load_facts(out)
 
 
 # -- running --------------------------------------------------------------------------------
@@ -324,7 +231,42 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
     root = ctx.workspace(inputs.working_directory)
     if inputs.timeout <= 0:
         raise UsageError("input `timeout` must be above 0", fix="give seconds, e.g. 120.")
+    # The probe first: it runs in the job's interpreter while this process imports the checks
+    # and reads the config. In image mode this one only describes the host.
+    pending: ProbeRun | None = None
+    cannot_probe: EnvironmentProblem | None = None
+    if not inputs.facts:
+        try:
+            pending = start_probe(
+                (inputs.python or sys.executable) if inputs.image else inputs.python,
+                smoke=inputs.smoke and not inputs.image,
+                want_compile=inputs.compile and not inputs.image,
+                timeout=inputs.timeout,
+                env=runner.env,
+            )
+        except EnvironmentProblem as exc:
+            cannot_probe = exc  # said after the inputs are checked: a bad input comes first
+    try:
+        return _verify(inputs, ctx, root, pending, cannot_probe)
+    finally:
+        if pending is not None:
+            pending.close()
+
+
+def _verify(
+    inputs: EnvVerifyInputs,
+    ctx: Context,
+    root: Path,
+    pending: ProbeRun | None,
+    cannot_probe: EnvironmentProblem | None,
+) -> Outcome:
+    from mlops_actions.env_verify import checks, report
+    from mlops_actions.files import write_atomically
+
+    runner = ctx.runner
     expectations, notes = gather_expectations(inputs, root)
+    if cannot_probe is not None:
+        raise cannot_probe
     for note in notes:
         runner.notice(note)
 
@@ -335,17 +277,7 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
         from mlops_actions.env_verify import image as image_mode
         from mlops_actions.env_verify.checks import image as image_checks
 
-        host_facts = (
-            load_facts(Path(inputs.facts))
-            if inputs.facts
-            else run_probe(
-                inputs.python or sys.executable,
-                smoke=False,
-                want_compile=False,
-                timeout=inputs.timeout,
-                env=runner.env,
-            )
-        )
+        host_facts = pending.facts() if pending else load_facts(Path(inputs.facts))
         host_gpus = checks.gpu_count(host_facts) > 0
         with runner.group(f"probing image {inputs.image}"):
             probed = image_mode.verify_image(
@@ -373,16 +305,11 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
             image_checks.check_gpu_env(settings, require_gpu),
             *image_checks.compare_claims(claims, facts),
         ]
-    elif inputs.facts:
+    elif pending is None:
         facts = load_facts(Path(inputs.facts))
     else:
-        facts = run_probe(
-            inputs.python,
-            smoke=inputs.smoke,
-            want_compile=inputs.compile,
-            timeout=inputs.timeout,
-            env=runner.env,
-        )
+        assert pending is not None  # started in `run` whenever `facts` is empty
+        facts = pending.facts()
 
     results = [*extra, *checks.evaluate(facts, expectations)]
     install = checks.stack_fix(results, facts, expectations)

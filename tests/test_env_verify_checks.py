@@ -775,3 +775,15 @@ def test_require_gpu_on_a_cpu_build_gets_the_cuda_install(probe: Callable[..., F
         "pip install torch==2.4.1 torchvision==0.19.1 torchaudio==2.4.1 "
         "--index-url https://download.pytorch.org/whl/cu121 "
     )
+
+
+def test_every_declared_check_names_what_it_reads_and_its_fix() -> None:
+    ids = [c.id for c in checks.CATALOGUE]
+    assert len(ids) == len(set(ids))
+    for check in checks.CATALOGUE:
+        assert check.reads, check.id
+        assert check.fix.endswith("."), check.id
+    # Each declared check's id appears in the documentation's table.
+    docs = (Path(__file__).parents[1] / "docs" / "env-verify.md").read_text(encoding="utf-8")
+    missing = [i for i in ids if f"`{i}`" not in docs]
+    assert missing == []

@@ -19,6 +19,7 @@ from mlops_actions.env_verify.checks import (
     companions,
     cuda_driver,
     gpu_health,
+    image,
     install,
     torch_build,
 )
@@ -58,13 +59,15 @@ from mlops_actions.env_verify.checks.facts import (
     torch_version,
     visible_devices,
 )
-from mlops_actions.env_verify.checks.model import STATUS_ORDER, CheckResult, Status, show
+from mlops_actions.env_verify.checks.model import STATUS_ORDER, Check, CheckResult, Status, show
 
 __all__ = [
     "BOOLEAN_FIELDS",
+    "CATALOGUE",
     "EXPECTATION_KEYS",
     "FIELD_NAMES",
     "STATUS_ORDER",
+    "Check",
     "CheckResult",
     "ExpectationError",
     "Expectations",
@@ -102,6 +105,18 @@ __all__ = [
     "version_matches",
     "visible_devices",
 ]
+
+
+# Every check declared with its id, what it reads and its fix, family by family. The families
+# of ids made per package or per probe (`*-version`, `*-matches-torch`, `smoke-*`,
+# `image-claim-*`) are built where they run.
+CATALOGUE: tuple[Check, ...] = (
+    *torch_build.CHECKS,
+    *companions.CHECKS,
+    *cuda_driver.CHECKS,
+    *gpu_health.CHECKS,
+    *image.CHECKS,
+)
 
 
 def evaluate(facts: Mapping[str, Any], expectations: Expectations) -> list[CheckResult]:

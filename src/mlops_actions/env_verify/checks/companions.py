@@ -20,10 +20,29 @@ from mlops_actions.env_verify.checks.facts import (
 )
 from mlops_actions.env_verify.checks.model import (
     STACK_FIX_PLACEHOLDER,
+    Check,
     CheckResult,
     show,
     table_verdict,
     version_check,
+)
+
+NVIDIA_WHEELS = Check(
+    "nvidia-wheels",
+    reads=("distributions.torch.requires", "distributions.nvidia-*"),
+    fix="reinstall torch so pip pulls its own pins (pip install --force-reinstall "
+    '"torch==<version>"), and remove later installs that upgraded these wheels.',
+)
+
+CUDNN_RUNTIME = Check(
+    "cudnn-runtime",
+    reads=("smoke.probes.cudnn", "cudnn.version", "cudnn.package"),
+    fix="install the nvidia-cudnn wheel torch requires, or check LD_LIBRARY_PATH.",
+)
+
+CHECKS = (
+    NVIDIA_WHEELS,
+    CUDNN_RUNTIME,
 )
 
 
@@ -120,9 +139,9 @@ def check_nvidia_wheels(facts: Mapping[str, Any]) -> CheckResult:
     """The nvidia-* wheels installed satisfy torch's own Requires-Dist pins."""
     requires = get(facts, "distributions", "torch", "requires")
     if not isinstance(requires, list):
-        return CheckResult("nvidia-wheels", "skip", "", "", "torch metadata not found")
+        return NVIDIA_WHEELS.result("skip", "", "", "torch metadata not found")
     if not any("nvidia" in str(line).lower() for line in requires):
-        return CheckResult("nvidia-wheels", "skip", "", "", "torch pins no nvidia-* wheel")
+        return NVIDIA_WHEELS.result("skip", "", "", "torch pins no nvidia-* wheel")
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
@@ -147,21 +166,15 @@ def check_nvidia_wheels(facts: Mapping[str, Any]) -> CheckResult:
         else:
             bad.append(f"{name} {installed} (torch requires {req.specifier})")
     if bad:
-        return CheckResult(
-            "nvidia-wheels",
+        return NVIDIA_WHEELS.result(
             "fail",
             "the versions torch's metadata requires",
             "; ".join(bad),
             "NVIDIA library wheels do not match what torch was built against: " + "; ".join(bad),
-            "reinstall torch so pip pulls its own pins (pip install --force-reinstall "
-            '"torch==<version>"), and remove later installs that upgraded these wheels.',
         )
     if not good:
-        return CheckResult(
-            "nvidia-wheels", "skip", "", "", "torch pins no installed nvidia-* wheel"
-        )
-    return CheckResult(
-        "nvidia-wheels",
+        return NVIDIA_WHEELS.result("skip", "", "", "torch pins no installed nvidia-* wheel")
+    return NVIDIA_WHEELS.result(
         "ok",
         "the versions torch's metadata requires",
         "; ".join(good),
@@ -172,23 +185,19 @@ def check_nvidia_wheels(facts: Mapping[str, Any]) -> CheckResult:
 def check_cudnn_runtime(facts: Mapping[str, Any]) -> CheckResult:
     probe = smoke_probe(facts, "cudnn")
     if probe is None:
-        return CheckResult("cudnn-runtime", "skip", "", "", "needs smoke: true (import torch)")
+        return CUDNN_RUNTIME.result("skip", "", "", "needs smoke: true (import torch)")
     if probe.get("status") != "ok":
-        return CheckResult(
-            "cudnn-runtime", "skip", "", "", str(probe.get("detail") or probe.get("status"))
-        )
+        return CUDNN_RUNTIME.result("skip", "", "", str(probe.get("detail") or probe.get("status")))
     value = probe.get("value") or {}
     runtime = value.get("runtime")
     compiled = value.get("compiled")
     wheel = get(facts, "cudnn", "version")
     if not runtime:
-        return CheckResult(
-            "cudnn-runtime",
+        return CUDNN_RUNTIME.result(
             "fail" if torch_cuda(facts) else "skip",
             show(compiled),
             "(none)",
             "torch.backends.cudnn.is_available() is False: cuDNN could not be loaded",
-            "install the nvidia-cudnn wheel torch requires, or check LD_LIBRARY_PATH.",
         )
     problems: list[str] = []
     warn = False
@@ -211,8 +220,7 @@ def check_cudnn_runtime(facts: Mapping[str, Any]) -> CheckResult:
         )
     expected = f"compiled {show(compiled)}; wheel {show(wheel)}"
     if problems:
-        return CheckResult(
-            "cudnn-runtime",
+        return CUDNN_RUNTIME.result(
             "fail",
             expected,
             str(runtime),
@@ -221,13 +229,12 @@ def check_cudnn_runtime(facts: Mapping[str, Any]) -> CheckResult:
             "nvidia-cudnn wheel torch requires.",
         )
     if warn:
-        return CheckResult(
-            "cudnn-runtime",
+        return CUDNN_RUNTIME.result(
             "warn",
             expected,
             str(runtime),
             f"torch loads cuDNN {runtime}, newer than the {compiled} it was built with",
         )
-    return CheckResult(
-        "cudnn-runtime", "ok", expected, str(runtime), "the cuDNN torch loads is the one it expects"
+    return CUDNN_RUNTIME.result(
+        "ok", expected, str(runtime), "the cuDNN torch loads is the one it expects"
     )

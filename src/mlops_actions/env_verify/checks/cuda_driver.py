@@ -27,7 +27,75 @@ from mlops_actions.env_verify.checks.facts import (
     torch_variant,
     torch_version,
 )
-from mlops_actions.env_verify.checks.model import CheckResult, expected_text, show
+from mlops_actions.env_verify.checks.model import Check, CheckResult, expected_text, show
+
+MIN_DRIVER = Check(
+    "min-driver",
+    reads=("min-driver", "gpu.driver_version"),
+    fix="upgrade the runner's NVIDIA driver, or run on a newer runner image.",
+)
+
+GPU_COUNT = Check(
+    "gpu-count",
+    reads=("gpu-count", "gpu.devices", "gpu.env.CUDA_VISIBLE_DEVICES"),
+    fix="run on a runner with that many GPUs, and check CUDA_VISIBLE_DEVICES / "
+    "NVIDIA_VISIBLE_DEVICES and the container's --gpus option.",
+)
+
+REQUIRE_GPU = Check(
+    "require-gpu",
+    reads=(
+        "require-gpu",
+        "gpu.devices",
+        "gpu.faults",
+        "torch.variant",
+        "smoke.probes.cuda_available",
+    ),
+    fix="run this job on a GPU runner (runs-on: a GPU label; container: add `options: --gpus "
+    "all`), or set require-gpu: false.",
+)
+
+DRIVER_HEALTH = Check(
+    "driver-health",
+    reads=("gpu.faults", "gpu.driver_version", "gpu.devices"),
+    fix="take the runner out of rotation and check `nvidia-smi -q` and the kernel log (dmesg:"
+    " NVRM / Xid errors); a GPU reset or a reboot usually clears it.",
+)
+
+DRIVER_FLOOR = Check(
+    "driver-floor",
+    reads=("torch.cuda", "torch.variant", "gpu.driver_version"),
+    fix="upgrade the NVIDIA driver, or install a torch build for an older CUDA that this "
+    "driver supports.",
+)
+
+GPU_ARCH = Check(
+    "gpu-arch",
+    reads=(
+        "torch.cuda",
+        "gpu.devices[].compute_capability",
+        "smoke.probes.arch_list",
+        "smoke.probes.devices",
+    ),
+    fix="install a torch build whose CUDA supports this GPU (see the PyTorch compatibility "
+    "matrix), or run on a newer GPU.",
+)
+
+CUDNN_GPU = Check(
+    "cudnn-gpu",
+    reads=("cudnn.version", "smoke.probes.cudnn", "gpu.devices[].compute_capability"),
+    fix="install a torch build that ships an older cuDNN for this GPU.",
+)
+
+CHECKS = (
+    MIN_DRIVER,
+    GPU_COUNT,
+    REQUIRE_GPU,
+    DRIVER_HEALTH,
+    DRIVER_FLOOR,
+    GPU_ARCH,
+    CUDNN_GPU,
+)
 
 
 def check_min_driver(facts: Mapping[str, Any], exp: Expectations) -> CheckResult | None:
@@ -46,8 +114,7 @@ def _check_min_driver(facts: Mapping[str, Any], exp: Expectations) -> CheckResul
     expected = f">= {expected_text(exp, 'min_driver')}"
     found = driver_version(facts)
     if found is None:
-        return CheckResult(
-            "min-driver",
+        return MIN_DRIVER.result(
             "fail",
             expected,
             "(none)",
@@ -56,17 +123,13 @@ def _check_min_driver(facts: Mapping[str, Any], exp: Expectations) -> CheckResul
         )
     have, want = version_or_none(found), version_or_none(str(exp.min_driver))
     if have is None or want is None:
-        return CheckResult(
-            "min-driver", "fail", expected, found, f"driver version {found!r} is unreadable"
-        )
+        return MIN_DRIVER.result("fail", expected, found, f"driver version {found!r} is unreadable")
     ok = have >= want
-    return CheckResult(
-        "min-driver",
+    return MIN_DRIVER.result(
         "ok" if ok else "fail",
         expected,
         found,
         f"driver {found} " + ("meets" if ok else "is below") + f" {exp.min_driver}",
-        "" if ok else "upgrade the runner's NVIDIA driver, or run on a newer runner image.",
     )
 
 
@@ -75,16 +138,11 @@ def _check_gpu_count(facts: Mapping[str, Any], exp: Expectations) -> CheckResult
     count = gpu_count(facts)
     ok = count_matches(want, count)
     detail = "" if count else f" ({no_gpu_reason(facts)})"
-    return CheckResult(
-        "gpu-count",
+    return GPU_COUNT.result(
         "ok" if ok else "fail",
         expected_text(exp, "gpu_count"),
         str(count),
         f"{count} GPU(s) visible{detail}" + ("" if ok else f", expected {want}"),
-        ""
-        if ok
-        else "run on a runner with that many GPUs, and check CUDA_VISIBLE_DEVICES / "
-        "NVIDIA_VISIBLE_DEVICES and the container's --gpus option.",
     )
 
 
@@ -98,19 +156,15 @@ def _check_require_gpu(facts: Mapping[str, Any], exp: Expectations) -> CheckResu
             if faults
             else no_gpu_reason(facts)
         )
-        return CheckResult(
-            "require-gpu",
+        return REQUIRE_GPU.result(
             "fail",
             expected,
             "no GPU",
             f"a GPU is required but none is visible: {why}",
-            "run this job on a GPU runner (runs-on: a GPU label; container: add "
-            "`options: --gpus all`), or set require-gpu: false.",
         )
     variant = torch_variant(facts)
     if variant == "cpu":
-        return CheckResult(
-            "require-gpu",
+        return REQUIRE_GPU.result(
             "fail",
             expected,
             f"{count} GPU(s), torch {torch_version(facts)} (CPU build)",
@@ -121,8 +175,7 @@ def _check_require_gpu(facts: Mapping[str, Any], exp: Expectations) -> CheckResu
         smoke_value(facts, "import_torch") is not None
         and smoke_value(facts, "cuda_available") is False
     ):
-        return CheckResult(
-            "require-gpu",
+        return REQUIRE_GPU.result(
             "fail",
             expected,
             f"{count} GPU(s), torch.cuda.is_available() is False",
@@ -130,7 +183,7 @@ def _check_require_gpu(facts: Mapping[str, Any], exp: Expectations) -> CheckResu
             "check the driver against the torch CUDA build (driver-floor) and "
             "CUDA_VISIBLE_DEVICES.",
         )
-    return CheckResult("require-gpu", "ok", expected, f"{count} GPU(s)", "a GPU is visible")
+    return REQUIRE_GPU.result("ok", expected, f"{count} GPU(s)", "a GPU is visible")
 
 
 def check_driver_health(facts: Mapping[str, Any]) -> CheckResult:
@@ -146,19 +199,15 @@ def check_driver_health(facts: Mapping[str, Any]) -> CheckResult:
             headline = "the NVIDIA driver reports errors (ERR! / unusable values)"
         else:
             headline = "querying the NVIDIA driver failed"
-        return CheckResult(
-            "driver-health",
+        return DRIVER_HEALTH.result(
             "fail",
             "a driver that answers with valid values",
             details,
             headline,
-            "take the runner out of rotation and check `nvidia-smi -q` and the kernel log "
-            "(dmesg: NVRM / Xid errors); a GPU reset or a reboot usually clears it.",
         )
     if driver_version(facts) is None and gpu_count(facts) == 0:
-        return CheckResult("driver-health", "skip", "", "no driver", no_gpu_reason(facts))
-    return CheckResult(
-        "driver-health",
+        return DRIVER_HEALTH.result("skip", "", "no driver", no_gpu_reason(facts))
+    return DRIVER_HEALTH.result(
         "ok",
         "a driver that answers with valid values",
         show(driver_version(facts)),
@@ -171,17 +220,16 @@ def check_driver_floor(facts: Mapping[str, Any]) -> CheckResult:
     driver = driver_version(facts)
     if cuda is None:
         reason = "no torch" if not torch_found(facts) else "torch is not a CUDA build"
-        return CheckResult("driver-floor", "skip", "", show(driver), reason)
+        return DRIVER_FLOOR.result("skip", "", show(driver), reason)
     if driver is None:
-        return CheckResult(
-            "driver-floor", "skip", "", "(none)", f"no driver to check: {no_gpu_reason(facts)}"
+        return DRIVER_FLOOR.result(
+            "skip", "", "(none)", f"no driver to check: {no_gpu_reason(facts)}"
         )
     family = compat.min_driver_minor_compat(cuda)
     full = compat.min_driver(cuda)
     have = version_or_none(driver)
     if have is None or (family is None and full is None):
-        return CheckResult(
-            "driver-floor",
+        return DRIVER_FLOOR.result(
             "skip",
             "",
             driver,
@@ -197,8 +245,7 @@ def check_driver_floor(facts: Mapping[str, Any]) -> CheckResult:
         "an older CUDA that this driver supports."
     )
     if family is not None and have < Version(family):
-        return CheckResult(
-            "driver-floor",
+        return DRIVER_FLOOR.result(
             "fail",
             expected,
             driver,
@@ -207,8 +254,7 @@ def check_driver_floor(facts: Mapping[str, Any]) -> CheckResult:
             fix,
         )
     if full is not None and have < Version(full):
-        return CheckResult(
-            "driver-floor",
+        return DRIVER_FLOOR.result(
             "warn",
             expected,
             driver,
@@ -216,9 +262,7 @@ def check_driver_floor(facts: Mapping[str, Any]) -> CheckResult:
             f"(below {full}): features that need a newer driver (e.g. PTX JIT of newer code) fail",
             fix,
         )
-    return CheckResult(
-        "driver-floor", "ok", expected, driver, f"driver {driver} supports CUDA {cuda}"
-    )
+    return DRIVER_FLOOR.result("ok", expected, driver, f"driver {driver} supports CUDA {cuda}")
 
 
 def _sm(text: str) -> int | None:
@@ -266,9 +310,9 @@ def check_gpu_arch(facts: Mapping[str, Any]) -> CheckResult:
         ]
     if cuda is None:
         reason = "no torch" if not torch_found(facts) else "torch is not a CUDA build"
-        return CheckResult("gpu-arch", "skip", "", "", reason)
+        return GPU_ARCH.result("skip", "", "", reason)
     if not capabilities:
-        return CheckResult("gpu-arch", "skip", "", "no GPU", no_gpu_reason(facts))
+        return GPU_ARCH.result("skip", "", "no GPU", no_gpu_reason(facts))
     arch_list = smoke_value(facts, "arch_list")
     span = compat.supported_arches(cuda)
     if isinstance(arch_list, list) and arch_list:
@@ -301,26 +345,22 @@ def check_gpu_arch(facts: Mapping[str, Any]) -> CheckResult:
             if cuda.startswith("13")
             else ""
         )
-        return CheckResult(
-            "gpu-arch",
+        return GPU_ARCH.result(
             "fail",
             expected,
             found,
             f"torch {torch_version(facts)} has no kernels for " + ", ".join(bad) + older,
-            "install a torch build whose CUDA supports this GPU (see the PyTorch "
-            "compatibility matrix), or run on a newer GPU.",
         )
     if unknown:
-        return CheckResult(
-            "gpu-arch",
+        return GPU_ARCH.result(
             "warn",
             expected,
             found,
             "support not known for " + ", ".join(unknown),
             "run with smoke: true so the check reads torch.cuda.get_arch_list().",
         )
-    return CheckResult(
-        "gpu-arch", "ok", expected, found, f"every GPU is supported by the CUDA {cuda} build"
+    return GPU_ARCH.result(
+        "ok", expected, found, f"every GPU is supported by the CUDA {cuda} build"
     )
 
 
@@ -328,25 +368,22 @@ def check_cudnn_gpu_floor(facts: Mapping[str, Any]) -> CheckResult:
     cudnn = cudnn_version(facts)
     devices = gpu_devices(facts)
     if cudnn is None or not devices:
-        return CheckResult("cudnn-gpu", "skip", "", show(cudnn), "needs both cuDNN and a GPU")
+        return CUDNN_GPU.result("skip", "", show(cudnn), "needs both cuDNN and a GPU")
     floor_version, min_sm = compat.load_table().cudnn_gpu_floor
     have = version_or_none(cudnn)
     if have is None or have < Version(floor_version):
-        return CheckResult("cudnn-gpu", "ok", "", cudnn, f"cuDNN {cudnn} still supports older GPUs")
+        return CUDNN_GPU.result("ok", "", cudnn, f"cuDNN {cudnn} still supports older GPUs")
     old = [
         f"GPU {d.get('index')} ({d.get('name')}, sm_{_sm(str(d.get('compute_capability')))})"
         for d in devices
         if d.get("compute_capability") and (_sm(str(d.get("compute_capability"))) or 999) < min_sm
     ]
     if old:
-        return CheckResult(
-            "cudnn-gpu",
+        return CUDNN_GPU.result(
             "fail",
             f"GPUs sm_{min_sm} or newer for cuDNN >= {floor_version}",
             cudnn,
             f"cuDNN {cudnn} refuses " + ", ".join(old),
             f"install a torch build that ships cuDNN older than {floor_version} for this GPU.",
         )
-    return CheckResult(
-        "cudnn-gpu", "ok", f"GPUs sm_{min_sm}+", cudnn, f"every GPU is sm_{min_sm} or newer"
-    )
+    return CUDNN_GPU.result("ok", f"GPUs sm_{min_sm}+", cudnn, f"every GPU is sm_{min_sm} or newer")

@@ -381,3 +381,6 @@ def check_gpu_runtime(gpus_refused: str | None, host_gpus: bool, require_gpu: bo
     return IMAGE_GPU_RUNTIME.result(
         "fail" if require_gpu else "warn", "GPUs passed to the container", "refused", message
     )
+
+
+CHECKS = (IMAGE_GPU_RUNTIME, IMAGE_REQUIRE_CUDA, IMAGE_GPU_ENV)

@@ -22,11 +22,51 @@ from mlops_actions.env_verify.checks.facts import (
 )
 from mlops_actions.env_verify.checks.model import (
     STACK_FIX_PLACEHOLDER,
+    Check,
     CheckResult,
     expected_text,
     show,
     table_verdict,
     version_check,
+)
+
+TORCH_INSTALL = Check(
+    "torch-install",
+    reads=("torch.found", "torch.version", "distributions.torch", "torch-optional"),
+    fix="uninstall the extra copies (pip uninstall -y torch, repeated) and reinstall once.",
+)
+
+CUDA_VERSION = Check(
+    "cuda-version",
+    reads=("cuda", "torch.cuda", "torch.variant"),
+    fix="install the expected torch stack, or update the expectation.",
+)
+
+CUDA_BUILD = Check(
+    "cuda-build",
+    reads=("torch.version", "torch.cuda"),
+    fix="prefer an official wheel from https://download.pytorch.org/whl/ for reproducible CI.",
+)
+
+PYTHON_SUPPORTED = Check(
+    "python-supported",
+    reads=("torch.version", "python.version", "python.abiflags"),
+    fix="use a Python the torch release supports (actions/setup-python), or a torch release "
+    "that supports this Python.",
+)
+
+PROBE_SECTION = Check(
+    "probe-section",
+    reads=("errors",),
+    fix="report this with the probe JSON attached.",
+)
+
+CHECKS = (
+    TORCH_INSTALL,
+    CUDA_VERSION,
+    CUDA_BUILD,
+    PYTHON_SUPPORTED,
+    PROBE_SECTION,
 )
 
 
@@ -72,13 +112,10 @@ def _check_cuda_expectation(facts: Mapping[str, Any], exp: Expectations) -> Chec
     variant = torch_variant(facts)
     fix = STACK_FIX_PLACEHOLDER
     if not torch_found(facts):
-        return CheckResult(
-            "cuda-version", "fail", expected, "(none)", "torch is not installed", fix
-        )
+        return CUDA_VERSION.result("fail", expected, "(none)", "torch is not installed", fix)
     if want == "cpu":
         ok = variant == "cpu"
-        return CheckResult(
-            "cuda-version",
+        return CUDA_VERSION.result(
             "ok" if ok else "fail",
             expected,
             show(variant),
@@ -87,8 +124,7 @@ def _check_cuda_expectation(facts: Mapping[str, Any], exp: Expectations) -> Chec
         )
     found = torch_cuda(facts)
     if found is None:
-        return CheckResult(
-            "cuda-version",
+        return CUDA_VERSION.result(
             "fail",
             expected,
             show(variant),
@@ -96,8 +132,7 @@ def _check_cuda_expectation(facts: Mapping[str, Any], exp: Expectations) -> Chec
             fix,
         )
     match = version_matches(want, found)
-    return CheckResult(
-        "cuda-version",
+    return CUDA_VERSION.result(
         "ok" if match.ok else "fail",
         expected,
         found,
@@ -122,15 +157,13 @@ def check_torch_install(facts: Mapping[str, Any], exp: Expectations) -> CheckRes
             else "torch is not importable by this interpreter"
         )
         if exp.torch_optional:
-            return CheckResult(
-                "torch-install",
+            return TORCH_INSTALL.result(
                 "skip",
                 "torch or nothing (torch-optional)",
                 "no torch",
                 f"{what}; torch-optional: true allows that",
             )
-        return CheckResult(
-            "torch-install",
+        return TORCH_INSTALL.result(
             "fail",
             "an importable torch",
             "no torch",
@@ -152,26 +185,20 @@ def check_torch_install(facts: Mapping[str, Any], exp: Expectations) -> CheckRes
             problems.append(f"torch metadata says {dist} but torch/version.py says {disk}")
     found = show(torch_version(facts))
     if problems:
-        return CheckResult(
-            "torch-install",
+        return TORCH_INSTALL.result(
             "warn",
             "one consistent torch install",
             found,
             "; ".join(problems),
-            "uninstall the extra copies (pip uninstall -y torch, repeated) and reinstall once.",
         )
-    return CheckResult(
-        "torch-install", "ok", "one consistent torch install", found, "one torch install"
-    )
+    return TORCH_INSTALL.result("ok", "one consistent torch install", found, "one torch install")
 
 
 def check_cuda_build_exists(facts: Mapping[str, Any]) -> CheckResult:
     tv = torch_version(facts)
     cuda = torch_cuda(facts)
     if tv is None or cuda is None:
-        return CheckResult(
-            "cuda-build", "skip", "", show(torch_variant(facts)), "no CUDA build of torch"
-        )
+        return CUDA_BUILD.result("skip", "", show(torch_variant(facts)), "no CUDA build of torch")
     builds = compat.cuda_builds(tv)
     expected = "one of " + ", ".join(builds) if builds else "an official CUDA build"
     return table_verdict(
@@ -185,7 +212,7 @@ def check_cuda_build_exists(facts: Mapping[str, Any]) -> CheckResult:
             "warn",
             f"torch {tv} has no official CUDA {cuda} build: a source or third-party build, or "
             "mislabelled metadata",
-            "prefer an official wheel from https://download.pytorch.org/whl/ for reproducible CI.",
+            CUDA_BUILD.fix,
         ),
     )
 
@@ -194,7 +221,7 @@ def check_python_supported(facts: Mapping[str, Any]) -> CheckResult:
     tv = torch_version(facts)
     py = python_version(facts)
     if tv is None or py is None:
-        return CheckResult("python-supported", "skip", "", show(py), "no torch")
+        return PYTHON_SUPPORTED.result("skip", "", show(py), "no torch")
     abiflags = str(get(facts, "python", "abiflags") or "")
     query = ".".join(py.split(".")[:2]) + ("t" if "t" in abiflags else "")
     release = compat.torch_release(tv)
@@ -214,8 +241,7 @@ def check_python_supported(facts: Mapping[str, Any]) -> CheckResult:
             "fail",
             f"torch {tv} has no wheels for Python {query}: this install cannot be reproduced "
             "from PyPI and may not import",
-            "use a Python the torch release supports (actions/setup-python), or a torch release "
-            "that supports this Python.",
+            PYTHON_SUPPORTED.fix,
         ),
     )
 
@@ -331,13 +357,11 @@ def check_probe_errors(facts: Mapping[str, Any]) -> list[CheckResult]:
     if not isinstance(errors, list) or not errors:
         return []
     return [
-        CheckResult(
-            "probe-section",
+        PROBE_SECTION.result(
             "warn",
             "",
             str(e.get("section")),
             f"the probe could not read {e.get('section')}: {e.get('error')}",
-            "report this with the probe JSON attached.",
         )
         for e in errors
         if isinstance(e, Mapping)

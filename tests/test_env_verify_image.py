@@ -16,7 +16,12 @@ from typing import Any
 import pytest
 
 from mlops_actions.cli import main
-from mlops_actions.env_verify.checks.image import Claim, claims_from_image, compare_claims
+from mlops_actions.env_verify.checks.image import (
+    Claim,
+    check_require_cuda,
+    claims_from_image,
+    compare_claims,
+)
 from tests.support.envs import (
     A100,
     BUILDS,
@@ -330,3 +335,26 @@ def test_claim_that_is_not_a_version_is_a_warning() -> None:
     [missing] = compare_claims([Claim("torch", "2.4.1", "label x")], {"torch": {"found": False}})
     assert missing.status == "fail"
     assert compare_claims([], facts)[0].status == "skip"
+
+
+def test_require_cuda_reads_alternatives_like_the_toolkit() -> None:
+    """Space-separated alternatives, comma-separated conditions; the driver's own CUDA from
+    NVML when the probe has it, else from the driver table."""
+    nvml_host = {"gpu": {"cuda_driver_version": "12.4", "driver_version": "550.54.15"}}
+    smi_host = {"gpu": {"cuda_driver_version": None, "driver_version": "470.239.06"}}
+    needs_124 = {"NVIDIA_REQUIRE_CUDA": "cuda>=12.4 brand=tesla,driver>=470,driver<471"}
+    ok = check_require_cuda(needs_124, nvml_host)
+    assert (ok.status, ok.message) == ("ok", "the host driver satisfies cuda>=12.4")
+    # Driver 470 is CUDA 11.4; only the Tesla forward-compatibility rule could let it start,
+    # and the probe does not know the brand: a warning, not a failure.
+    maybe = check_require_cuda(needs_124, smi_host)
+    assert maybe.status == "warn"
+    assert "unless brand=tesla,driver>=470,driver<471 holds" in maybe.message
+    refused = check_require_cuda({"NVIDIA_REQUIRE_CUDA": "cuda>=12.4"}, smi_host)
+    assert refused.status == "fail"
+    assert "unsatisfied condition: cuda>=12.4" in refused.message
+    assert refused.found == "driver 470.239.06 (CUDA 11.4, from the driver table)"
+    disabled = check_require_cuda({**needs_124, "NVIDIA_DISABLE_REQUIRE": "true"}, smi_host)
+    assert disabled.status == "skip"
+    assert check_require_cuda({}, nvml_host).status == "skip"
+    assert check_require_cuda(needs_124, {"gpu": {"driver_version": None}}).status == "skip"

@@ -16,7 +16,6 @@ from mlops_actions.env_verify.checks.facts import (
     get,
     nccl_version,
     python_version,
-    records,
     torch_cuda,
     torch_variant,
     torch_version,
@@ -302,12 +301,11 @@ def check_require_cuda(env: Mapping[str, str], host: Mapping[str, Any] | None) -
         return IMAGE_REQUIRE_CUDA.result(
             "skip", spec, "no driver", "the host has no NVIDIA driver to check it against"
         )
-    devices = records(get(host or {}, "gpu", "devices"))
-    name = str(devices[0].get("name") or "").lower() if devices else ""
-    brand = "tesla" if any(w in name for w in ("tesla", "a100", "h100", "h200", "v100")) else None
-    values = {"cuda": cuda, "driver": str(driver) if driver else None, "brand": brand, "arch": None}
+    # The probe does not read the GPU brand or architecture: conditions on them are unknown.
+    values = {"cuda": cuda, "driver": str(driver) if driver else None, "brand": None, "arch": None}
     found = f"driver {driver or '?'} (CUDA {cuda}, from {source})"
     unsatisfied: list[str] = []
+    unknown: list[str] = []
     for group in spec.split():
         results = []
         for condition in group.split(","):
@@ -320,7 +318,19 @@ def check_require_cuda(env: Mapping[str, str], host: Mapping[str, Any] | None) -
             return IMAGE_REQUIRE_CUDA.result(
                 "ok", spec, found, f"the host driver satisfies {group}"
             )
+        if all(h is not False for _, h in results):
+            unknown.append(group)
         unsatisfied.extend(c for c, h in results if h is False and c.startswith("cuda"))
+    if unknown:
+        # An alternative that may hold (say, a Tesla GPU's forward-compatibility rule): the
+        # toolkit may start the image, so not a failure.
+        return IMAGE_REQUIRE_CUDA.result(
+            "warn",
+            spec,
+            found,
+            f"the driver supports CUDA {cuda}, below what the image asks, unless {unknown[0]} "
+            "holds (brand and architecture are not probed)",
+        )
     first = unsatisfied[0] if unsatisfied else spec.split()[0]
     return IMAGE_REQUIRE_CUDA.result(
         "fail",

@@ -218,3 +218,18 @@ def test_health_of_a_copied_document_is_data_only() -> None:
     results = checks.evaluate(copy.deepcopy(facts), Expectations(torch_optional=True))
     assert by_id(results, "gpu-ecc").status == "skip"
     assert by_id(results, "gpu-mig").status == "skip"
+
+
+def test_minus_one_hides_gpus_on_purpose_and_old_mig_names_resolve(tmp_path: Path) -> None:
+    hidden = through_smi(tmp_path, {0: HEALTHY, 1: HEALTHY}, CUDA_VISIBLE_DEVICES="-1")
+    visible = by_id(checks.evaluate(hidden, Expectations(torch_optional=True)), "gpu-visible")
+    assert (visible.status, visible.message) == (
+        "ok",
+        "CUDA_VISIBLE_DEVICES hides all 2 GPU(s) on purpose",
+    )
+    old_form = f"MIG-{H100_X2[0].uuid}/1/0"
+    facts = through_smi(tmp_path, FLEET, CUDA_VISIBLE_DEVICES=old_form)
+    results = checks.evaluate(facts, Expectations(torch_optional=True, gpu_count="1"))
+    assert by_id(results, "gpu-visible").status == "ok"
+    assert by_id(results, "gpu-count").status == "ok"
+    assert by_id(results, "gpu-mig").status == "ok"

@@ -109,6 +109,8 @@ def visible_selection(facts: Mapping[str, Any]) -> tuple[list[Selected], list[st
     selected: list[Selected] = []
     entries = [e.strip() for e in spec.split(",")] if spec.strip() else []
     for position, entry in enumerate(entries):
+        if entry.startswith("-") and entry[1:].isdigit():
+            break  # `-1`: the usual way to hide every GPU from here on, on purpose
         match = _match_entry(entry, devices)
         if match is None:
             return selected, entries[position:]
@@ -131,6 +133,11 @@ def _match_entry(entry: str, devices: list[Mapping[str, Any]]) -> Selected | Non
     if entry.isdigit():
         index = int(entry)
         return Selected(entry, devices[index], None) if index < len(devices) else None
+    if entry.startswith("MIG-GPU-"):
+        # The CUDA 11.0-11.x form MIG-GPU-<GPU UUID>/<GPU instance>/<compute instance>.
+        parent = entry[len("MIG-") :].split("/", 1)[0]
+        hits = [d for d in devices if d.get("uuid") == parent]
+        return Selected(entry, hits[0], entry) if hits else None
     if entry.startswith("MIG-"):
         for device in devices:
             health = device.get("health")

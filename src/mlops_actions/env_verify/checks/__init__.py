@@ -135,17 +135,19 @@ def evaluate(facts: Mapping[str, Any], expectations: Expectations) -> list[Check
         cuda_driver.check_require_gpu(facts, exp),
     ]
     results: list[CheckResult] = [r for r in expected if r is not None]
+    # Then family by family, in the order of the probe document's sections: the torch build,
+    # the libraries beside it, the driver and GPUs, their health, the smoke run.
     results.append(torch_build.check_torch_install(facts, exp))
+    results.append(torch_build.check_cuda_build_exists(facts))
+    results.append(torch_build.check_python_supported(facts))
+    results.extend(companions.check_companions(facts))
+    results.append(companions.check_nvidia_wheels(facts))
+    results.append(companions.check_cudnn_runtime(facts))
     results.append(cuda_driver.check_driver_health(facts))
     results.append(cuda_driver.check_driver_floor(facts))
     results.append(cuda_driver.check_gpu_arch(facts))
     results.append(cuda_driver.check_cudnn_gpu_floor(facts))
     results.extend(gpu_health.evaluate(facts))
-    results.extend(companions.check_companions(facts))
-    results.append(companions.check_nvidia_wheels(facts))
-    results.append(companions.check_cudnn_runtime(facts))
-    results.append(torch_build.check_cuda_build_exists(facts))
-    results.append(torch_build.check_python_supported(facts))
     results.extend(torch_build.check_smoke(facts))
     results.extend(torch_build.check_probe_errors(facts))
     return install.apply_stack_fix(results, facts, exp)

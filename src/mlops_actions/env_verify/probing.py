@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -79,7 +81,7 @@ class ProbeRun:
     def facts(self) -> dict[str, Any]:
         out = Path(self.scratch) / "probe.json"
         try:
-            self.process.wait(timeout=self.limit)
+            self._wait()
         except subprocess.TimeoutExpired:
             self.close()
             raise EnvironmentProblem(
@@ -100,11 +102,30 @@ class ProbeRun:
         finally:
             self.close()
 
+    def _wait(self) -> None:
+        """Wait for the probe to exit, at most ``limit`` seconds.
+
+        Popen.wait(timeout) polls with sleeps of up to 50 ms; the end of the probe's stdout
+        (it writes nothing there, so the pipe closes when it exits) wakes this at once."""
+        stream = self.process.stdout
+        deadline = time.monotonic() + self.limit
+        if stream is not None:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise subprocess.TimeoutExpired(self.process.args, self.limit)
+                ready, _, _ = select.select([stream], [], [], left)
+                if ready and not os.read(stream.fileno(), 65536):
+                    break
+        self.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+
     def close(self) -> None:
         """Stop the probe if it still runs and remove its scratch folder; safe to repeat."""
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
@@ -136,7 +157,7 @@ def start_probe(
             process = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,  # only to learn the moment it exits; see _wait
                 stderr=log,
                 env=None if env is None else dict(env),
             )

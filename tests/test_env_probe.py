@@ -29,6 +29,7 @@ from tests.support.envs import (
     SMI_FIELDS,
     V100,
     Dist,
+    GpuHealth,
     SmiGpu,
     TorchBuild,
     build_fake_nvml,
@@ -38,6 +39,7 @@ from tests.support.envs import (
     python_interpreters,
     run_probe,
     smi_csv,
+    smi_health_csv,
     version_py_source,
     write_nvidia_smi,
     write_rocm_smi,
@@ -361,7 +363,26 @@ def _gpu_report(tmp_path: Path, extra_env: dict[str, str] | None = None, **stub:
     return report["gpu"]
 
 
-def _expected_devices(gpus: tuple[SmiGpu, ...]) -> list[dict[str, Any]]:
+# The NVML stand-in always answers the clock-event reasons (0 unless its telemetry says
+# otherwise) and nothing else of the GPU health unless asked to.
+NVML_DEFAULT_HEALTH: dict[str, Any] = {
+    "ecc_volatile_uncorrected": None,
+    "retired_pages_pending": None,
+    "remapped_rows_pending": None,
+    "remapped_rows_failure": None,
+    "persistence_mode": None,
+    "throttle_mask": 0,
+    "throttle_reasons": [],
+    "mig_mode": None,
+    "mig_pending": None,
+    "mig_devices": [],
+    "unreadable": [],
+}
+
+
+def _expected_devices(
+    gpus: tuple[SmiGpu, ...], health: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     return [
         {
             "index": g.index,
@@ -369,7 +390,7 @@ def _expected_devices(gpus: tuple[SmiGpu, ...]) -> list[dict[str, Any]]:
             "uuid": g.uuid,
             "memory_total_mib": g.memory_mib,
             "compute_capability": g.compute_cap,
-            "health": None,
+            "health": health,
         }
         for g in gpus
     ]
@@ -467,7 +488,7 @@ def test_nvml_preferred_when_importable(tmp_path: Path, nvml_library: Path) -> N
     assert gpu["nvml"] == {"importable": True, "detail": None}
     assert gpu["cuda_driver_version"] == "12.4"
     assert gpu["driver_version"] == "550.54.15"
-    assert gpu["devices"] == _expected_devices(H100_X2)
+    assert gpu["devices"] == _expected_devices(H100_X2, NVML_DEFAULT_HEALTH)
     assert gpu["faults"] == []
     assert not log.exists()  # nvidia-smi was not needed
 
@@ -475,7 +496,13 @@ def test_nvml_preferred_when_importable(tmp_path: Path, nvml_library: Path) -> N
 def test_nvml_and_nvidia_smi_agree_on_the_same_machine(tmp_path: Path, nvml_library: Path) -> None:
     """The two sources describe one fleet identically, so checks never depend on which answered."""
     site = copy_pynvml(tmp_path / "site")
-    write_nvidia_smi(tmp_path / "bin", stdout=smi_csv(H100_X2))
+    # The same GPUs' health as nvidia-smi prints it: only the (idle) clock-event reasons known.
+    unknown = GpuHealth(None, None, None, None, None, 0, None, None)
+    write_nvidia_smi(
+        tmp_path / "bin",
+        stdout=smi_csv(H100_X2),
+        health=smi_health_csv(H100_X2, {0: unknown, 1: unknown}),
+    )
     through_nvml = run_probe(
         [site], bin_dirs=[tmp_path / "bin"], extra_env=nvml_env(nvml_library, H100_X2)
     )["gpu"]
@@ -530,7 +557,7 @@ def test_nvml_lost_gpu_is_a_fault_and_the_others_still_report(
     gpu = report["gpu"]
     assert gpu["source"] == "nvml"
     assert gpu["count"] == 2
-    assert gpu["devices"][0] == _expected_devices(H100_X2)[0]
+    assert gpu["devices"][0] == _expected_devices(H100_X2, NVML_DEFAULT_HEALTH)[0]
     assert gpu["devices"][1] == {
         "index": 1,
         "name": None,

@@ -101,16 +101,22 @@ def test_nvml_and_nvidia_smi_read_the_same_health(tmp_path: Path, nvml_library: 
 
 
 def test_a_gpu_without_the_features_has_no_health(tmp_path: Path, nvml_library: Path) -> None:
-    """A GeForce answers NotSupported (NVML) or [N/A] (nvidia-smi): no fact, and checks skip."""
+    """A GeForce answers NotSupported (NVML) or [N/A] (nvidia-smi): no fact, and checks skip.
+
+    The NVML stand-in always answers the clock-event reasons (its telemetry block, 0 when
+    idle), so through NVML only that one is known."""
     unsupported = GpuHealth(None, None, None, None, None, None, None, None)
-    for source in (
-        through_nvml(tmp_path, nvml_library, {0: unsupported, 1: unsupported}),
-        through_smi(tmp_path, {0: unsupported, 1: unsupported}),
-    ):
-        assert [d["health"] for d in source["gpu"]["devices"]] == [None, None]
+    smi = through_smi(tmp_path, {0: unsupported, 1: unsupported})
+    assert [d["health"] for d in smi["gpu"]["devices"]] == [None, None]
+    nvml = through_nvml(tmp_path, nvml_library, {0: unsupported, 1: unsupported})
+    for device in nvml["gpu"]["devices"]:
+        known = {k: v for k, v in device["health"].items() if v not in (None, [])}
+        assert known == {"throttle_mask": 0}
+    for source, throttle in ((smi, "skip"), (nvml, "ok")):
         results = checks.evaluate(source, Expectations(torch_optional=True))
-        for check_id in ("gpu-ecc", "gpu-memory-repair", "gpu-persistence", "gpu-throttle"):
+        for check_id in ("gpu-ecc", "gpu-memory-repair", "gpu-persistence", "gpu-mig"):
             assert by_id(results, check_id).status == "skip", check_id
+        assert by_id(results, "gpu-throttle").status == throttle
 
 
 def test_health_verdicts_for_a_troubled_fleet(tmp_path: Path, nvml_library: Path) -> None:

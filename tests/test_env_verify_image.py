@@ -248,7 +248,7 @@ def test_image_needing_a_newer_cuda_than_the_host_driver(
 ) -> None:
     host = gpu_host_facts(tmp_path)
     code, document, out = run_image(
-        tmp_path, capsys, "--image", CUDA_124_TAG, "--facts", str(host), "--torch-optional", "true"
+        tmp_path, capsys, "--image", CUDA_124_TAG, "--facts", str(host), "--torch-optional"
     )
     assert code == 1, out
     required = check(document, "image-require-cuda")
@@ -281,9 +281,7 @@ def test_require_gpu_without_the_nvidia_runtime_fails(
         "--facts",
         str(host),
         "--require-gpu",
-        "true",
         "--torch-optional",
-        "true",
     )
     assert code == 1, out
     assert check(document, "image-require-cuda")["status"] == "ok"  # 12.2 >= 12.1

@@ -533,7 +533,8 @@ def smi_listing(gpus: Sequence[SmiGpu], health: Mapping[int, GpuHealth]) -> str:
 
 
 def nvml_health_env(health: Mapping[int, GpuHealth]) -> dict[str, str]:
-    """FAKE_NVML_HEALTH for the NVML stand-in (see its GPU health block)."""
+    """FAKE_NVML_HEALTH for the NVML stand-in's GPU health block, and the throttle reasons
+    through its telemetry block (FAKE_NVML_TELEMETRY `throttle=`), one line per GPU."""
 
     def word(value: bool | int | None) -> str:
         return "na" if value is None else str(int(value))
@@ -547,7 +548,6 @@ def nvml_health_env(health: Mapping[int, GpuHealth]) -> dict[str, str]:
                 word(h.remap_pending),
                 word(h.remap_failure),
                 word(h.persistence),
-                "na" if h.throttle is None else f"{h.throttle:x}",
                 word(h.mig),
                 word(h.mig_pending),
                 ",".join(h.mig_devices) or "-",
@@ -555,7 +555,16 @@ def nvml_health_env(health: Mapping[int, GpuHealth]) -> dict[str, str]:
         )
         for index, h in sorted(health.items())
     ]
-    return {"FAKE_NVML_HEALTH": "\n".join(lines)}
+    last = max(health, default=-1)
+    # The telemetry parser skips empty lines, so a GPU without a throttle value gets a line
+    # holding only the default sampling period.
+    telemetry = [
+        f"throttle={health[i].throttle:x}"
+        if i in health and health[i].throttle is not None
+        else "period_ms=100"
+        for i in range(last + 1)
+    ]
+    return {"FAKE_NVML_HEALTH": "\n".join(lines), "FAKE_NVML_TELEMETRY": "\n".join(telemetry)}
 
 
 FAKE_NVML_SOURCE = REPO_ROOT / "tests" / "fixtures" / "env_verify" / "fake_libnvidia_ml.c"

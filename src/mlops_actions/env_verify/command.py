@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from mlops_actions.command import Command, Context, Outcome
 from mlops_actions.env_verify.probing import ProbeRun, load_facts, start_probe
-from mlops_actions.errors import EnvironmentProblem, ExitCode, UsageError
+from mlops_actions.errors import (
+    EnvironmentProblem,
+    ExitCode,
+    UsageError,
+    end_sentence,
+    with_fix,
+)
 
 if TYPE_CHECKING:
     from mlops_actions.env_verify import checks
@@ -25,38 +31,63 @@ if TYPE_CHECKING:
 class EnvVerifyInputs:
     python: str = field(
         default="",
-        metadata={"help": "Interpreter to probe (default: `python`, else `python3`, on PATH)."},
+        metadata={
+            "metavar": "INTERPRETER",
+            "help": "Interpreter to probe (default: `python`, else `python3`, on PATH).",
+        },
     )
     facts: str = field(
         default="",
         metadata={
-            "help": "A probe JSON file already written (probe.py --out FILE); no probe runs."
+            "metavar": "FILE",
+            "help": "A probe JSON file already written (probe.py --out FILE); no probe runs.",
         },
     )
-    torch: str = field(default="", metadata={"help": "Expected torch: 2.4.1, 2.4.1+cu121, >=2.4."})
-    torchvision: str = field(default="", metadata={"help": "Expected torchvision version."})
-    torchaudio: str = field(default="", metadata={"help": "Expected torchaudio version."})
-    cuda: str = field(
-        default="", metadata={"help": "Expected CUDA of the torch build: 12.1, cu121 or cpu."}
+    torch: str = field(
+        default="",
+        metadata={"metavar": "VERSION", "help": "Expected torch: 2.4.1, 2.4.1+cu121, >=2.4."},
     )
-    cudnn: str = field(default="", metadata={"help": "Expected cuDNN: 9, 9.1.0, >=9.1."})
-    nccl: str = field(default="", metadata={"help": "Expected NCCL version."})
+    torchvision: str = field(
+        default="", metadata={"metavar": "VERSION", "help": "Expected torchvision version."}
+    )
+    torchaudio: str = field(
+        default="", metadata={"metavar": "VERSION", "help": "Expected torchaudio version."}
+    )
+    cuda: str = field(
+        default="",
+        metadata={
+            "metavar": "VERSION",
+            "help": "Expected CUDA of the torch build: 12.1, cu121 or cpu.",
+        },
+    )
+    cudnn: str = field(
+        default="", metadata={"metavar": "VERSION", "help": "Expected cuDNN: 9, 9.1.0, >=9.1."}
+    )
+    nccl: str = field(default="", metadata={"metavar": "VERSION", "help": "Expected NCCL version."})
     python_version: str = field(
-        default="", metadata={"help": "Expected Python of the probed interpreter: 3.11, >=3.10."}
+        default="",
+        metadata={
+            "metavar": "VERSION",
+            "help": "Expected Python of the probed interpreter: 3.11, >=3.10.",
+        },
     )
     min_driver: str = field(
-        default="", metadata={"help": "Lowest NVIDIA driver accepted, e.g. 535.104.05."}
+        default="",
+        metadata={"metavar": "VERSION", "help": "Lowest NVIDIA driver accepted, e.g. 535.104.05."},
     )
-    gpu_count: str = field(default="", metadata={"help": "GPUs the job must see: 2 or >=1."})
+    gpu_count: str = field(
+        default="", metadata={"metavar": "COUNT", "help": "GPUs the job must see: 2 or >=1."}
+    )
     require_gpu: bool | None = field(
-        default=None, metadata={"help": "true: fail unless a usable GPU is present."}
+        default=None, metadata={"help": "Fail unless a usable GPU is present."}
     )
     torch_optional: bool | None = field(
         default=None,
-        metadata={"help": "true: a job without torch passes (by default it fails)."},
+        metadata={"help": "Let a job without torch pass (by default it fails)."},
     )
     expect: tuple[str, ...] = field(
-        default=(), metadata={"help": "Expectations as name=value, e.g. torch=2.4.1"}
+        default=(),
+        metadata={"metavar": "NAME=VALUE", "help": "Expectations as name=value, e.g. torch=2.4.1"},
     )
     expect_from: Literal["inputs", "config", "repo"] = field(
         default="config",
@@ -69,17 +100,29 @@ class EnvVerifyInputs:
         default=False, metadata={"help": "Also import torch and run small CPU/GPU smoke probes."}
     )
     compile: bool = field(default=False, metadata={"help": "With smoke: also try torch.compile."})
-    timeout: float = field(default=120.0, metadata={"help": "Seconds per smoke probe."})
+    timeout: float = field(
+        default=120.0, metadata={"metavar": "SECONDS", "help": "Seconds per smoke probe."}
+    )
     image: str = field(
-        default="", metadata={"help": "Verify this image through the Docker engine instead."}
+        default="",
+        metadata={
+            "metavar": "IMAGE",
+            "help": "Verify this image through the Docker engine instead.",
+        },
     )
     report: str = field(
         default="",
-        metadata={"help": "JSON report path (default $RUNNER_TEMP/env-verify.json)."},
+        metadata={
+            "metavar": "FILE",
+            "help": "JSON report path (default $RUNNER_TEMP/env-verify.json).",
+        },
     )
-    config: str = field(default="", metadata={"help": "Config file (default .github/mlops.yml)."})
+    config: str = field(
+        default="", metadata={"metavar": "FILE", "help": "Config file (default .github/mlops.yml)."}
+    )
     working_directory: str = field(
-        default="", metadata={"help": "Repository root (default: the workspace)."}
+        default="",
+        metadata={"metavar": "PATH", "help": "Repository root (default: the workspace)."},
     )
 
 
@@ -102,6 +145,7 @@ def input_expectations(inputs: EnvVerifyInputs) -> Expectations:
         flag = getattr(inputs, key.replace("-", "_"))
         if flag is not None:
             values[key] = "true" if flag else "false"
+    given = set(values)
     try:
         extra = checks.parse_expect_items(inputs.expect)
         for key, text in extra.items():
@@ -116,7 +160,14 @@ def input_expectations(inputs: EnvVerifyInputs) -> Expectations:
             values[canon] = text
         return checks.expectations_from_mapping(values, lambda _key: "input")
     except ExpectationError as exc:
-        raise UsageError(f"input {exc.message}", fix=exc.fix) from None
+        # A bad value of its own input names that input; one from `expect` names `expect`.
+        prefix = f"`{exc.key}`: "
+        own = exc.key in given and exc.message.startswith(prefix)
+        raise UsageError(
+            exc.message[len(prefix) :] if own else exc.message,
+            fix=exc.fix,
+            input=exc.key if own else "expect",
+        ) from None
 
 
 def config_expectations(inputs: EnvVerifyInputs, root: Path) -> Expectations:
@@ -209,11 +260,11 @@ def annotate(ctx: Context, results: list[CheckResult]) -> None:
     for result in results:
         if result.status not in ("fail", "warn"):
             continue
-        text = (
-            f"{result.message}. Expected: {result.expected or '-'}; found: {result.found or '-'}."
+        text = with_fix(
+            f"{end_sentence(result.message)} Expected: {result.expected or '-'}; "
+            f"found: {result.found or '-'}",
+            result.fix,
         )
-        if result.fix:
-            text += f" Fix: {result.fix}"
         if result.status == "fail":
             ctx.runner.error(text, title=f"env-verify {result.id}")
         else:
@@ -230,7 +281,7 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
     runner = ctx.runner
     root = ctx.workspace(inputs.working_directory)
     if inputs.timeout <= 0:
-        raise UsageError("input `timeout` must be above 0", fix="give seconds, e.g. 120.")
+        raise UsageError("must be above 0", fix="give seconds, e.g. 120.", input="timeout")
     # The probe first: it runs in the job's interpreter while this process imports the checks
     # and reads the config. In image mode this one only describes the host.
     pending: ProbeRun | None = None
@@ -341,6 +392,8 @@ def _verify(
     annotate(ctx, results)
     runner.set_outputs(outputs)
     title = f"env-verify {inputs.image}" if inputs.image else "env-verify"
+    if shown_path:
+        runner.report_pointer = f"`{shown_path}` (the `report-path` output)"
     runner.summary(
         report.summary(
             facts, results, title=title, report_path=shown_path, notes=notes, install=install

@@ -32,20 +32,23 @@ def load_facts(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(
-            f"input `facts`: cannot read {path} ({exc.strerror or exc})",
-            fix="pass the file written by probe.py --out, or leave `facts` empty to probe now.",
+            f"cannot read {path} ({exc.strerror or exc})",
+            fix="pass the file written by probe.py --out, or leave {input} empty to probe now.",
+            input="facts",
         ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(
-            f"input `facts`: {path} is not JSON ({exc.msg} at line {exc.lineno})",
+            f"{path} is not JSON ({exc.msg} at line {exc.lineno})",
             fix="pass the file written by probe.py --out.",
+            input="facts",
         ) from None
     if not isinstance(data, dict) or data.get("schema") != PROBE_SCHEMA:
         raise UsageError(
-            f"input `facts`: {path} is not an env-verify probe document",
+            f"{path} is not an env-verify probe document",
             fix="pass the file written by probe.py --out.",
+            input="facts",
         )
     return data
 
@@ -58,12 +61,14 @@ def find_interpreter(name: str, path: str | None = None) -> str:
             return found
     if name:
         raise EnvironmentProblem(
-            f"input `python`: interpreter {name!r} not found or not executable",
+            f"interpreter {name!r} not found or not executable",
             fix="give the path or name of the job's Python (e.g. python3.11).",
+            input="python",
         )
     raise EnvironmentProblem(
         "no `python` or `python3` on PATH to probe",
-        fix="set the `python` input to the interpreter the job uses.",
+        fix="set {input} to the interpreter the job uses.",
+        input="python",
     )
 
 
@@ -96,7 +101,8 @@ class ProbeRun:
                 raise EnvironmentProblem(
                     f"the probe failed under {self.python} (exit {self.process.returncode}): "
                     f"{last}",
-                    fix="the probe needs Python 3.8 or newer; set `python` to such an interpreter.",
+                    fix="the probe needs Python 3.8 or newer; set {input} to such an interpreter.",
+                    input="python",
                 )
             return load_facts(out)
         finally:
@@ -165,7 +171,8 @@ def start_probe(
         shutil.rmtree(scratch, ignore_errors=True)
         raise EnvironmentProblem(
             f"could not run {python}: {exc.strerror or exc}",
-            fix="set the `python` input to a working interpreter.",
+            fix="set {input} to a working interpreter.",
+            input="python",
         ) from None
     return ProbeRun(python, process, scratch, limit)
 

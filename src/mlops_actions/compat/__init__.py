@@ -8,10 +8,10 @@ pure and answers ``None`` when the table does not know, so callers can tell "inc
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Literal
 
 from packaging.version import Version
@@ -242,7 +242,17 @@ def table_from_dict(data: dict[str, Any]) -> CompatTable:
 
 
 def load_raw() -> dict[str, Any]:
-    text = resources.files("mlops_actions.compat").joinpath("data.json").read_text(encoding="utf-8")
+    # The file beside this module: importlib.resources costs ~10 ms of imports (zipfile,
+    # threading) that env-verify's start-up cannot afford. It is the route only for a zipped
+    # install, where no such file exists.
+    path = os.path.join(os.path.dirname(__file__), "data.json")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    else:
+        from importlib import resources
+
+        text = resources.files("mlops_actions.compat").joinpath("data.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 

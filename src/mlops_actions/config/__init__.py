@@ -11,7 +11,6 @@ import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +75,8 @@ def dotted(keys: Sequence[str | int]) -> str:
 @functools.cache
 def schema() -> dict[str, Any]:
     """The whole config schema, composed from one file per section."""
+    from importlib import resources  # ~10 ms of imports; only a config file needs it
+
     base = resources.files("mlops_actions.config") / "schema"
     properties: dict[str, Any] = {
         "version": {

@@ -9,10 +9,10 @@ from mlops_actions.config import parse_config
 from mlops_actions.errors import ConfigError
 from mlops_actions.version_guard.rules import (
     Settings,
-    is_deployable,
     settings_from_config,
 )
-from tests.support.version_guard import at, of, run
+from mlops_actions.version_guard.rules.roles import file_roles
+from tests.support.version_guard import at, of, run, scanned
 
 
 def test_vg002_ranges_in_deployable_files() -> None:
@@ -36,13 +36,44 @@ def test_vg002_config_overrides_file_roles() -> None:
     assert ("pyproject.toml", 4) in at(as_app, "VG002")
 
 
-def test_deployable_defaults() -> None:
-    s = Settings()
-    assert is_deployable("requirements/train.txt", s, "requirements")
-    assert is_deployable("docker/train.Dockerfile", s, "dockerfile")
-    assert not is_deployable("requirements.in", s, "requirements")
-    assert not is_deployable("pkg/pyproject.toml", s, "pyproject")
-    assert not is_deployable(".github/workflows/ci.yml", s, "workflow")
+def test_vg002_fires_only_where_torch_is_deployed() -> None:
+    """vg-roles: an image and the files it installs are deployed; examples, docs, the list
+    setup.py reads as install_requires, a CI-only test list and a conda file nothing installs
+    are not."""
+    findings = run("vg-roles")
+    errors = {(f.file, f.line) for f in findings if f.rule_id == "VG002" and f.severity == "error"}
+    assert errors == {
+        ("docker/Dockerfile", 4),  # the image's own line
+        ("requirements/base.txt", 1),  # included by the file the image installs
+    }
+    quiet = {
+        "examples/finetune/requirements.txt",
+        "examples/finetune/Dockerfile",
+        "docs/requirements.txt",
+        "requirements/runtime.txt",
+        "requirements/test.txt",
+        "environment.yml",
+    }
+    assert not {f for f, _ in at(findings, "VG002")} & quiet
+    # the fixture really pins ranges in every quiet file
+    loose = {p.file for p in scanned("vg-roles").pins if p.how in {"range", "unpinned"}}
+    assert quiet - {"requirements/runtime.txt"} <= loose  # setup.py is not scanned
+
+
+def test_vg002_nightly_install_is_a_notice() -> None:
+    (nightly,) = of(run("vg-roles"), "VG002", "docker/nightly.Dockerfile", 3)
+    assert nightly.severity == "notice" and "nightly" in nightly.message
+
+
+def test_file_roles() -> None:
+    roles = file_roles(scanned("vg-roles"), Settings())
+    assert roles.deployable("docker/Dockerfile")
+    assert roles.deployable("requirements/base.txt")
+    assert not roles.deployable("requirements/test.txt")
+    assert not roles.deployable("examples/finetune/Dockerfile")
+    assert not roles.deployable("pyproject.toml")
+    named = file_roles(scanned("vg-roles"), Settings(deployable=("requirements/test.txt",)))
+    assert named.deployable("requirements/test.txt")
 
 
 def test_vg010_declared_versions() -> None:

@@ -51,7 +51,6 @@ from mlops_actions.version_guard.rules.settings import (
     Settings,
     config_environments,
     glob_match,
-    is_deployable,
     parse_policy,
     settings_from_config,
 )
@@ -95,7 +94,6 @@ __all__ = [
     "fails",
     "from_matrix",
     "glob_match",
-    "is_deployable",
     "parse_policy",
     "rule",
     "rules_markdown",

@@ -26,7 +26,7 @@ from mlops_actions.version_guard.rules.readings import (
     variant_text,
     version_of,
 )
-from mlops_actions.version_guard.rules.settings import is_deployable
+from mlops_actions.version_guard.rules.roles import Roles
 
 RULES = define(
     __name__,
@@ -95,7 +95,7 @@ RULES = define(
 def check(ctx: Context, out: Findings) -> None:
     for env in ctx.environments:
         _agreement(env, out)
-    _shared(ctx.scan, ctx.environments, out)
+    _shared(ctx.scan, ctx.environments, ctx.roles, out)
 
 
 def _agreement(env: Environment, out: Findings) -> None:
@@ -150,16 +150,14 @@ def _agreement(env: Environment, out: Findings) -> None:
                 out.conflict("VG006", p, f"Python {k}", r, f"Python `{r.value}`", name)
 
 
-def _shared(scan: ScanResult, envs: Sequence[Environment], out: Findings) -> None:
+def _shared(scan: ScanResult, envs: Sequence[Environment], roles: Roles, out: Findings) -> None:
     if not out.settings.shared:
         return
     env_of: dict[Pin, str] = {}
     for env in envs:
         for p in env.pins:
             env_of.setdefault(p, env.name or env.id)
-    pins = [
-        p for p in dict.fromkeys(scan.pins) if is_deployable(p, out.settings) and not from_matrix(p)
-    ]
+    pins = [p for p in dict.fromkeys(scan.pins) if roles.deployable(p.file) and not from_matrix(p)]
     for component in out.settings.shared:
         keyed: list[tuple[Pin, str, str]] = []
         for p in pins:

@@ -19,7 +19,7 @@ from mlops_actions.version_guard.rules.readings import (
     version_of,
     where,
 )
-from mlops_actions.version_guard.rules.settings import is_deployable
+from mlops_actions.version_guard.rules.roles import Roles
 
 RULES = define(
     __name__,
@@ -49,7 +49,7 @@ RULES = define(
 
 def check(ctx: Context, out: Findings) -> None:
     if ctx.base_scan is not None:
-        _change_gate(ctx.scan, ctx.environments, ctx.base_scan, ctx.pr_labels, out)
+        _change_gate(ctx.scan, ctx.environments, ctx.base_scan, ctx.pr_labels, ctx.roles, out)
 
 
 GATED: tuple[Component, ...] = ("torch", "cuda")
@@ -80,6 +80,7 @@ def _change_gate(
     envs: Sequence[Environment],
     base: ScanResult,
     labels: Collection[str] | None,
+    roles: Roles,
     out: Findings,
 ) -> None:
     head = _slots(scan.pins)
@@ -93,7 +94,7 @@ def _change_gate(
     def together(p: Pin, q: Pin) -> bool:
         a = envs_of.get((p.file, p.line, p.col, p.component), set())
         b = envs_of.get((q.file, q.line, q.col, q.component), set())
-        return bool(a & b) or (is_deployable(p, out.settings) and is_deployable(q, out.settings))
+        return bool(a & b) or (roles.in_stack(p) and roles.in_stack(q))
 
     changed: list[tuple[Pin, Pin]] = []
     # torch versions, then CUDA variants (a torch pin's `+cu121` counts as a CUDA pin).

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from mlops_actions.pins.model import Environment, Pin, ScanResult
-from mlops_actions.version_guard.rules.catalog import CATALOG, Rule, Severity
+from mlops_actions.version_guard.rules.catalog import CATALOG, SEVERITY_RANK, Rule, Severity
 from mlops_actions.version_guard.rules.readings import join_items, where
+from mlops_actions.version_guard.rules.roles import Roles, file_roles
 from mlops_actions.version_guard.rules.settings import Settings
 
 
@@ -54,6 +56,11 @@ class Context:
     base_scan: ScanResult | None = None
     pr_labels: Collection[str] | None = ()
 
+    @cached_property
+    def roles(self) -> Roles:
+        """Which files are deployed (computed once, on first use)."""
+        return file_roles(self.scan, self.settings)
+
 
 @dataclass
 class _Conflict:
@@ -83,10 +90,14 @@ class Findings:
         col: int | None = None,
         related: Iterable[tuple[str, int]] = (),
         fix: str = "",
+        at_most: Severity | None = None,
     ) -> None:
+        """Record a finding at the rule's configured severity, capped at ``at_most``."""
         severity = self.settings.severity(rule_id)
         if severity == "off":
             return
+        if at_most is not None and SEVERITY_RANK[at_most] < SEVERITY_RANK[severity]:
+            severity = at_most
         if pin is not None:
             file, line, col = pin.file, pin.line, pin.col
         finding = Finding(

@@ -18,7 +18,7 @@ from mlops_actions.version_guard.rules.readings import (
     variant_key,
     version_of,
 )
-from mlops_actions.version_guard.rules.settings import is_deployable
+from mlops_actions.version_guard.rules.roles import Roles, is_nightly
 
 RULES = define(
     __name__,
@@ -26,16 +26,20 @@ RULES = define(
         "VG002",
         "torch-not-exact",
         "error",
-        "A deployable file gives torch, torchvision or torchaudio as a range or not at all.",
+        "A deployed file gives torch, torchvision or torchaudio as a range or not at all.",
         "What gets deployed must be reproducible: `torch>=2.1` installs whatever is newest on the "
-        "day of the build. Deployable files are Dockerfiles, requirements and constraints files "
-        "(`*.txt`), conda environment files, compose files and devcontainers. Library metadata "
-        "(`pyproject.toml`, `setup.cfg`, pip-tools inputs `*.in`) may declare ranges, and CI "
-        "workflows are not deployable (a test job may install the newest torch on purpose). The "
-        "config keys `deployable` and `library` (globs, relative to the scanned root) override "
-        "the defaults; `deployable` wins when a file matches both.",
+        "day of the build. Deployable means deployed: a Dockerfile's own lines, compose files, "
+        "devcontainers, the requirement and conda files they install (with their `-r`/`-c` "
+        "includes) and the files the config's `deployable` globs name. Example, tutorial, demo, "
+        "notebook and docs trees, library metadata (`pyproject.toml`, `setup.cfg`, pip-tools "
+        "inputs `*.in`, requirement files that `setup.py` reads as install_requires) and "
+        "requirement lists only CI installs are not deployed (a test job may install the newest "
+        "torch on purpose). A nightly install (a nightly index or a dev version) is a deliberate "
+        "lane: it is a notice at most. The config keys `deployable` and `library` (globs, "
+        "relative to the scanned root) override the defaults; `deployable` wins when a file "
+        "matches both.",
         "Pin an exact version (`torch==2.4.1`, with `+cu121` or a PyTorch index for a CUDA "
-        "build), or list the file under `version-guard.library` if it really is library metadata.",
+        "build), or list the file under `version-guard.library` if it is not deployed.",
     ),
     Rule(
         "VG010",
@@ -53,23 +57,34 @@ RULES = define(
 
 
 def check(ctx: Context, out: Findings) -> None:
-    _exact_in_deployable(ctx.scan, out)
+    _exact_in_deployable(ctx.scan, ctx.roles, out)
     _policy(ctx.scan, out)
 
 
-def _exact_in_deployable(scan: ScanResult, out: Findings) -> None:
+def _exact_in_deployable(scan: ScanResult, roles: Roles, out: Findings) -> None:
     for pin in scan.pins:
         if pin.component not in TORCH_FAMILY or pin.how not in {"range", "unpinned", "latest"}:
             continue
-        if pin.derived_from or not is_deployable(pin, out.settings):
+        if pin.derived_from or not roles.deployable(pin.file):
             continue
         shown = f"`{pin.value}`" if pin.value else "no version"
+        if is_nightly(pin):
+            out.add(
+                "VG002",
+                f"{pin.component} {shown} comes from the nightly index in a deployed file: the "
+                "build changes every day",
+                pin,
+                fix=f"pin a dated nightly ({pin.component}==2.x.0.devYYYYMMDD) to make the "
+                "build reproducible, or accept the notice for a deliberate nightly lane.",
+                at_most="notice",
+            )
+            continue
         out.add(
             "VG002",
-            f"{pin.component} is pinned as {shown} in a deployable file; pin an exact version",
+            f"{pin.component} is pinned as {shown} in a deployed file; pin an exact version",
             pin,
             fix=f"write {pin.component}==<version>, or list {pin.file} under "
-            "version-guard.library if it is library metadata.",
+            "version-guard.library if it is not deployed.",
         )
 
 

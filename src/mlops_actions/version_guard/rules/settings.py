@@ -13,7 +13,7 @@ from packaging.version import Version
 
 from mlops_actions.compat import cuda_minor, parse_version
 from mlops_actions.config import Config
-from mlops_actions.pins.model import Environment, Pin, ScanResult
+from mlops_actions.pins.model import Environment, ScanResult
 from mlops_actions.version_guard.rules.catalog import CATALOG, Setting, rule
 from mlops_actions.version_guard.rules.readings import TORCH_FAMILY
 
@@ -21,7 +21,6 @@ POLICY_COMPONENTS: tuple[str, ...] = (*TORCH_FAMILY, "cuda", "cudnn", "python")
 SHAREABLE = POLICY_COMPONENTS
 
 DEFAULT_LIBRARY = ("pyproject.toml", "**/pyproject.toml", "setup.cfg", "**/setup.cfg", "*.in")
-_DEPLOYABLE_SOURCES = frozenset({"dockerfile", "requirements", "conda", "compose", "devcontainer"})
 
 
 @dataclass(frozen=True)
@@ -146,18 +145,3 @@ def glob_match(path: str, pattern: str) -> bool:
     if pattern.startswith("**/") and fnmatch.fnmatchcase(path, pattern[3:]):
         return True
     return "/" not in pattern and fnmatch.fnmatchcase(posixpath.basename(path), pattern)
-
-
-def is_deployable(pin_or_file: Pin | str, settings: Settings, source: str | None = None) -> bool:
-    """Whether a file must pin exactly (see VG002)."""
-    if isinstance(pin_or_file, Pin):
-        path, source = pin_or_file.file, pin_or_file.source
-    else:
-        path = pin_or_file
-    if any(glob_match(path, p) for p in settings.deployable):
-        return True
-    if any(glob_match(path, p) for p in settings.library):
-        return False
-    if any(glob_match(path, p) for p in DEFAULT_LIBRARY):
-        return False
-    return source in _DEPLOYABLE_SOURCES

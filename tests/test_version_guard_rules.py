@@ -28,8 +28,9 @@ from tests.support.version_guard import ROOT, at, run, scanned
 # --- the consistent repository and configuration -----------------------------------------
 
 
-def test_consistent_repository_has_no_findings() -> None:
-    assert run("vg-consistent") == []
+def test_consistent_repository_has_no_errors() -> None:
+    # its lagging CPU serving stack is a VG016 warning until the config names it
+    assert [f for f in run("vg-consistent") if f.severity != "warning"] == []
 
 
 def test_consistent_repository_really_spans_versions() -> None:

@@ -21,6 +21,7 @@ from mlops_actions.pins.values import parse_image_ref
 from mlops_actions.version_guard.rules.catalog import Rule, define
 from mlops_actions.version_guard.rules.findings import Context, Findings
 from mlops_actions.version_guard.rules.readings import (
+    INDEX_OPTIONS,
     cudnn_major,
     join_items,
     members,
@@ -145,7 +146,7 @@ def _env_builds(env: Environment, out: Findings) -> None:
     indexes = [
         p
         for p in pins
-        if p.component == "cuda" and p.source == "requirements" and p.context in _INDEX_OPTIONS
+        if p.component == "cuda" and p.source == "requirements" and p.context in INDEX_OPTIONS
     ]
     if not indexes:
         return
@@ -157,9 +158,6 @@ def _env_builds(env: Environment, out: Findings) -> None:
             key = variant_key(idx)
             if key is not None and idx.file != pin.file:
                 _no_build(pin, tv, key, out, via=idx)
-
-
-_INDEX_OPTIONS = frozenset({"-i", "--index-url", "--extra-index-url", "-f", "--find-links"})
 
 
 def _python_support(env: Environment, out: Findings) -> None:

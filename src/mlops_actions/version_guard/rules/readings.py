@@ -12,6 +12,13 @@ from mlops_actions.compat import cuda_minor, cuda_tag_to_version, parse_version
 from mlops_actions.pins.model import Component, Environment, Pin
 
 TORCH_FAMILY: tuple[Component, ...] = ("torch", "torchvision", "torchaudio")
+INDEX_OPTIONS = frozenset({"-i", "--index-url", "--extra-index-url", "-f", "--find-links"})
+
+
+def from_index(pin: Pin) -> bool:
+    """A CUDA variant named by a package index or find-links URL (a wheel choice, not a
+    toolkit)."""
+    return pin.context in INDEX_OPTIONS or any(r.startswith("index ") for r in pin.resolved_from)
 
 
 def from_matrix(pin: Pin) -> bool:

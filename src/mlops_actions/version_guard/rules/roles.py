@@ -59,6 +59,8 @@ class Roles:
     deployed: frozenset[str]
     """Files an image, compose file or devcontainer builds from or installs."""
     settings: Settings
+    ci_only: frozenset[str] = frozenset()
+    """Files only CI workflows install: test lanes, not deployed."""
 
     def deployable(self, path: str) -> bool:
         """Whether the file's torch pins must be exact (VG002) and count as deployed."""
@@ -82,20 +84,41 @@ class Roles:
             glob_match(pin.file, p) for p in DEFAULT_LIBRARY
         )
 
+    def tells_the_story(self, pin: Pin) -> bool:
+        """Whether an exact pin states the repository's stack (VG016): images, requirement
+        and conda files, project metadata and CI job containers, outside example and docs trees,
+        matrices, nightly lanes and files only CI installs (test lanes such as a minimum-versions
+        job)."""
+        if pin.how != "exact" or in_side_tree(pin.file) or is_nightly(pin):
+            return False
+        if any(glob_match(pin.file, p) for p in self.settings.library):
+            return False
+        if pin.source == "workflow":
+            return " container" in pin.context or " service " in pin.context
+        return pin.file not in self.ci_only or self.deployable(pin.file)
+
 
 def file_roles(scan: ScanResult, settings: Settings) -> Roles:
-    """Follow ``installs``/``includes`` links from every image definition outside side trees."""
-    seeds = {p.file for p in scan.pins if p.source in _DEPLOYED_SOURCES}
-    seeds |= set(scan.stages)
-    deployed = {f for f in seeds if not in_side_tree(f)}
-    todo = list(deployed)
+    """Follow ``installs``/``includes`` links from every image definition outside side trees,
+    and from every CI workflow."""
     edges: dict[str, list[str]] = {}
     for link in scan.links:
         if link.kind in _FOLLOWED:
             edges.setdefault(link.src, []).append(link.dst)
+    images = {p.file for p in scan.pins if p.source in _DEPLOYED_SOURCES} | set(scan.stages)
+    deployed = _reached({f for f in images if not in_side_tree(f)}, edges)
+    workflows = {p.file for p in scan.pins if p.source == "workflow"}
+    workflows |= {src for src in edges if src.startswith(".github/workflows/")}
+    ci = _reached(workflows, edges) - workflows
+    return Roles(frozenset(deployed), settings, frozenset(ci - deployed))
+
+
+def _reached(seeds: set[str], edges: dict[str, list[str]]) -> set[str]:
+    out = set(seeds)
+    todo = list(seeds)
     while todo:
         for dst in edges.get(todo.pop(), ()):
-            if dst not in deployed:
-                deployed.add(dst)
+            if dst not in out:
+                out.add(dst)
                 todo.append(dst)
-    return Roles(frozenset(deployed), settings)
+    return out

@@ -101,9 +101,9 @@ def test_consistent_repository_exits_zero(
     out = capsys.readouterr().out
     assert "::error" not in out and "0 errors" in out
     outputs = read_outputs(tmp_path / "runner" / "output")
-    # only the VG016 warnings for its lagging CPU serving stack, which the config can name
+    # only warnings: its lagging CPU serving stack (VG016) and the pytorch conda channel (VG017)
     assert outputs["ok"] == "true"
-    assert {f["rule"] for f in json.loads(outputs["findings"])} == {"VG016"}
+    assert {f["rule"] for f in json.loads(outputs["findings"])} == {"VG016", "VG017"}
 
 
 def test_fail_on_levels(tmp_path: Path, workspace: Path) -> None:
@@ -166,7 +166,7 @@ def test_sarif_and_json_formats_print_machine_output(
     env.pop("GITHUB_ACTIONS")
     assert main(["version-guard", "repos/vg-nonexistent", "--format", "sarif"], env) == 1
     doc = json.loads(capsys.readouterr().out)
-    assert {r["ruleId"] for r in doc["runs"][0]["results"]} == {"VG008", "VG016"}
+    assert {r["ruleId"] for r in doc["runs"][0]["results"]} == {"VG008", "VG016", "VG017"}
     assert main(["version-guard", "repos/vg-nonexistent", "--format", "json"], env) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is False

@@ -38,3 +38,23 @@ def test_vg009_matrix_entry_with_unsupported_python() -> None:
 
 def test_vg009_supported_matrix_passes() -> None:
     assert at(run("vg-consistent"), "VG009") == set()
+
+
+# --- VG017 conda-pytorch-channel ------------------------------------------------------------
+
+
+def test_vg017_the_discontinued_pytorch_conda_channel() -> None:
+    """vg-conda: torch 2.6 with pytorch-cuda cannot install (errors); torch 2.4.1 with
+    pytorch-cuda and a pytorch:: 2.5.1 still install but are frozen (warnings); conda-forge's
+    pytorch 2.6 with cuda-version passes."""
+    findings = run("vg-conda")
+    levels = {(f.file, f.line): f.severity for f in findings if f.rule_id == "VG017"}
+    assert levels == {
+        ("environment.yml", 7): "error",  # pytorch=2.6.0
+        ("environment.yml", 8): "error",  # pytorch-cuda=12.4 beside it
+        ("environment-old.yml", 8): "warning",  # pytorch-cuda=12.1 with 2.4.1
+        ("docker/Dockerfile", 2): "warning",  # conda install pytorch::pytorch=2.5.1
+    }
+    (selector,) = of(findings, "VG017", "environment.yml", 8)
+    assert "environment.yml:7" in selector.message and "138506" not in selector.fix
+    assert not [f for f in findings if f.rule_id == "VG017" and f.file == "environment-forge.yml"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from packaging.version import Version
 
-from mlops_actions.compat import cuda_builds, pypi_default_cuda
+from mlops_actions.compat import cuda_builds
 from mlops_actions.pins.model import Environment, Pin, ScanResult
 from mlops_actions.version_guard.rules.catalog import Rule, define
 from mlops_actions.version_guard.rules.findings import Context, Findings
@@ -24,6 +24,7 @@ from mlops_actions.version_guard.rules.readings import (
     cudnn_text,
     from_index,
     from_matrix,
+    from_pypi,
     join_items,
     members,
     python_minor,
@@ -31,6 +32,7 @@ from mlops_actions.version_guard.rules.readings import (
     variant_key,
     variant_text,
     version_of,
+    wheel_cuda,
     where,
 )
 from mlops_actions.version_guard.rules.roles import Roles
@@ -112,9 +114,11 @@ RULES = define(
         "CI container on CUDA 12.1 are three stories, and which one a user gets depends on how "
         "they install. Recognised variants of one stack pass: the CPU, ROCm, CUDA, XPU and "
         "Neuron builds of one release, CI matrix entries, nightly lanes, requirement lists only CI "
-        "installs, example and docs trees, and files whose path names a flavour (`cu118`, "
-        "`cpu`, `rocm`) for CUDA. The finding names which files tell which story. Lines of one "
-        "environment are reported by VG003/VG004 instead.",
+        "installs, example and docs trees. For CUDA, a torch build's CUDA is compared with CI job "
+        "containers that carry no torch; images without torch, and files whose path names a "
+        "flavour (`cu118`, `cpu`, `rocm`), are separate images. The finding "
+        "names which files tell which story. Lines of one environment are reported by "
+        "VG003/VG004 instead.",
         "Make the pins name one release, or declare the separate stack in "
         "`version-guard.environments` (a named environment is its own story); "
         "`version-guard.shared` turns the disagreement into an error (VG013) for deployed files.",
@@ -224,13 +228,12 @@ def _pypi_default_cuda(env: Environment, out: Findings) -> None:
     compare it with the CUDA of the image or toolkit the environment runs on. Another major is
     an error; another minor only a warning (the wheel carries its own CUDA runtime)."""
     pins = members(env)
-    if any(from_index(p) for p in pins):
-        return  # an index decides the build; VG004/VG008 compare it
     toolkits = [
         (p, k)
         for p in pins
         if p.component == "cuda"
         and p.source in _TOOLKIT_SOURCES
+        and not from_index(p)
         and (k := variant_key(p)) is not None
         and k != "cpu"
         and not k.startswith("rocm")
@@ -238,12 +241,8 @@ def _pypi_default_cuda(env: Environment, out: Findings) -> None:
     if not toolkits:
         return
     for pin in pins:
-        if pin.component != "torch" or pin.variant is not None or pin.derived_from:
-            continue
-        if pin.source not in {"requirements", "dockerfile", "workflow"}:
-            continue  # conda builds are named by their channel and build string
         v = version_of(pin)
-        implied = pypi_default_cuda(str(v)) if v is not None else None
+        implied = wheel_cuda(pin, pins) if v is not None and from_pypi(pin, pins) else None
         if implied is None:
             continue
         for toolkit, key in toolkits:
@@ -351,11 +350,13 @@ def _torch_apart(a: _Told, b: _Told) -> bool:
 
 
 def _cuda_apart(a: _Told, b: _Told) -> bool:
-    """Two CUDA versions disagree unless they are flavours of one torch release; when both
-    belong to different releases the torch story already says so."""
-    if a.story == b.story:
+    """A torch build's CUDA against a CI job container that carries no torch (tests run on
+    another CUDA than the build). Two flavours of one release agree; two releases are the torch
+    story; images without torch are separate images, not a story."""
+    if a.story == b.story or (a.release is None) == (b.release is None):
         return False
-    return a.release is None or b.release is None
+    bare = a if a.release is None else b
+    return bare.pin.source == "workflow"
 
 
 def _report_stories(
@@ -367,7 +368,11 @@ def _report_stories(
     stories: dict[str, dict[str, dict[str, None]]] = {}
     for s in told:
         stories.setdefault(s.stack, {}).setdefault(s.story, {})[s.pin.file] = None
+    seen: set[tuple[str, int, str]] = set()
     for t in told:
+        if (t.pin.file, t.pin.line, t.story) in seen:
+            continue  # one finding per line and story (an index and its torch line)
+        seen.add((t.pin.file, t.pin.line, t.story))
         others = [
             o
             for o in told

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from mlops_actions.compat import cuda_minor, cuda_tag_to_version, parse_version
+from mlops_actions.compat import cuda_minor, cuda_tag_to_version, parse_version, pypi_default_cuda
 from mlops_actions.pins.model import Component, Environment, Pin
 
 TORCH_FAMILY: tuple[Component, ...] = ("torch", "torchvision", "torchaudio")
@@ -16,9 +16,11 @@ INDEX_OPTIONS = frozenset({"-i", "--index-url", "--extra-index-url", "-f", "--fi
 
 
 def from_index(pin: Pin) -> bool:
-    """A CUDA variant named by a package index or find-links URL (a wheel choice, not a
-    toolkit)."""
-    return pin.context in INDEX_OPTIONS or any(r.startswith("index ") for r in pin.resolved_from)
+    """A CUDA variant named by a package index, find-links URL or uv ``--torch-backend`` (a
+    wheel choice, not a toolkit)."""
+    return pin.context in INDEX_OPTIONS or any(
+        r.startswith(("index ", "find-links ", "torch-backend ")) for r in pin.resolved_from
+    )
 
 
 def from_matrix(pin: Pin) -> bool:
@@ -112,3 +114,32 @@ def variant_text(pin: Pin, key: str) -> str:
     if pin.component in TORCH_FAMILY:
         return f"{shown} ({pin.component} {pin.value})"
     return shown
+
+
+_PIP_SOURCES = frozenset({"requirements", "dockerfile", "workflow"})
+
+
+def from_pypi(pin: Pin, env_pins: Sequence[Pin]) -> bool:
+    """A torch pin pip resolves on PyPI: no ``+cuXXX``, not decoded from an image tag, a pip
+    line (conda builds are named by their channel), and no index, find-links or uv backend in
+    its environment."""
+    return (
+        pin.component == "torch"
+        and pin.variant is None
+        and not pin.derived_from
+        and pin.source in _PIP_SOURCES
+        and "conda" not in pin.resolved_from
+        and not any(from_index(p) for p in env_pins)
+    )
+
+
+def wheel_cuda(pin: Pin, env_pins: Sequence[Pin]) -> str | None:
+    """The CUDA minor of the torch wheel a pin installs: its ``+cuXXX``/index variant, or for a
+    PyPI pin the release's PyPI default (Linux x86_64); None for CPU/ROCm or when unknown."""
+    key = variant_key(pin)
+    if key is not None:
+        return None if key == "cpu" or key.startswith("rocm") else key
+    v = version_of(pin)
+    if v is None or not from_pypi(pin, env_pins):
+        return None
+    return pypi_default_cuda(str(v))

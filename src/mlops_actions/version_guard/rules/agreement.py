@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 from packaging.version import Version
 
@@ -25,6 +26,7 @@ from mlops_actions.version_guard.rules.readings import (
     from_index,
     from_matrix,
     from_pypi,
+    indexed,
     join_items,
     members,
     python_minor,
@@ -117,7 +119,8 @@ RULES = define(
         "installs, example and docs trees. For CUDA, a torch build's CUDA is compared with CI job "
         "containers that carry no torch; images without torch, and files whose path names a "
         "flavour (`cu118`, `cpu`, `rocm`), are separate images. The finding "
-        "names which files tell which story. Lines of one environment are reported by "
+        "names which files tell which story; each file is reported once per story, at its first "
+        "line. Lines of one environment are reported by "
         "VG003/VG004 instead.",
         "Make the pins name one release, or declare the separate stack in "
         "`version-guard.environments` (a named environment is its own story); "
@@ -240,9 +243,11 @@ def _pypi_default_cuda(env: Environment, out: Findings) -> None:
     ]
     if not toolkits:
         return
+    env_indexed = indexed(pins)
     for pin in pins:
         v = version_of(pin)
-        implied = wheel_cuda(pin, pins) if v is not None and from_pypi(pin, pins) else None
+        pypi = v is not None and from_pypi(pin, env_indexed)
+        implied = wheel_cuda(pin, env_indexed) if pypi else None
         if implied is None:
             continue
         for toolkit, key in toolkits:
@@ -339,7 +344,9 @@ def _stories(ctx: Context, out: Findings) -> None:
             own = version_of(p) if p.component == "torch" else None
             told.append(_Told(p, f"CUDA {key}", own.release if own else release_of(p), stack))
     _report_stories([t for t in told if t.story.startswith("torch")], envs_of, out, _torch_apart)
-    _report_stories([t for t in told if t.story.startswith("CUDA")], envs_of, out, _cuda_apart)
+    cuda = [t for t in told if t.story.startswith("CUDA")]
+    if any(t.release is None and t.pin.source == "workflow" for t in cuda):
+        _report_stories(cuda, envs_of, out, _cuda_apart)
 
 
 def _torch_apart(a: _Told, b: _Told) -> bool:
@@ -359,38 +366,64 @@ def _cuda_apart(a: _Told, b: _Told) -> bool:
     return bare.pin.source == "workflow"
 
 
+_RELATED_PER_STORY = 3
+"""Lines of each other story a finding points at; the message names every file."""
+
+
 def _report_stories(
     told: Sequence[_Told],
     envs_of: dict[Pin, set[str]],
     out: Findings,
     apart: Callable[[_Told, _Told], bool],
 ) -> None:
-    stories: dict[str, dict[str, dict[str, None]]] = {}
+    # stack -> story -> the pins telling it (files in first-seen order for the message)
+    groups: dict[str, dict[str, list[_Told]]] = {}
     for s in told:
-        stories.setdefault(s.stack, {}).setdefault(s.story, {})[s.pin.file] = None
-    seen: set[tuple[str, int, str]] = set()
+        groups.setdefault(s.stack, {}).setdefault(s.story, []).append(s)
+    # A story's tellers split by whether they belong to a torch release: for CUDA only a
+    # teller of the other kind can disagree, so a story is searched once per kind.
+    by_kind: dict[tuple[str, str, bool], list[_Told]] = {}
+    for s in told:
+        by_kind.setdefault((s.stack, s.story, s.release is None), []).append(s)
+    lines = {
+        stack: "; ".join(
+            f"{story}: {join_items(list(dict.fromkeys(s.pin.file for s in tellers)))}"
+            for story, tellers in stories.items()
+        )
+        for stack, stories in groups.items()
+    }
+    none: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for t in told:
-        if (t.pin.file, t.pin.line, t.story) in seen:
-            continue  # one finding per line and story (an index and its torch line)
-        seen.add((t.pin.file, t.pin.line, t.story))
-        others = [
-            o
-            for o in told
-            if o.stack == t.stack
-            and where(o.pin) != where(t.pin)
-            and not (envs_of.get(o.pin, set()) & envs_of.get(t.pin, set()))
-            and apart(t, o)
-        ]
-        if not others:
+        if (t.pin.file, t.story) in seen:
+            continue  # one finding per file and story, at its first line that tells it
+        seen.add((t.pin.file, t.story))
+        mine = envs_of.get(t.pin, none)
+        related: list[tuple[str, int]] = []
+        for story in groups[t.stack]:
+            if story == t.story:
+                continue
+            hits = 0
+            kinds = (True, False) if apart is _torch_apart else (t.release is not None,)
+            for o in chain.from_iterable(by_kind.get((t.stack, story, k), ()) for k in kinds):
+                if hits == _RELATED_PER_STORY:
+                    break
+                if (
+                    where(o.pin) != where(t.pin)
+                    and not (envs_of.get(o.pin, none) & mine)
+                    and apart(t, o)
+                ):
+                    related.append((o.pin.file, o.pin.line))
+                    hits += 1
+        if not related:
             continue
-        told_here = stories[t.stack]
-        line = "; ".join(f"{story}: {join_items(list(fs))}" for story, fs in told_here.items())
         scope = f"environment {t.stack}" if t.stack else "this repository"
+        count = len(groups[t.stack])
         out.add(
             "VG016",
-            f"{t.story} here, but {scope} tells {len(told_here)} stories ({line})",
+            f"{t.story} here, but {scope} tells {count} stories ({lines[t.stack]})",
             t.pin,
-            related=[(o.pin.file, o.pin.line) for o in others],
+            related=related,
             fix="make these pins name one release, or declare the separate stack under "
             "version-guard.environments.",
         )

@@ -17,7 +17,13 @@ from mlops_actions.compat import (
 from mlops_actions.pins.model import Environment, Pin
 from mlops_actions.version_guard.rules.catalog import Rule, define
 from mlops_actions.version_guard.rules.findings import Context, Findings
-from mlops_actions.version_guard.rules.readings import members, version_of, wheel_cuda, where
+from mlops_actions.version_guard.rules.readings import (
+    indexed,
+    members,
+    version_of,
+    wheel_cuda,
+    where,
+)
 
 RULES = define(
     __name__,
@@ -84,12 +90,16 @@ _LIBRARIES = (("nvidia-cudnn-cu", "cudnn", "cuDNN"), ("nvidia-nccl-cu", "nccl", 
 
 def _cuda_libraries(env: Environment, out: Findings) -> None:
     pins = members(env)
-    builds = [(p, v, c) for p in pins if (v := version_of(p)) and (c := wheel_cuda(p, pins))]
+    libraries = [p for p in pins if p.component in ("cudnn", "nccl") and p.how == "exact"]
+    if not libraries:
+        return
+    env_indexed = indexed(pins)
+    builds = [(p, v, c) for p in pins if (v := version_of(p)) and (c := wheel_cuda(p, env_indexed))]
     if not builds:
         return
     for prefix, component, label in _LIBRARIES:
         expect = expected_cudnn if component == "cudnn" else expected_nccl
-        for lib in pins:
+        for lib in libraries:
             raw = lib.raw.lower().replace("_", "-")
             if lib.component != component or lib.how != "exact" or not raw.startswith(prefix):
                 continue

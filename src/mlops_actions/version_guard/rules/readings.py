@@ -119,27 +119,32 @@ def variant_text(pin: Pin, key: str) -> str:
 _PIP_SOURCES = frozenset({"requirements", "dockerfile", "workflow"})
 
 
-def from_pypi(pin: Pin, env_pins: Sequence[Pin]) -> bool:
+def indexed(env_pins: Sequence[Pin]) -> bool:
+    """Whether an index, find-links URL or uv backend of the environment chooses its wheels."""
+    return any(from_index(p) for p in env_pins)
+
+
+def from_pypi(pin: Pin, env_indexed: bool) -> bool:
     """A torch pin pip resolves on PyPI: no ``+cuXXX``, not decoded from an image tag, a pip
     line (conda builds are named by their channel), and no index, find-links or uv backend in
-    its environment."""
+    its environment (``env_indexed``, from ``indexed``)."""
     return (
         pin.component == "torch"
         and pin.variant is None
         and not pin.derived_from
         and pin.source in _PIP_SOURCES
         and "conda" not in pin.resolved_from
-        and not any(from_index(p) for p in env_pins)
+        and not env_indexed
     )
 
 
-def wheel_cuda(pin: Pin, env_pins: Sequence[Pin]) -> str | None:
+def wheel_cuda(pin: Pin, env_indexed: bool) -> str | None:
     """The CUDA minor of the torch wheel a pin installs: its ``+cuXXX``/index variant, or for a
     PyPI pin the release's PyPI default (Linux x86_64); None for CPU/ROCm or when unknown."""
     key = variant_key(pin)
     if key is not None:
         return None if key == "cpu" or key.startswith("rocm") else key
     v = version_of(pin)
-    if v is None or not from_pypi(pin, env_pins):
+    if v is None or not from_pypi(pin, env_indexed):
         return None
     return pypi_default_cuda(str(v))

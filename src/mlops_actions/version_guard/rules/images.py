@@ -28,7 +28,9 @@ RULES = define(
         "torch, CUDA or Python. A dated tag (`nightly-20240501`) is pinned. The check follows "
         "`ARG` values and build arguments, so `ARG BASE=pytorch/pytorch:latest` / `FROM ${BASE}` "
         "is caught (hadolint's DL3007/DL3006 see only literal tags). Images pinned by digest "
-        "pass.",
+        "pass. A compose service's `image:` beside `build:` names the image it builds and is not "
+        "checked; an image this repository builds itself (named in a build step, or after one "
+        "of its Dockerfiles, as in `FROM org/base:latest` with `Dockerfile.base`) is a warning.",
         "Pin a versioned tag of the same image (for pytorch/pytorch "
         "`2.4.1-cuda12.1-cudnn9-runtime`, for nvidia/cuda `12.4.1-runtime-ubuntu22.04`, for "
         "others the release you test with), or a digest (`image@sha256:…`); when the tag comes "
@@ -79,10 +81,39 @@ def _example_tag(repository: str) -> str:
     return f"{repository}:<version>, the release you test with"
 
 
-def _image_pinned(scan: ScanResult, out: Findings) -> None:
-    for pin in scan.pins:
-        if pin.component != "image":
+def _built_here(scan: ScanResult) -> tuple[set[tuple[str, str]], set[str], set[str]]:
+    """What this repository builds: the images a compose service or workflow step names for
+    its build output, ``(file, reference)`` and repositories; and the names its Dockerfiles
+    carry (``Dockerfile.base``, ``base.Dockerfile``, ``base/Dockerfile``), which build scripts
+    use as image names (``-t org/base:latest -f Dockerfile.base``)."""
+    outputs: set[tuple[str, str]] = set()
+    repositories: set[str] = set()
+    for link in scan.links:
+        if link.kind != "builds":
             continue
+        for image in link.images:
+            outputs.add((link.src, image))
+            ref = parse_image_ref(image)
+            if ref is not None:
+                repositories.add(ref.repository)
+    names: set[str] = set()
+    for dockerfile in scan.stages:
+        directory, _, base = dockerfile.rpartition("/")
+        lower = base.lower()
+        if lower.startswith(("dockerfile.", "containerfile.")):
+            names.add(lower.split(".", 1)[1])
+        elif lower.endswith(".dockerfile"):
+            names.add(lower.rsplit(".", 1)[0])
+        elif directory:
+            names.add(directory.rsplit("/", 1)[-1].lower())
+    return outputs, repositories, names
+
+
+def _image_pinned(scan: ScanResult, out: Findings) -> None:
+    outputs, repositories, names = _built_here(scan)
+    for pin in scan.pins:
+        if pin.component != "image" or (pin.file, pin.value) in outputs:
+            continue  # a compose service's `image:` beside `build:` names what it builds
         ref = parse_image_ref(pin.value)
         moving_tag = pin.how == "exact" and ref is not None and ref.tag and floating_tag(ref.tag)
         if pin.how not in {"latest", "unpinned"} and not moving_tag:
@@ -93,11 +124,19 @@ def _image_pinned(scan: ScanResult, out: Findings) -> None:
         else:
             what = f"image {pin.value} uses the floating tag `{ref.tag if ref else pin.value}`"
         example = _example_tag(ref.repository) if ref else "<image>:<version>"
+        local = ref is not None and (
+            ref.repository in repositories or ref.repository.rsplit("/", 1)[-1] in names
+        )
+        if local:
+            # Built here, usually just before by the same pipeline: worth pinning, not a gate.
+            what += "; the image is built in this repository, so the tag is what the build chain last made"
         out.add(
             "VG001",
             what + via,
             pin,
-            fix=f"pin a versioned tag ({example}) or a digest.",
+            fix=f"pin a versioned tag ({example}) or a digest"
+            + (", and tag the base build with the same version." if local else "."),
+            at_most="warning" if local else None,
         )
 
 

@@ -21,6 +21,7 @@ def test_vg018_explicit_cudnn_and_nccl_pins_against_the_torch_build() -> None:
     does not know (NCCL of 2.4) is not reported."""
     findings = run("vg-cuda-libs")
     assert at(findings, "VG018") == {
+        ("Dockerfile", 3),  # a later RUN: a warning (see below)
         ("requirements/train.txt", 2),
         ("requirements/nccl.txt", 2),
         ("requirements/cu118.txt", 3),
@@ -31,3 +32,9 @@ def test_vg018_explicit_cudnn_and_nccl_pins_against_the_torch_build() -> None:
     assert "nvidia-cudnn-cu11==9.1.0.70" in cu11.message
     (nccl,) = of(findings, "VG018", "requirements/nccl.txt", 2)
     assert "nvidia-nccl-cu12==2.26.2" in nccl.message
+
+
+def test_vg018_a_separate_install_overriding_the_library_is_a_warning() -> None:
+    """vg-cuda-libs/Dockerfile installs torch 2.7.1, then NCCL 2.25.1 in a later RUN."""
+    (later,) = of(run("vg-cuda-libs"), "VG018", "Dockerfile", 3)
+    assert later.severity == "warning" and "nvidia-nccl-cu12==2.26.2" in later.message

@@ -69,3 +69,8 @@ def test_vg020_torch_backend_auto_in_an_image() -> None:
     assert cuda.severity == "error" and "--torch-backend=cu126" in cuda.fix
     (cpu,) = of(findings, "VG020", "docker/auto-cpu.Dockerfile", 2)
     assert cpu.severity == "warning"
+
+
+def test_vg001_a_moving_word_beside_a_version_is_a_warning() -> None:
+    (chef,) = of(run("vg-images"), "VG001", "docker/chef.Dockerfile", 2)
+    assert chef.severity == "warning" and "latest-rust-1.85.1" in chef.message

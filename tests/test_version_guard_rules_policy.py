@@ -7,8 +7,10 @@ import pytest
 
 from mlops_actions.config import parse_config
 from mlops_actions.errors import ConfigError
+from mlops_actions.pins import Environment, Link, Pin, ScanResult
 from mlops_actions.version_guard.rules import (
     Settings,
+    evaluate,
     settings_from_config,
 )
 from mlops_actions.version_guard.rules.roles import file_roles
@@ -96,3 +98,22 @@ def test_vg010_bad_declaration_is_a_config_error_at_the_key() -> None:
     with pytest.raises(ConfigError) as info:
         settings_from_config(parse_config('environment:\n  torch: "two"\n', ".github/mlops.yml"))
     assert info.value.line == 2 and "environment.torch" in info.value.message
+
+
+def test_files_a_package_reads_as_metadata_are_not_deployed() -> None:
+    """The scanner links setup.py (or pyproject.toml) to the requirement files it reads; such a
+    file keeps its library ranges even when an image installs it too."""
+    runtime = Pin("requirements/runtime.txt", 1, 1, "torch", ">=2.1", "range", "requirements")
+    image = Pin("Dockerfile", 1, 6, "image", "python:3.12.7-slim", "exact", "dockerfile")
+    links = (
+        Link("installs", "Dockerfile", "requirements/runtime.txt", 3),
+        Link("includes", "setup.py", "requirements/runtime.txt", 4),
+    )
+    scan = ScanResult(".", ("Dockerfile", "requirements/runtime.txt"), (runtime, image), links, ())
+    roles = file_roles(scan, Settings())
+    assert not roles.deployable("requirements/runtime.txt")
+    assert roles.deployable("Dockerfile")
+    env = Environment("docker:Dockerfile", "docker", "Dockerfile", "docker", scan.files, scan.pins)
+    assert at(evaluate(scan, [env], Settings()), "VG002") == set()
+    without = ScanResult(".", scan.files, scan.pins, links[:1], ())
+    assert at(evaluate(without, [env], Settings()), "VG002") == {("requirements/runtime.txt", 1)}

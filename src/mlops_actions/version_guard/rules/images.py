@@ -25,7 +25,8 @@ RULES = define(
         "An image without a tag, or with a tag that moves (`latest`, `nightly`, `stable`, "
         "`rolling`, `edge`, or one of them joined to a flavour such as `latest-gpu`, "
         "`nightly-cu121`, `gpu-latest`), changes under you: the next build silently gets another "
-        "torch, CUDA or Python. A dated tag (`nightly-20240501`) is pinned. The check follows "
+        "torch, CUDA or Python. A dated tag (`nightly-20240501`) is pinned; a moving word beside "
+        "a version (`latest-rust-1.85.1`) is a warning. The check follows "
         "`ARG` values and build arguments, so `ARG BASE=pytorch/pytorch:latest` / `FROM ${BASE}` "
         "is caught (hadolint's DL3007/DL3006 see only literal tags). Images pinned by digest "
         "pass. A compose service's `image:` beside `build:` names the image it builds and is not "
@@ -59,6 +60,7 @@ def check(ctx: Context, out: Findings) -> None:
 
 
 _MOVING_WORDS = frozenset({"latest", "nightly", "stable", "rolling", "edge"})
+_VERSIONED = re.compile(r"\d+\.\d+")
 _DATED = re.compile(r"(?:19|20)\d{2}-?\d{2}-?\d{2}")
 
 
@@ -130,13 +132,17 @@ def _image_pinned(scan: ScanResult, out: Findings) -> None:
         if local:
             # Built here, usually just before by the same pipeline: worth pinning, not a gate.
             what += "; the image is built in this repository, so the tag is what the build chain last made"
+        partly = ref is not None and ref.tag is not None and _VERSIONED.search(ref.tag) is not None
+        if partly:
+            # `latest-rust-1.85.1`: the toolchain is pinned, the tool on top still moves.
+            what += "; part of the tag is versioned, the rest moves"
         out.add(
             "VG001",
             what + via,
             pin,
             fix=f"pin a versioned tag ({example}) or a digest"
             + (", and tag the base build with the same version." if local else "."),
-            at_most="warning" if local else None,
+            at_most="warning" if local or partly else None,
         )
 
 

@@ -117,3 +117,12 @@ def test_files_a_package_reads_as_metadata_are_not_deployed() -> None:
     assert at(evaluate(scan, [env], Settings()), "VG002") == set()
     without = ScanResult(".", scan.files, scan.pins, links[:1], ())
     assert at(evaluate(without, [env], Settings()), "VG002") == {("requirements/runtime.txt", 1)}
+
+
+def test_vg002_a_range_with_floor_and_ceiling_is_a_warning() -> None:
+    """vg-roles/requirements/deploy.txt: `torchvision>=0.19,<0.21` in a file an image installs
+    reads like install_requires; unbounded `>=` ranges stay errors."""
+    findings = run("vg-roles")
+    (bounded,) = of(findings, "VG002", "requirements/deploy.txt", 3)
+    assert bounded.severity == "warning" and "floor" not in bounded.fix
+    assert {f.severity for f in of(findings, "VG002", "requirements/base.txt", 1)} == {"error"}

@@ -74,3 +74,9 @@ def test_vg020_torch_backend_auto_in_an_image() -> None:
 def test_vg001_a_moving_word_beside_a_version_is_a_warning() -> None:
     (chef,) = of(run("vg-images"), "VG001", "docker/chef.Dockerfile", 2)
     assert chef.severity == "warning" and "latest-rust-1.85.1" in chef.message
+
+
+def test_vg001_an_untagged_image_named_after_a_dockerfile_of_the_repository() -> None:
+    """`FROM acme-torch2-base` beside docker/Dockerfile.base: a local build chain."""
+    (chain,) = of(run("vg-images"), "VG001", "docker/Dockerfile.test", 2)
+    assert chain.severity == "warning" and "has no tag" in chain.message

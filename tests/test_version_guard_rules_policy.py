@@ -126,3 +126,12 @@ def test_vg002_a_range_with_floor_and_ceiling_is_a_warning() -> None:
     (bounded,) = of(findings, "VG002", "requirements/deploy.txt", 3)
     assert bounded.severity == "warning" and "floor" not in bounded.fix
     assert {f.severity for f in of(findings, "VG002", "requirements/base.txt", 1)} == {"error"}
+
+
+def test_vg002_companions_beside_an_exact_torch_in_one_install_are_warnings() -> None:
+    """`pip install torch==2.4.1 torchvision "torchaudio>=2.4"`: the resolver picks the
+    torchvision and torchaudio made for torch 2.4.1."""
+    findings = run("vg-roles")
+    line = [f for f in findings if (f.rule_id, f.file) == ("VG002", "docker/companion.Dockerfile")]
+    assert len(line) == 2 and {f.severity for f in line} == {"warning"}
+    assert all("torch 2.4.1 in the same install" in f.message for f in line)

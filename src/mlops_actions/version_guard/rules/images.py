@@ -111,6 +111,15 @@ def _built_here(scan: ScanResult) -> tuple[set[tuple[str, str]], set[str], set[s
     return outputs, repositories, names
 
 
+def _built_name(repository: str, repositories: set[str], names: set[str]) -> bool:
+    """``org/base`` or ``olmo-torch2-base`` beside ``Dockerfile.base``: a name a build script
+    gives the image it builds from that Dockerfile."""
+    if repository in repositories:
+        return True
+    last = repository.rsplit("/", 1)[-1].lower()
+    return any(last == n or last.endswith((f"-{n}", f"_{n}")) for n in names)
+
+
 def _image_pinned(scan: ScanResult, out: Findings) -> None:
     outputs, repositories, names = _built_here(scan)
     for pin in scan.pins:
@@ -126,9 +135,7 @@ def _image_pinned(scan: ScanResult, out: Findings) -> None:
         else:
             what = f"image {pin.value} uses the floating tag `{ref.tag if ref else pin.value}`"
         example = _example_tag(ref.repository) if ref else "<image>:<version>"
-        local = ref is not None and (
-            ref.repository in repositories or ref.repository.rsplit("/", 1)[-1] in names
-        )
+        local = ref is not None and _built_name(ref.repository, repositories, names)
         if local:
             # Built here, usually just before by the same pipeline: worth pinning, not a gate.
             what += "; the image is built in this repository, so the tag is what the build chain last made"

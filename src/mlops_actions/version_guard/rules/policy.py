@@ -38,7 +38,9 @@ RULES = define(
         "torch on purpose). A nightly install (a nightly index or a dev version) is a deliberate "
         "lane: it is a notice at most. A range with a floor and a ceiling (`>=2.0,<2.11`, "
         "`~=2.4.0`) is what library metadata declares, and such files are often also read as "
-        "install_requires: a warning. The config keys `deployable` and `library` (globs, "
+        "install_requires: a warning. So is a torchvision or torchaudio without an exact version "
+        "in the same install as an exact torch (the resolver picks the release made for it). "
+        "The config keys `deployable` and `library` (globs, "
         "relative to the scanned root) override the defaults; `deployable` wins when a file "
         "matches both.",
         "Pin an exact version (`torch==2.4.1`, with `+cu121` or a PyTorch index for a CUDA "
@@ -65,6 +67,11 @@ def check(ctx: Context, out: Findings) -> None:
 
 
 def _exact_in_deployable(scan: ScanResult, roles: Roles, out: Findings) -> None:
+    # Exact torch pins by install: a requirements file, or one command line elsewhere.
+    exact_torch: dict[tuple[str, int], Pin] = {}
+    for p in scan.pins:
+        if p.component == "torch" and p.how == "exact" and not p.derived_from:
+            exact_torch.setdefault(_install_of(p), p)
     for pin in scan.pins:
         if pin.component not in TORCH_FAMILY or pin.how not in {"range", "unpinned", "latest"}:
             continue
@@ -86,14 +93,24 @@ def _exact_in_deployable(scan: ScanResult, roles: Roles, out: Findings) -> None:
         note = (
             "; a range bounded on both sides is what library metadata declares" if bounded else ""
         )
+        torch = exact_torch.get(_install_of(pin)) if pin.component != "torch" else None
+        if torch is not None:
+            # torchvision/torchaudio wheels require one exact torch, so the resolver picks the
+            # release made for the torch pinned in the same install.
+            note = f"; torch {torch.value} in the same install decides which one the resolver picks"
         out.add(
             "VG002",
             f"{pin.component} is pinned as {shown} in a deployed file; pin an exact version{note}",
             pin,
             fix=f"write {pin.component}==<version>, or list {pin.file} under "
             "version-guard.library if it is not deployed.",
-            at_most="warning" if bounded else None,
+            at_most="warning" if bounded or torch is not None else None,
         )
+
+
+def _install_of(pin: Pin) -> tuple[str, int]:
+    """One install: a whole requirements file, or the line of a command elsewhere."""
+    return (pin.file, 0 if pin.source == "requirements" else pin.line)
 
 
 def _bounded(pin: Pin) -> bool:

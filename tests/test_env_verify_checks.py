@@ -649,4 +649,4 @@ def test_summary_escapes_table_cells(probe: Callable[..., Facts]) -> None:
     facts = probe(None)
     weird = CheckResult("x", "fail", "a|b", "c\nd", "m", "f")
     text = report.summary(facts, [weird])
-    assert "| `x` | :x: fail | a\\|b | c d | m **Fix:** f |" in text
+    assert "| `x` | :x: fail | a\\|b | c d | m. **Fix:** f. |" in text

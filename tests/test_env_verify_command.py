@@ -202,7 +202,7 @@ def test_smoke_on_the_real_cpu_torch(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_require_gpu_on_a_cpu_runner(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run = run_cli(tmp_path, capsys, ["--python", sys.executable, "--require-gpu", "true"])
+    run = run_cli(tmp_path, capsys, ["--python", sys.executable, "--require-gpu"])
     assert run.code == 1
     [error] = run.errors
     assert error.startswith("::error title=env-verify require-gpu::")
@@ -245,7 +245,7 @@ def test_the_same_volta_with_a_cu121_build_passes(
 ) -> None:
     facts = facts_file(tmp_path, "2.4.1+cu121", V100)
     run = run_cli(
-        tmp_path, capsys, ["--facts", str(facts), "--torch", "2.4.1+cu121", "--require-gpu", "true"]
+        tmp_path, capsys, ["--facts", str(facts), "--torch", "2.4.1+cu121", "--require-gpu"]
     )
     assert run.code == 0, run.stdout
     assert run.outputs["ok"] == "true"
@@ -342,12 +342,12 @@ def test_expect_from_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--torch", "banana"], "input `torch`: 'banana' is neither a version"),
+        (["--torch", "banana"], "`--torch`: 'banana' is neither a version"),
         (["--expect", "jax=0.4"], "does not start with a known name"),
         (["--torch", "2.4.1", "--expect", "torch=2.5.0"], "given as an input"),
-        (["--facts", "/nonexistent/probe.json"], "input `facts`: cannot read"),
+        (["--facts", "/nonexistent/probe.json"], "`--facts`: cannot read"),
         (["--python", "/nonexistent/python3"], "interpreter '/nonexistent/python3' not found"),
-        (["--timeout", "0"], "input `timeout` must be above 0"),
+        (["--timeout", "0"], "`--timeout`: must be above 0"),
     ],
 )
 def test_bad_inputs_are_one_line_errors(

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 WORKFLOW = ".github/workflows/self-test.yml"
 JOB = "label-dispatch"
-FIXTURES = ("label-dispatch", "env-verify", "tests/fixtures/label_dispatch")
+FIXTURES = ("label-dispatch", "env-verify", "gpu-monitor", "tests/fixtures/label_dispatch")
 
 
 def make_repo(target: Path) -> Path:
@@ -37,7 +37,7 @@ def make_repo(target: Path) -> Path:
         ),
         encoding="utf-8",
     )
-    copy_repo(target, FIXTURES[:2], remote=f"https://github.com/{REPO}.git")
+    copy_repo(target, FIXTURES[:3], remote=f"https://github.com/{REPO}.git")
     return target
 
 
@@ -75,11 +75,14 @@ def test_label_route_loop_end_to_end(
     assert results.get("all") == "success", run.explain(120)
     assert all(r == "success" for r in results.values()), results
     assert run.ran("work"), run.explain(120)
-    assert "training for 1 epoch(s)" in run.job("work").step("command").output
+    # The command ran under gpu-monitor (the default); this runner has no GPU.
+    assert "training for 1 epoch(s)" in run.job("work").step(("gpu", "run")).output
+    assert run.job("work").step("gpu").outputs["gpu-count"] == "0"
 
     [comment] = scenario.comments(pull.number)
     assert "**succeeded**" in comment, comment
     assert "| loss | 0.25 |" in comment and "| epochs | 1 |" in comment
+    assert "| GPUs | no NVIDIA GPU visible |" in comment
     assert f"`gpu-training` at `{pull.pull.head_sha[:7]}`" in comment
     assert "status:done" in scenario.labels(pull.number)
     # route: permission + comments + comment write; report: comments + edit + labels.

@@ -25,7 +25,13 @@ if TYPE_CHECKING:
 
 DEFAULT_PATHS = (".github/mlops.yml", ".github/mlops.yaml")
 SCHEMA_ID = "https://github.com/mlops-actions/mlops-actions/blob/v1/docs/mlops.schema.json"
-SECTIONS = ("environment", "version-guard", "label-dispatch", "milestone-release")
+SECTIONS = (
+    "environment",
+    "version-guard",
+    "label-dispatch",
+    "milestone-release",
+    "branch-policy",
+)
 
 KeyPath = tuple[str | int, ...]
 
@@ -110,8 +116,9 @@ def load_config(path: Path | None, *, root: Path, required: bool = False) -> Con
         if required:
             raise ConfigError(
                 f"config file {shown} does not exist",
-                fix=f"create it (see the README) or point `config` at the right path; "
+                fix="create it (see the README) or point {input} at the right path; "
                 f"the default is {DEFAULT_PATHS[0]}.",
+                input="config",
             ) from None
         return Config(path=None, data={})
     except (OSError, UnicodeDecodeError) as exc:

@@ -18,7 +18,13 @@ from mlops_actions.command import Command, Context, Outcome
 from mlops_actions.config import load_config
 from mlops_actions.env_verify import checks, report
 from mlops_actions.env_verify.checks import CheckResult, ExpectationError, Expectations
-from mlops_actions.errors import EnvironmentProblem, ExitCode, UsageError
+from mlops_actions.errors import (
+    EnvironmentProblem,
+    ExitCode,
+    UsageError,
+    end_sentence,
+    with_fix,
+)
 from mlops_actions.files import write_atomically
 
 PROBE_FILE = Path(__file__).with_name("probe.py")
@@ -32,34 +38,59 @@ BASE_PROBE_LIMIT = 90.0
 class EnvVerifyInputs:
     python: str = field(
         default="",
-        metadata={"help": "Interpreter to probe (default: `python`, else `python3`, on PATH)."},
+        metadata={
+            "metavar": "INTERPRETER",
+            "help": "Interpreter to probe (default: `python`, else `python3`, on PATH).",
+        },
     )
     facts: str = field(
         default="",
         metadata={
-            "help": "A probe JSON file already written (probe.py --out FILE); no probe runs."
+            "metavar": "FILE",
+            "help": "A probe JSON file already written (probe.py --out FILE); no probe runs.",
         },
     )
-    torch: str = field(default="", metadata={"help": "Expected torch: 2.4.1, 2.4.1+cu121, >=2.4."})
-    torchvision: str = field(default="", metadata={"help": "Expected torchvision version."})
-    torchaudio: str = field(default="", metadata={"help": "Expected torchaudio version."})
-    cuda: str = field(
-        default="", metadata={"help": "Expected CUDA of the torch build: 12.1, cu121 or cpu."}
+    torch: str = field(
+        default="",
+        metadata={"metavar": "VERSION", "help": "Expected torch: 2.4.1, 2.4.1+cu121, >=2.4."},
     )
-    cudnn: str = field(default="", metadata={"help": "Expected cuDNN: 9, 9.1.0, >=9.1."})
-    nccl: str = field(default="", metadata={"help": "Expected NCCL version."})
+    torchvision: str = field(
+        default="", metadata={"metavar": "VERSION", "help": "Expected torchvision version."}
+    )
+    torchaudio: str = field(
+        default="", metadata={"metavar": "VERSION", "help": "Expected torchaudio version."}
+    )
+    cuda: str = field(
+        default="",
+        metadata={
+            "metavar": "VERSION",
+            "help": "Expected CUDA of the torch build: 12.1, cu121 or cpu.",
+        },
+    )
+    cudnn: str = field(
+        default="", metadata={"metavar": "VERSION", "help": "Expected cuDNN: 9, 9.1.0, >=9.1."}
+    )
+    nccl: str = field(default="", metadata={"metavar": "VERSION", "help": "Expected NCCL version."})
     python_version: str = field(
-        default="", metadata={"help": "Expected Python of the probed interpreter: 3.11, >=3.10."}
+        default="",
+        metadata={
+            "metavar": "VERSION",
+            "help": "Expected Python of the probed interpreter: 3.11, >=3.10.",
+        },
     )
     min_driver: str = field(
-        default="", metadata={"help": "Lowest NVIDIA driver accepted, e.g. 535.104.05."}
+        default="",
+        metadata={"metavar": "VERSION", "help": "Lowest NVIDIA driver accepted, e.g. 535.104.05."},
     )
-    gpu_count: str = field(default="", metadata={"help": "GPUs the job must see: 2 or >=1."})
+    gpu_count: str = field(
+        default="", metadata={"metavar": "COUNT", "help": "GPUs the job must see: 2 or >=1."}
+    )
     require_gpu: bool | None = field(
-        default=None, metadata={"help": "true: fail unless a usable GPU is present."}
+        default=None, metadata={"help": "Fail unless a usable GPU is present."}
     )
     expect: tuple[str, ...] = field(
-        default=(), metadata={"help": "Expectations as name=value, e.g. torch=2.4.1"}
+        default=(),
+        metadata={"metavar": "NAME=VALUE", "help": "Expectations as name=value, e.g. torch=2.4.1"},
     )
     expect_from: Literal["inputs", "config", "repo"] = field(
         default="config",
@@ -72,17 +103,29 @@ class EnvVerifyInputs:
         default=False, metadata={"help": "Also import torch and run small CPU/GPU smoke probes."}
     )
     compile: bool = field(default=False, metadata={"help": "With smoke: also try torch.compile."})
-    timeout: float = field(default=120.0, metadata={"help": "Seconds per smoke probe."})
+    timeout: float = field(
+        default=120.0, metadata={"metavar": "SECONDS", "help": "Seconds per smoke probe."}
+    )
     image: str = field(
-        default="", metadata={"help": "Verify this image through the Docker engine instead."}
+        default="",
+        metadata={
+            "metavar": "IMAGE",
+            "help": "Verify this image through the Docker engine instead.",
+        },
     )
     report: str = field(
         default="",
-        metadata={"help": "JSON report path (default $RUNNER_TEMP/env-verify.json)."},
+        metadata={
+            "metavar": "FILE",
+            "help": "JSON report path (default $RUNNER_TEMP/env-verify.json).",
+        },
     )
-    config: str = field(default="", metadata={"help": "Config file (default .github/mlops.yml)."})
+    config: str = field(
+        default="", metadata={"metavar": "FILE", "help": "Config file (default .github/mlops.yml)."}
+    )
     working_directory: str = field(
-        default="", metadata={"help": "Repository root (default: the workspace)."}
+        default="",
+        metadata={"metavar": "PATH", "help": "Repository root (default: the workspace)."},
     )
 
 
@@ -101,6 +144,7 @@ def input_expectations(inputs: EnvVerifyInputs) -> Expectations:
             values[key] = text
     if inputs.require_gpu is not None:
         values["require-gpu"] = "true" if inputs.require_gpu else "false"
+    given = set(values)
     try:
         extra = checks.parse_expect_items(inputs.expect)
         for key, text in extra.items():
@@ -115,7 +159,14 @@ def input_expectations(inputs: EnvVerifyInputs) -> Expectations:
             values[canon] = text
         return checks.expectations_from_mapping(values, lambda _key: "input")
     except ExpectationError as exc:
-        raise UsageError(f"input {exc.message}", fix=exc.fix) from None
+        # A bad value of its own input names that input; one from `expect` names `expect`.
+        prefix = f"`{exc.key}`: "
+        own = exc.key in given and exc.message.startswith(prefix)
+        raise UsageError(
+            exc.message[len(prefix) :] if own else exc.message,
+            fix=exc.fix,
+            input=exc.key if own else "expect",
+        ) from None
 
 
 def config_expectations(inputs: EnvVerifyInputs, root: Path) -> Expectations:
@@ -191,20 +242,23 @@ def load_facts(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(
-            f"input `facts`: cannot read {path} ({exc.strerror or exc})",
-            fix="pass the file written by probe.py --out, or leave `facts` empty to probe now.",
+            f"cannot read {path} ({exc.strerror or exc})",
+            fix="pass the file written by probe.py --out, or leave {input} empty to probe now.",
+            input="facts",
         ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(
-            f"input `facts`: {path} is not JSON ({exc.msg} at line {exc.lineno})",
+            f"{path} is not JSON ({exc.msg} at line {exc.lineno})",
             fix="pass the file written by probe.py --out.",
+            input="facts",
         ) from None
     if not isinstance(data, dict) or data.get("schema") != PROBE_SCHEMA:
         raise UsageError(
-            f"input `facts`: {path} is not an env-verify probe document",
+            f"{path} is not an env-verify probe document",
             fix="pass the file written by probe.py --out.",
+            input="facts",
         )
     return data
 
@@ -217,12 +271,14 @@ def find_interpreter(name: str, path: str | None = None) -> str:
             return found
     if name:
         raise EnvironmentProblem(
-            f"input `python`: interpreter {name!r} not found or not executable",
+            f"interpreter {name!r} not found or not executable",
             fix="give the path or name of the job's Python (e.g. python3.11).",
+            input="python",
         )
     raise EnvironmentProblem(
         "no `python` or `python3` on PATH to probe",
-        fix="set the `python` input to the interpreter the job uses.",
+        fix="set {input} to the interpreter the job uses.",
+        input="python",
     )
 
 
@@ -266,13 +322,15 @@ def run_probe(
         except OSError as exc:
             raise EnvironmentProblem(
                 f"could not run {python}: {exc.strerror or exc}",
-                fix="set the `python` input to a working interpreter.",
+                fix="set {input} to a working interpreter.",
+                input="python",
             ) from None
         if done.returncode != 0 or not out.is_file():
             last = (done.stderr.strip().splitlines() or ["no output"])[-1][:300]
             raise EnvironmentProblem(
                 f"the probe failed under {python} (exit {done.returncode}): {last}",
-                fix="the probe needs Python 3.8 or newer; set `python` to such an interpreter.",
+                fix="the probe needs Python 3.8 or newer; set {input} to such an interpreter.",
+                input="python",
             )
         return load_facts(out)
 
@@ -291,11 +349,11 @@ def annotate(ctx: Context, results: list[CheckResult]) -> None:
     for result in results:
         if result.status not in ("fail", "warn"):
             continue
-        text = (
-            f"{result.message}. Expected: {result.expected or '-'}; found: {result.found or '-'}."
+        text = with_fix(
+            f"{end_sentence(result.message)} Expected: {result.expected or '-'}; "
+            f"found: {result.found or '-'}",
+            result.fix,
         )
-        if result.fix:
-            text += f" Fix: {result.fix}"
         if result.status == "fail":
             ctx.runner.error(text, title=f"env-verify {result.id}")
         else:
@@ -312,7 +370,7 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
     runner = ctx.runner
     root = ctx.workspace(inputs.working_directory)
     if inputs.timeout <= 0:
-        raise UsageError("input `timeout` must be above 0", fix="give seconds, e.g. 120.")
+        raise UsageError("must be above 0", fix="give seconds, e.g. 120.", input="timeout")
     expectations, notes = gather_expectations(inputs, root)
     for note in notes:
         runner.notice(note)
@@ -390,6 +448,8 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
     annotate(ctx, results)
     runner.set_outputs(outputs)
     title = f"env-verify {inputs.image}" if inputs.image else "env-verify"
+    if shown_path:
+        runner.report_pointer = f"`{shown_path}` (the `report-path` output)"
     runner.summary(report.summary(facts, results, title=title, report_path=shown_path, notes=notes))
     bad = checks.failed(results)
     runner.print(

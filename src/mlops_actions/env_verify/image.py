@@ -294,8 +294,9 @@ def inspect_image(client: Any, ref: str, *, pull: bool = True) -> ImageInfo:
             ) from None
     except docker.errors.APIError as exc:
         raise UsageError(
-            f"input `image`: the engine refused {ref!r}: {_first_line(exc)}",
+            f"the engine refused {ref!r}: {_first_line(exc)}",
             fix="give an image reference such as ghcr.io/org/train:2024-06 or an image id.",
+            input="image",
         ) from None
     attrs = image.attrs or {}
     config = attrs.get("Config") or {}

@@ -11,6 +11,7 @@ from typing import Any
 
 from mlops_actions.env_verify import checks
 from mlops_actions.env_verify.checks import CheckResult, Expectations
+from mlops_actions.errors import end_sentence
 
 REPORT_SCHEMA = "mlops-actions/env-verify-report"
 REPORT_SCHEMA_VERSION = 1
@@ -207,7 +208,11 @@ def summary(
     ]
     order = {status: i for i, status in enumerate(checks.STATUS_ORDER)}
     for result in sorted(results, key=lambda r: order[r.status]):
-        detail = result.message + (f" **Fix:** {result.fix}" if result.status == "fail" else "")
+        detail = end_sentence(result.message) + (
+            f" **Fix:** {end_sentence(result.fix)}"
+            if result.status == "fail" and result.fix
+            else ""
+        )
         lines.append(
             f"| `{result.id}` | {_STATUS_ICON[result.status]} {result.status} "
             f"| {_cell(result.expected)} | {_cell(result.found)} | {_cell(detail)} |"

@@ -265,8 +265,10 @@ def load_table() -> CompatTable:
 # --- parsing helpers ----------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def parse_version(text: str) -> Version | None:
-    """``packaging`` version or None; never raises."""
+    """``packaging`` version or None; never raises. Cached: a repository repeats a few
+    version texts thousands of times (one per matrix combination), and Version is immutable."""
     try:
         return Version(text.strip())
     except (ValueError, TypeError):

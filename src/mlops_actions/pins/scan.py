@@ -253,7 +253,7 @@ def scan_repo(
         if ln.kind == "builds":
             builds.setdefault(ln.dst, []).append(ln)
     dockerfiles = [rel for rel, kind in candidates if kind == "dockerfile"]
-    dockerfiles += [d for d in builds if d not in kinds and exists(d)]
+    dockerfiles += [d for d in builds if d not in kinds and exists(d) and not _excluded(d, exclude)]
     stages: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
     for rel in dockerfiles:
         text = _read(root, rel)
@@ -290,8 +290,8 @@ def scan_repo(
     while queue:
         ln = queue.pop()
         target = ln.dst
-        if target in scans:
-            continue
+        if target in scans or _excluded(target, exclude):
+            continue  # an excluded file stays out even when something installs it
         if not inside(target):
             errors.append(ScanError(ln.src, ln.line, 1, f"{target!r} is outside the repository"))
             scans[target] = FileScan()

@@ -267,6 +267,10 @@ def _pip(
                         pins.append(
                             ShellPin(value.offset, value.text, implied, note=f"{role} {value.text}")
                         )
+            elif role == "torch-backend" and value.text == "auto":
+                # The build then depends on the GPU of the machine that installs (VG020).
+                moving = Decoded("cuda", "auto", "latest", reason="uv --torch-backend=auto")
+                pins.append(ShellPin(value.offset, value.text, moving, note="torch-backend auto"))
             elif role == "torch-backend" and value.text.startswith(("cu", "rocm")):
                 implied = variant_pin(value.text)
                 if implied is not None:

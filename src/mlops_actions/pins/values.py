@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -288,6 +289,7 @@ class ImageRef:
     digest: str | None
 
 
+@lru_cache(maxsize=4096)
 def parse_image_ref(ref: str) -> ImageRef | None:
     text = ref.strip()
     if not text or any(c.isspace() for c in text):

@@ -182,6 +182,26 @@ class _Job:
     pins: dict[tuple[int, int, str, str, str], Pin] = field(default_factory=dict)
     links: list[Link] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
+    runs: dict[tuple[int, tuple[str, ...]], _RunParse] = field(default_factory=dict)
+    """Parsed ``run:`` steps by (step, values of the matrix expressions the step reads)."""
+
+
+_Build = tuple[int, str, str | None, list[str], list[tuple[str, str]], str | None]
+"""A ``docker build`` in a step: line, context, Dockerfile, tags, build args, target."""
+
+
+@dataclass(frozen=True)
+class _RunParse:
+    """What one ``run:`` step says for one set of values of the matrix expressions it reads:
+    a job's matrix combinations share it, so each step is parsed once per distinct set."""
+
+    pins: tuple[Pin, ...]
+    errors: tuple[ScanError, ...]
+    installs: tuple[tuple[int, str], ...]
+    builds: tuple[_Build, ...]
+
+
+_MATRIX_REF = re.compile(r"\$\{\{\s*(matrix\.[\w-]+(?:\.[\w-]+)*)\s*\}\}")
 
 
 def _resolver(
@@ -557,6 +577,28 @@ def _run_step(
     gid: str,
 ) -> None:
     raw = scalar(run) or ""
+    # Only the matrix values the step reads change what it says: parse once per distinct set.
+    reads = tuple(
+        resolve("${{ " + ref + " }}").text for ref in sorted(set(_MATRIX_REF.findall(raw)))
+    )
+    key = (id(run), reads)
+    parsed = state.runs.get(key)
+    if parsed is None:
+        parsed = _parse_run(state, run, raw, ctx, resolve)
+        state.runs[key] = parsed
+        state.errors.extend(parsed.errors)
+    for pin in parsed.pins:
+        keep(pin)
+    for line, target in parsed.installs:
+        installs.append(target)
+        state.links.append(Link("installs", state.path, target, line, context=gid))
+    for build in parsed.builds:
+        _add_build(state, gid, *build)
+
+
+def _parse_run(
+    state: _Job, run: Node, raw: str, ctx: str, resolve: Callable[[str], Expansion]
+) -> _RunParse:
     exprs: list[str] = []
 
     def hold(m: re.Match[str]) -> str:
@@ -586,29 +628,32 @@ def _run_step(
         return Expansion(shell.text, (*unresolved, *shell.unresolved), (*used, *shell.used))
 
     result = scan_shell(text, expand=word_expand)
-    for sp in result.pins:
-        at = offset_pos(run, state.lines, sp.offset)
-        keep(
-            _pin(
-                state.path,
-                run,
-                sp.decoded,
-                ctx,
-                sp.raw,
-                sp.resolved + ((sp.note,) if sp.note else ()),
-                at=at,
-            )
+    pins = tuple(
+        _pin(
+            state.path,
+            run,
+            sp.decoded,
+            ctx,
+            sp.raw,
+            sp.resolved + ((sp.note,) if sp.note else ()),
+            at=offset_pos(run, state.lines, sp.offset),
         )
-    for off, message in result.errors:
-        line, col = offset_pos(run, state.lines, off)
-        state.errors.append(ScanError(state.path, line, col, message))
-    for ref in result.files:
-        line, _ = offset_pos(run, state.lines, ref.offset)
-        target = _repo_path(_PLACEHOLDER.sub("*", ref.path))
-        installs.append(target)
-        state.links.append(Link("installs", state.path, target, line, context=gid))
-    for command in split_words(text):
-        _docker_build(state, command, word_expand, run, gid)
+        for sp in result.pins
+    )
+    errors = tuple(
+        ScanError(state.path, *offset_pos(run, state.lines, off), message)
+        for off, message in result.errors
+    )
+    installs = tuple(
+        (offset_pos(run, state.lines, ref.offset)[0], _repo_path(_PLACEHOLDER.sub("*", ref.path)))
+        for ref in result.files
+    )
+    builds = tuple(
+        b
+        for command in split_words(text)
+        if (b := _docker_build(state, command, word_expand, run)) is not None
+    )
+    return _RunParse(pins, errors, installs, builds)
 
 
 def _docker_build(
@@ -616,18 +661,17 @@ def _docker_build(
     command: list[Word],
     word_expand: Callable[[str], Expansion],
     run: Node,
-    gid: str,
-) -> None:
+) -> _Build | None:
     words = [word_expand(w.text).text if "$" in w.text else w.text for w in command]
     if len(words) < 2 or words[0] != "docker":
-        return
+        return None
     rest = words[1:]
     if rest[:2] == ["buildx", "build"]:
         rest = rest[2:]
     elif rest[:1] == ["build"]:
         rest = rest[1:]
     else:
-        return
+        return None
     file: str | None = None
     args: list[tuple[str, str]] = []
     tags: list[str] = []
@@ -657,4 +701,4 @@ def _docker_build(
             step = 1
         i += step
     at_line, _ = offset_pos(run, state.lines, command[0].offset)
-    _add_build(state, gid, at_line, context, file or None, tags, args, target)
+    return (at_line, context, file or None, tags, args, target)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mlops_actions.pins.expand import Expansion, expand
-from mlops_actions.pins.model import FileScan, Link, Pin, ScanError
+from mlops_actions.pins.model import PROJECT_FILES, FileScan, Link, Pin, ScanError
 from mlops_actions.pins.shell import Word, scan_shell, split_words
 from mlops_actions.pins.values import (
     Decoded,
@@ -411,8 +411,33 @@ def _scan_run(
         errors.append(ScanError(path, line, col, message))
     for ref in result.files:
         line, _ = inst.pos(base + ref.offset)
+        if ref.kind == "project":
+            target = _project_file(ref.path, stage, path, exists, contexts)
+            links.append(
+                Link(
+                    "project", path, target, line, context=ctx, stage=stage.name, extras=ref.extras
+                )
+            )
+            continue
         target = _resolve_copied(ref.path, stage, path, exists, contexts)
         links.append(Link("installs", path, target, line, context=ctx, stage=stage.name))
+
+
+def _project_file(
+    ref: str,
+    stage: _Stage,
+    dockerfile: str,
+    exists: Callable[[str], bool] | None,
+    contexts: Sequence[str],
+) -> str:
+    """The repository file describing the project ``pip install <ref>`` builds in the image,
+    found through ``COPY`` like an installed requirements file; the directory when none is."""
+    if exists is not None:
+        for name in PROJECT_FILES:
+            found = _resolve_copied(posixpath.join(ref, name), stage, dockerfile, exists, contexts)
+            if exists(found):
+                return found
+    return _resolve_copied(ref, stage, dockerfile, exists, contexts)
 
 
 _UNDECLARED = "is not declared in this Dockerfile (it may come from the base image)"

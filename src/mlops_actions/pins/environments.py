@@ -15,7 +15,8 @@ The rules (documented in docs/version-guard.md, applied in this order):
    does), with the requirement files the job installs; unless it runs in an image built here
    (rule 1).
 5. compose: each compose service that runs an image not built here.
-6. project: each ``pyproject.toml`` / ``setup.cfg`` with the ``.python-version`` beside it.
+6. project: each ``pyproject.toml`` / ``setup.cfg`` / ``setup.py`` with the ``.python-version``
+   beside it and the requirement files its metadata reads (``reads`` links).
 7. requirements: each requirements file that nothing installs or includes, with its closure.
 8. file: any pin still in no environment forms one with the other leftovers of its file.
 """
@@ -34,6 +35,7 @@ from mlops_actions.pins.values import parse_image_ref
 EnvKind = Literal[
     "docker", "conda", "devcontainer", "ci", "compose", "requirements", "project", "file"
 ]
+_CLOSURE_KINDS = frozenset({"includes", "installs"})
 Stages = Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]]
 
 
@@ -43,7 +45,8 @@ class _Index:
     links: Sequence[Link]
 
     def closure(self, files: Iterable[str]) -> list[str]:
-        """Files plus everything they include (``-r``/``-c``), cycle-safe, in order."""
+        """Files plus everything they include (``-r``/``-c``) or install (a script's
+        ``pip install -r``, a conda file's ``pip: [-r x]``), cycle-safe, in order."""
         out: list[str] = []
         todo = list(files)
         while todo:
@@ -51,7 +54,7 @@ class _Index:
             if f in out:
                 continue
             out.append(f)
-            todo += [ln.dst for ln in self.links if ln.kind == "includes" and ln.src == f]
+            todo += [ln.dst for ln in self.links if ln.kind in _CLOSURE_KINDS and ln.src == f]
         return out
 
 
@@ -214,22 +217,23 @@ def group_environments(
             closure = idx.closure(installs)
             emit(f"conda:{f}", "conda", f, "conda", [*ps, *file_pins(closure)], [f, *closure])
 
-    # Rule 6 (project).
+    # Rule 6 (project), with the requirement files its metadata reads.
     for f, ps in idx.by_file.items():
-        if ps and ps[0].source in {"pyproject", "setup.cfg"}:
+        if ps and ps[0].source in {"pyproject", "setup.cfg", "setup.py"}:
             beside = posixpath.join(posixpath.dirname(f), ".python-version")
             extra = idx.by_file.get(beside, [])
+            read = idx.closure([ln.dst for ln in links if ln.kind == "reads" and ln.src == f])
             emit(
                 f"project:{f}",
                 "project",
                 f,
                 "project",
-                [*ps, *extra],
-                [f] + ([beside] if extra else []),
+                [*ps, *extra, *file_pins(read)],
+                [f] + ([beside] if extra else []) + read,
             )
 
     # Rule 7 (requirements roots).
-    targets = {ln.dst for ln in links if ln.kind in {"includes", "installs"}}
+    targets = {ln.dst for ln in links if ln.kind in {"includes", "installs", "reads"}}
     for f, ps in idx.by_file.items():
         if ps and ps[0].source == "requirements" and f not in targets:
             closure = idx.closure([f])

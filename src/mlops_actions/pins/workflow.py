@@ -200,17 +200,14 @@ def scan_workflow(path: str, text: str) -> FileScan:
                 gid += "[" + ", ".join(f"{k}={v.label()}" for k, v in combo.items()) + "]"
             env_used: set[str] = set()
             resolve = _resolver(combo, env, matrix_reason, env_used)
-            combo_pins, installs, images = _job_pins(state, job, resolve, gid, len(combos) > 1)
+            job_found = _job_pins(state, job, resolve, gid, len(combos) > 1)
             member = [p for node_id, p in matrix_pins if _in_combo(node_id, combo)]
-            for p in combo_pins:
+            every = [*job_found.pins, *job_found.container, *job_found.setup_python]
+            for p in every:
                 env_used.update(r.split("=", 1)[0] for r in p.resolved_from if "=" in r)
             # Workflow-level env pins join the jobs that read them (${{ env.X }} or $X).
             shared = [p for p in top_pins if p.context.rsplit(" ", 1)[-1] in env_used]
-            all_pins = tuple(dict.fromkeys([*shared, *env_pins, *member, *combo_pins]))
-            if all_pins or installs or images:
-                groups.append(
-                    PinGroup(gid, "ci", job_id, path, all_pins, tuple(installs), tuple(images))
-                )
+            groups += _groups(gid, job_id, path, [*shared, *env_pins, *member], job_found)
         pins += [p for _, p in matrix_pins]
         pins += list(state.pins.values())
         links += state.links
@@ -221,6 +218,38 @@ def scan_workflow(path: str, text: str) -> FileScan:
         errors=tuple(errors),
         groups=tuple(groups),
     )
+
+
+def _groups(gid: str, job_id: str, path: str, common: list[Pin], found: _Found) -> list[PinGroup]:
+    """The environments of one job (combination).
+
+    Usually one. A ``container:`` job that also runs setup-python has two interpreters: the
+    image's (its torch stays with it, group ``gid``) and setup-python's, which the steps'
+    installs use (group ``gid/setup-python``). setup-python steps under different ``if:``
+    conditions are alternatives: one group each, with the job's other pins."""
+    installs, images = tuple(found.installs), tuple(found.images)
+    steps = [*common, *found.pins]
+    conditions = list(dict.fromkeys(p.condition for p in found.setup_python))
+    alternatives = [
+        (cond, [p for p in found.setup_python if p.condition == cond]) for cond in conditions
+    ]
+    if len(alternatives) < 2:
+        alternatives = [(None, found.setup_python)]
+    out: list[PinGroup] = []
+    split = bool(found.container) and bool(found.setup_python)
+    if split:
+        out.append(PinGroup(gid, "ci", job_id, path, tuple(found.container), (), images))
+    for cond, setup in alternatives:
+        members = [*steps, *setup] if split else [*found.container, *steps, *setup]
+        group_id = gid + ("/setup-python" if split else "")
+        if cond is not None and len(alternatives) > 1:
+            group_id += f"[if: {cond}]"
+        pins = tuple(dict.fromkeys(members))
+        if pins or installs or (images and not split):
+            out.append(
+                PinGroup(group_id, "ci", job_id, path, pins, installs, () if split else images)
+            )
+    return out
 
 
 def _in_combo(node_id: int, combo: Combo) -> bool:
@@ -308,24 +337,39 @@ def _matrix_pins(path: str, job_id: str, matrix: Node | None) -> list[tuple[int,
     return out
 
 
+@dataclass
+class _Found:
+    """What one job (one matrix combination) pins, by where it applies: ``container`` pins
+    describe the ``container:`` image's own interpreter; ``setup_python`` pins an interpreter
+    setup-python installs (each with its step's ``if:``); ``pins`` everything else."""
+
+    pins: list[Pin] = field(default_factory=list)
+    container: list[Pin] = field(default_factory=list)
+    setup_python: list[Pin] = field(default_factory=list)
+    installs: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+
+
 def _job_pins(
     state: _Job,
     job: Node,
     resolve: Callable[[str], Expansion],
     gid: str,
     per_combo: bool,
-) -> tuple[list[Pin], list[str], list[str]]:
+) -> _Found:
     path, job_id = state.path, state.job_id
-    found: list[Pin] = []
-    installs: list[str] = []
-    images: list[str] = []
+    out = _Found()
+    found = out.pins
+    installs = out.installs
+    images = out.images
+    into = out.pins
 
     def keep(p: Pin) -> None:
         if per_combo and p.resolved_from and any(r.startswith("matrix.") for r in p.resolved_from):
             p = replace(p, environment=gid)
         key = (p.line, p.col, p.component, p.value, p.how)
         p = state.pins.setdefault(key, p)
-        found.append(p)
+        into.append(p)
 
     def image(node: Node, ctx: str) -> None:
         raw = scalar(node)
@@ -354,7 +398,9 @@ def _job_pins(
     container = get(job, "container")
     container_image = get(container, "image") if scalar(container) is None else container
     if container_image is not None:
+        into = out.container
         image(container_image, f"job {job_id} container")
+        into = found
     for name, _, svc in items(get(job, "services")):
         node = get(svc, "image")
         if node is not None:
@@ -390,13 +436,32 @@ def _job_pins(
         else:
             pv = get(with_node, "python-version")
             if pv is not None:
+                condition = scalar(get(step, "if"))
+                before = len(found)
                 _value_pins(path, pv, "python", f"{ctx} python-version", resolve, keep, state.lines)
+                # setup-python's interpreter: kept apart from the job's other pins (see _groups).
+                added = [
+                    replace(p, condition=condition) if condition else p for p in found[before:]
+                ]
+                for p in added:
+                    state.pins[(p.line, p.col, p.component, p.value, p.how)] = p
+                del found[before:]
+                out.setup_python += added
+        if uses.startswith("./"):
+            _uses_local(state, uses, step, gid)
         if uses.startswith("docker/build-push-action"):
             _build_push(state, with_node, resolve, gid)
         run = get(step, "run")
         if run is not None and scalar(run) is not None:
             _run_step(state, run, ctx, resolve, keep, installs, gid)
-    return found, installs, images
+    return out
+
+
+def _uses_local(state: _Job, uses: str, step: Node, gid: str) -> None:
+    """``uses: ./.github/actions/setup``: the job runs that composite action's steps."""
+    where = _repo_path(uses.split("@", 1)[0])
+    line = pos(get(step, "uses") or step)[0]
+    state.links.append(Link("uses", state.path, f"{where}/action.yml", line, context=gid))
 
 
 def _value_pins(
@@ -536,6 +601,10 @@ def _run_step(
     for ref in result.files:
         line, _ = offset_pos(run, state.lines, ref.offset)
         target = _repo_path(_PLACEHOLDER.sub("*", ref.path))
+        if ref.kind == "project":
+            link = Link("project", state.path, target, line, context=gid, extras=ref.extras)
+            state.links.append(link)
+            continue
         installs.append(target)
         state.links.append(Link("installs", state.path, target, line, context=gid))
     for command in split_words(text):
@@ -589,3 +658,46 @@ def _docker_build(
         i += step
     at_line, _ = offset_pos(run, state.lines, command[0].offset)
     _add_build(state, gid, at_line, context, file or None, tags, args, target)
+
+
+def scan_action(path: str, text: str) -> FileScan:
+    """A local composite action (``.github/actions/<name>/action.yml``): its steps read like a
+    job's. ``${{ inputs.x }}`` resolves to the input's default; the jobs that use the action
+    get its pins (``uses`` links, joined in ``scan_repo``)."""
+    root = compose_mapping(path, text)
+    if isinstance(root, FileScan):
+        return root
+    runs = get(root, "runs")
+    if runs is None or scalar(get(runs, "using")) != "composite":
+        return FileScan()
+    defaults = {
+        key: scalar(get(spec, "default")) or "" for key, _, spec in items(get(root, "inputs"))
+    }
+    state = _Job(path, text.splitlines(), "action", {})
+    gid = f"action:{path}"
+
+    def resolve(value: str) -> Expansion:
+        unresolved: list[str] = []
+        used: list[str] = []
+
+        def sub(m: re.Match[str]) -> str:
+            mi = re.fullmatch(r"inputs\.([\w-]+)", m.group(1))
+            if mi is not None and mi.group(1) in defaults and "${{" not in defaults[mi.group(1)]:
+                used.append(f"input {mi.group(1)} default={defaults[mi.group(1)]}")
+                return defaults[mi.group(1)]
+            unresolved.append(f"expression ${{{{ {m.group(1)} }}}} cannot be resolved statically")
+            return m.group(0)
+
+        return Expansion(_EXPR.sub(sub, value), tuple(unresolved), tuple(used))
+
+    found = _job_pins(state, runs, resolve, gid, per_combo=False)
+    pins = [replace(p, source="action") for p in state.pins.values()]
+    by_key = {(p.line, p.col, p.component, p.value, p.how): p for p in pins}
+    members = [
+        by_key[(p.line, p.col, p.component, p.value, p.how)]
+        for p in (*found.pins, *found.setup_python)
+    ]
+    group = PinGroup(gid, "ci", path, path, tuple(dict.fromkeys(members)), tuple(found.installs))
+    return FileScan(
+        pins=tuple(pins), links=tuple(state.links), errors=tuple(state.errors), groups=(group,)
+    )

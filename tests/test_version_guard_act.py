@@ -21,6 +21,7 @@ FIXTURES = (
     "version-guard",
     "tests/fixtures/repos/vg-consistent",
     "tests/fixtures/repos/vg-mismatch",
+    "tests/fixtures/config/vg-consistent.yml",
 )
 
 

@@ -101,7 +101,9 @@ def test_consistent_repository_exits_zero(
     out = capsys.readouterr().out
     assert "::error" not in out and "0 errors" in out
     outputs = read_outputs(tmp_path / "runner" / "output")
-    assert outputs["ok"] == "true" and outputs["findings"] == "[]"
+    # only the VG016 warnings for its lagging CPU serving stack, which the config can name
+    assert outputs["ok"] == "true"
+    assert {f["rule"] for f in json.loads(outputs["findings"])} == {"VG016"}
 
 
 def test_fail_on_levels(tmp_path: Path, workspace: Path) -> None:
@@ -164,10 +166,11 @@ def test_sarif_and_json_formats_print_machine_output(
     env.pop("GITHUB_ACTIONS")
     assert main(["version-guard", "repos/vg-nonexistent", "--format", "sarif"], env) == 1
     doc = json.loads(capsys.readouterr().out)
-    assert {r["ruleId"] for r in doc["runs"][0]["results"]} == {"VG008"}
+    assert {r["ruleId"] for r in doc["runs"][0]["results"]} == {"VG008", "VG016"}
     assert main(["version-guard", "repos/vg-nonexistent", "--format", "json"], env) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["ok"] is False and len(report["findings"]) == 7
+    assert report["ok"] is False
+    assert len([f for f in report["findings"] if f["rule"] == "VG008"]) == 7
 
 
 def test_build_args_input_resolves_args(

@@ -1,0 +1,391 @@
+"""Agreement rules: the pins of one environment name one torch, CUDA variant, cuDNN major and
+Python minor; across environments, what the config declares shared agrees.
+
+VG003 torch-mismatch, VG004 cuda-mismatch, VG005 cudnn-mismatch, VG006 python-mismatch, VG013
+shared-mismatch and VG016 stack-drift (docs/version-guard.md#vg003-torch-mismatch, the headings
+after it, and #vg016-stack-drift).
+Tests: tests/test_version_guard_rules_agreement.py."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from packaging.version import Version
+
+from mlops_actions.compat import cuda_builds, pypi_default_cuda
+from mlops_actions.pins.model import Environment, Pin, ScanResult
+from mlops_actions.version_guard.rules.catalog import Rule, define
+from mlops_actions.version_guard.rules.findings import Context, Findings
+from mlops_actions.version_guard.rules.readings import (
+    TORCH_FAMILY,
+    cudnn_major,
+    cudnn_text,
+    from_index,
+    from_matrix,
+    join_items,
+    members,
+    python_minor,
+    range_spec,
+    variant_key,
+    variant_text,
+    version_of,
+    where,
+)
+from mlops_actions.version_guard.rules.roles import Roles
+from mlops_actions.version_guard.rules.settings import glob_match
+
+RULES = define(
+    __name__,
+    Rule(
+        "VG003",
+        "torch-mismatch",
+        "error",
+        "Files of one environment pin different torch, torchvision or torchaudio versions.",
+        "Inside one environment (a Docker build with the requirement files it installs, a conda "
+        "environment, a CI matrix entry, …) every pin of a package must name the same version, "
+        "and every range must allow it; otherwise the last install wins and the image holds a "
+        "version nobody reviewed. Each line involved is reported, naming the others.",
+        "Make every pin of the package in the environment the same version; the finding lists "
+        "the other lines. Keep the version in one place (an `ARG` or a constraints file) where you "
+        "can.",
+    ),
+    Rule(
+        "VG004",
+        "cuda-mismatch",
+        "error",
+        "Files of one environment name different CUDA variants.",
+        "The CUDA variant is written in many places: the image tag (`cuda12.1`), a local version "
+        "(`+cu121`), a PyTorch index URL (`/whl/cu121`), conda's `pytorch-cuda=`, a `CUDA_VERSION` "
+        "`ARG`, apt's `cuda-toolkit-12-1`. When they disagree, pip replaces the image's torch or "
+        "the extension build uses another toolkit than torch; a CPU wheel in a CUDA image is the "
+        "same mistake. A torch pin with no `+cuXXX`, index or find-links is PyPI's build, which "
+        "on Linux x86_64 carries the release's default CUDA (torch 1.13: 11.7, 2.4: 12.1, 2.5: "
+        "12.4, 2.11: 13.0); it is compared with the image or toolkit CUDA, as an error when the "
+        "major differs and a warning when only the minor does. Compared at the `major.minor` "
+        "level.",
+        "Choose one CUDA version for the environment and write it everywhere the finding lists "
+        "(image tag, index URL, local versions, `pytorch-cuda=`).",
+    ),
+    Rule(
+        "VG005",
+        "cudnn-mismatch",
+        "error",
+        "Files of one environment name different cuDNN major versions.",
+        "A cuDNN major (from an image tag such as `cudnn8`, an apt `libcudnn9` package or an "
+        "`nvidia-cudnn-cu12` pin) that differs from the rest of the environment means two cuDNN "
+        "libraries and whichever loads first wins.",
+        "Use images and packages of one cuDNN major: torch 2.4 and later wheels and images use "
+        "cuDNN 9, earlier ones cuDNN 8.",
+    ),
+    Rule(
+        "VG006",
+        "python-mismatch",
+        "error",
+        "Files of one environment name different Python minor versions.",
+        "Wheels are built per Python minor; a `.python-version` of 3.11 beside a conda "
+        "`python=3.10` means local runs and the deployed environment resolve different wheels. "
+        "`requires-python` ranges must include the pinned minor.",
+        "Use one Python minor in every file of the environment; widen `requires-python` if it "
+        "excludes the pinned version.",
+    ),
+    Rule(
+        "VG013",
+        "shared-mismatch",
+        "error",
+        "Deployable environments disagree on a component the config declares shared.",
+        "Environments may differ on purpose (a CPU and a CUDA image, a test matrix), so across "
+        "environments only the components listed in `version-guard.shared` must agree, and only "
+        "between deployable files (CI workflows are never compared).",
+        "Use the same version of the component in every deployable environment, or remove it "
+        "from `shared`.",
+    ),
+    Rule(
+        "VG016",
+        "stack-drift",
+        "warning",
+        "Exact torch or CUDA pins in different parts of the repository tell different stories.",
+        "With no configuration, every exact torch or CUDA pin of the repository's own stack "
+        "(images, requirement and conda files, project metadata, CI job containers) is expected "
+        "to name one torch release: `requirements.txt` on 2.5.1, `pyproject.toml` on 2.4.0 and a "
+        "CI container on CUDA 12.1 are three stories, and which one a user gets depends on how "
+        "they install. Recognised variants of one stack pass: the CPU, ROCm, CUDA, XPU and "
+        "Neuron builds of one release, CI matrix entries, nightly lanes, requirement lists only CI "
+        "installs, example and docs trees, and files whose path names a flavour (`cu118`, "
+        "`cpu`, `rocm`) for CUDA. The finding names which files tell which story. Lines of one "
+        "environment are reported by VG003/VG004 instead.",
+        "Make the pins name one release, or declare the separate stack in "
+        "`version-guard.environments` (a named environment is its own story); "
+        "`version-guard.shared` turns the disagreement into an error (VG013) for deployed files.",
+    ),
+)
+
+
+def check(ctx: Context, out: Findings) -> None:
+    for env in ctx.environments:
+        _agreement(env, out)
+        _pypi_default_cuda(env, out)
+    _shared(ctx.scan, ctx.environments, ctx.roles, out)
+    _stories(ctx, out)
+
+
+def _agreement(env: Environment, out: Findings) -> None:
+    pins = members(env)
+    name = env.name or env.id
+    # torch, torchvision, torchaudio: one version; ranges must allow it.
+    for component in TORCH_FAMILY:
+        exact = [(p, v) for p in pins if p.component == component and (v := version_of(p))]
+        for p, v in exact:
+            for q, w in exact:
+                if v != w:
+                    out.conflict(
+                        "VG003", p, f"{component} {p.value}", q, f"{component} {q.value}", name
+                    )
+        for r in pins:
+            spec = range_spec(r) if r.component == component else None
+            if spec is None:
+                continue
+            for p, v in exact:
+                if not spec.contains(v, prereleases=True):
+                    out.conflict(
+                        "VG003", r, f"{component} `{r.value}`", p, f"{component} {p.value}", name
+                    )
+                    out.conflict(
+                        "VG003", p, f"{component} {p.value}", r, f"{component} `{r.value}`", name
+                    )
+    # CUDA variant.
+    keyed = [(p, k) for p in pins if (k := variant_key(p))]
+    for p, k in keyed:
+        for q, m in keyed:
+            if k != m:
+                out.conflict("VG004", p, variant_text(p, k), q, variant_text(q, m), name)
+    # cuDNN major.
+    majors = [(p, k) for p in pins if (k := cudnn_major(p))]
+    for p, k in majors:
+        for q, m in majors:
+            if k != m:
+                out.conflict("VG005", p, cudnn_text(p, k), q, cudnn_text(q, m), name)
+    # Python minor; ranges must include it.
+    minors = [(p, k) for p in pins if (k := python_minor(p))]
+    for p, k in minors:
+        for q, m in minors:
+            if k != m:
+                out.conflict("VG006", p, f"Python {k}", q, f"Python {m}", name)
+    for r in pins:
+        spec = range_spec(r) if r.component == "python" else None
+        if spec is None:
+            continue
+        for p, k in minors:
+            if not spec.contains(Version(k.rstrip("t")), prereleases=True):
+                out.conflict("VG006", r, f"Python `{r.value}`", p, f"Python {k}", name)
+                out.conflict("VG006", p, f"Python {k}", r, f"Python `{r.value}`", name)
+
+
+def _shared(scan: ScanResult, envs: Sequence[Environment], roles: Roles, out: Findings) -> None:
+    if not out.settings.shared:
+        return
+    env_of: dict[Pin, str] = {}
+    for env in envs:
+        for p in env.pins:
+            env_of.setdefault(p, env.name or env.id)
+    pins = [p for p in dict.fromkeys(scan.pins) if roles.deployable(p.file) and not from_matrix(p)]
+    for component in out.settings.shared:
+        keyed: list[tuple[Pin, str, str]] = []
+        for p in pins:
+            if component in TORCH_FAMILY:
+                v = version_of(p) if p.component == component else None
+                k, shown = (str(v), f"{component} {p.value}") if v else (None, "")
+            elif component == "cuda":
+                k = variant_key(p)
+                shown = variant_text(p, k) if k else ""
+            elif component == "cudnn":
+                k = cudnn_major(p)
+                shown = cudnn_text(p, k) if k else ""
+            else:
+                k = python_minor(p)
+                shown = f"Python {k}" if k else ""
+            if k is not None:
+                keyed.append((p, k, shown))
+        for p, k, s in keyed:
+            for q, m, t in keyed:
+                if k != m:
+                    out.conflict("VG013", p, s, q, t, env_of.get(q, q.file))
+
+
+# --- VG004 for a bare PyPI pin: the CUDA build PyPI serves ------------------------------------
+
+_TOOLKIT_SOURCES = frozenset({"dockerfile", "compose", "devcontainer", "workflow"})
+
+
+def _pypi_default_cuda(env: Environment, out: Findings) -> None:
+    """A torch pin with no ``+cuXXX``, index or find-links is PyPI's build, which on Linux
+    x86_64 carries the release's default CUDA (torch 1.13: 11.7, 2.4: 12.1, 2.11: 13.0);
+    compare it with the CUDA of the image or toolkit the environment runs on. Another major is
+    an error; another minor only a warning (the wheel carries its own CUDA runtime)."""
+    pins = members(env)
+    if any(from_index(p) for p in pins):
+        return  # an index decides the build; VG004/VG008 compare it
+    toolkits = [
+        (p, k)
+        for p in pins
+        if p.component == "cuda"
+        and p.source in _TOOLKIT_SOURCES
+        and (k := variant_key(p)) is not None
+        and k != "cpu"
+        and not k.startswith("rocm")
+    ]
+    if not toolkits:
+        return
+    for pin in pins:
+        if pin.component != "torch" or pin.variant is not None or pin.derived_from:
+            continue
+        if pin.source not in {"requirements", "dockerfile", "workflow"}:
+            continue  # conda builds are named by their channel and build string
+        v = version_of(pin)
+        implied = pypi_default_cuda(str(v)) if v is not None else None
+        if implied is None:
+            continue
+        for toolkit, key in toolkits:
+            if key == implied:
+                continue
+            major = key.split(".")[0] != implied.split(".")[0]
+            out.add(
+                "VG004",
+                f"torch {pin.value} from PyPI is the CUDA {implied} build (PyPI's default for "
+                f"torch {v}), but this environment runs CUDA {key} ({where(toolkit)})",
+                pin,
+                related=[(toolkit.file, toolkit.line)],
+                fix=_pypi_fix(str(v), key, implied),
+                at_most=None if major else "warning",
+            )
+
+
+def _pypi_fix(torch: str, key: str, implied: str) -> str:
+    tag = "cu" + key.replace(".", "")
+    if key in (cuda_builds(torch) or ()):
+        return (
+            f"install the {tag} build (torch=={torch}+{tag}, or the PyTorch index "
+            f"https://download.pytorch.org/whl/{tag}), or use an image on CUDA {implied}."
+        )
+    return f"use an image on CUDA {implied}, or a torch release built for CUDA {key}."
+
+
+# --- VG016: one story per repository -----------------------------------------------------------
+
+_FLAVOUR = re.compile(
+    r"(?:^|[^a-z0-9])(?:cu\d{2,3}|cuda[-_.]?\d+|cpu|rocm|xpu|neuron|hpu|gpu)", re.I
+)
+
+
+@dataclass(frozen=True)
+class _Told:
+    pin: Pin
+    story: str
+    """What the pin says, as shown: ``torch 2.4.1`` or ``CUDA 12.1``."""
+    release: tuple[int, ...] | None
+    """The torch release it belongs to, when known (a flavour of that release)."""
+    stack: str
+    """The config environment its file is in, or "" for the repository's default stack."""
+
+
+def _stories(ctx: Context, out: Findings) -> None:
+    """Exact torch and CUDA pins of the default stack that disagree across environments."""
+    if not out.on("VG016"):
+        return
+    roles = ctx.roles
+    pins = [
+        p
+        for p in dict.fromkeys(ctx.scan.pins)
+        if not from_matrix(p) and p.environment is None and roles.tells_the_story(p)
+    ]
+    if not pins:
+        return
+    envs_of: dict[Pin, set[str]] = {}
+    releases_of_env: dict[str, set[tuple[int, ...]]] = {}
+    for env in ctx.environments:
+        for p in env.pins:
+            envs_of.setdefault(p, set()).add(env.id)
+            v = version_of(p) if p.component == "torch" and not from_matrix(p) else None
+            if v is not None:
+                releases_of_env.setdefault(env.id, set()).add(v.release)
+    stack_of = {
+        f: name
+        for name, globs in ctx.settings.groups
+        for f in ctx.scan.files
+        if any(glob_match(f, g) for g in globs)
+    }
+
+    def release_of(p: Pin) -> tuple[int, ...] | None:
+        found = {r for e in envs_of.get(p, ()) for r in releases_of_env.get(e, ())}
+        return next(iter(found)) if len(found) == 1 else None
+
+    told: list[_Told] = []
+    shared = set(ctx.settings.shared)
+    for p in pins:
+        stack = stack_of.get(p.file, "")
+        if p.component == "torch" and "torch" not in shared:
+            v = version_of(p)
+            if v is not None:
+                told.append(_Told(p, f"torch {v}", v.release, stack))
+        key = variant_key(p)
+        if (
+            key is not None
+            and key != "cpu"
+            and not key.startswith("rocm")
+            and "cuda" not in shared
+            and p.component in ("cuda", "torch")
+            and not _FLAVOUR.search(p.file)
+        ):
+            own = version_of(p) if p.component == "torch" else None
+            told.append(_Told(p, f"CUDA {key}", own.release if own else release_of(p), stack))
+    _report_stories([t for t in told if t.story.startswith("torch")], envs_of, out, _torch_apart)
+    _report_stories([t for t in told if t.story.startswith("CUDA")], envs_of, out, _cuda_apart)
+
+
+def _torch_apart(a: _Told, b: _Told) -> bool:
+    """Two torch releases disagree unless one is a prefix of the other (conda's ``2.4``)."""
+    assert a.release is not None and b.release is not None
+    n = min(len(a.release), len(b.release))
+    return a.release[:n] != b.release[:n]
+
+
+def _cuda_apart(a: _Told, b: _Told) -> bool:
+    """Two CUDA versions disagree unless they are flavours of one torch release; when both
+    belong to different releases the torch story already says so."""
+    if a.story == b.story:
+        return False
+    return a.release is None or b.release is None
+
+
+def _report_stories(
+    told: Sequence[_Told],
+    envs_of: dict[Pin, set[str]],
+    out: Findings,
+    apart: Callable[[_Told, _Told], bool],
+) -> None:
+    stories: dict[str, dict[str, dict[str, None]]] = {}
+    for s in told:
+        stories.setdefault(s.stack, {}).setdefault(s.story, {})[s.pin.file] = None
+    for t in told:
+        others = [
+            o
+            for o in told
+            if o.stack == t.stack
+            and where(o.pin) != where(t.pin)
+            and not (envs_of.get(o.pin, set()) & envs_of.get(t.pin, set()))
+            and apart(t, o)
+        ]
+        if not others:
+            continue
+        told_here = stories[t.stack]
+        line = "; ".join(f"{story}: {join_items(list(fs))}" for story, fs in told_here.items())
+        scope = f"environment {t.stack}" if t.stack else "this repository"
+        out.add(
+            "VG016",
+            f"{t.story} here, but {scope} tells {len(told_here)} stories ({line})",
+            t.pin,
+            related=[(o.pin.file, o.pin.line) for o in others],
+            fix="make these pins name one release, or declare the separate stack under "
+            "version-guard.environments.",
+        )

@@ -1,0 +1,136 @@
+"""Policy rules: what deployable files must pin, and the stack the config declares.
+
+VG002 torch-not-exact (docs/version-guard.md#vg002-torch-not-exact) and VG010 policy
+(docs/version-guard.md#vg010-policy). Tests: tests/test_version_guard_rules_policy.py."""
+
+from __future__ import annotations
+
+from packaging.version import Version
+
+from mlops_actions.compat import parse_version
+from mlops_actions.pins.model import ScanResult
+from mlops_actions.version_guard.rules.catalog import Rule, define
+from mlops_actions.version_guard.rules.findings import Context, Findings
+from mlops_actions.version_guard.rules.readings import (
+    TORCH_FAMILY,
+    from_matrix,
+    python_minor,
+    variant_key,
+    version_of,
+)
+from mlops_actions.version_guard.rules.roles import Roles, is_nightly
+
+RULES = define(
+    __name__,
+    Rule(
+        "VG002",
+        "torch-not-exact",
+        "error",
+        "A deployed file gives torch, torchvision or torchaudio as a range or not at all.",
+        "What gets deployed must be reproducible: `torch>=2.1` installs whatever is newest on the "
+        "day of the build. Deployable means deployed: a Dockerfile's own lines, compose files, "
+        "devcontainers, the requirement and conda files they install (with their `-r`/`-c` "
+        "includes) and the files the config's `deployable` globs name. Example, tutorial, demo, "
+        "notebook and docs trees, library metadata (`pyproject.toml`, `setup.cfg`, pip-tools "
+        "inputs `*.in`, requirement files that `setup.py` reads as install_requires) and "
+        "requirement lists only CI installs are not deployed (a test job may install the newest "
+        "torch on purpose). A nightly install (a nightly index or a dev version) is a deliberate "
+        "lane: it is a notice at most. The config keys `deployable` and `library` (globs, "
+        "relative to the scanned root) override the defaults; `deployable` wins when a file "
+        "matches both.",
+        "Pin an exact version (`torch==2.4.1`, with `+cu121` or a PyTorch index for a CUDA "
+        "build), or list the file under `version-guard.library` if it is not deployed.",
+    ),
+    Rule(
+        "VG010",
+        "policy",
+        "error",
+        "A pin differs from the version the config's `environment` section declares.",
+        "The `environment` section of `.github/mlops.yml` declares the stack the repository "
+        "uses (`torch`, `torchvision`, `torchaudio`, `cuda`, `cudnn`, `python`: an exact version "
+        "or a PEP 440 specifier; `cuda: cpu` for CPU builds). Every exact pin must satisfy it. "
+        "Values of a CI test matrix are exempt: a matrix tests several versions on purpose.",
+        "Change the pin to the declared version, or change the declaration in the config file "
+        "if the stack moved.",
+    ),
+)
+
+
+def check(ctx: Context, out: Findings) -> None:
+    _exact_in_deployable(ctx.scan, ctx.roles, out)
+    _policy(ctx.scan, out)
+
+
+def _exact_in_deployable(scan: ScanResult, roles: Roles, out: Findings) -> None:
+    for pin in scan.pins:
+        if pin.component not in TORCH_FAMILY or pin.how not in {"range", "unpinned", "latest"}:
+            continue
+        if pin.derived_from or not roles.deployable(pin.file):
+            continue
+        shown = f"`{pin.value}`" if pin.value else "no version"
+        if is_nightly(pin):
+            out.add(
+                "VG002",
+                f"{pin.component} {shown} comes from the nightly index in a deployed file: the "
+                "build changes every day",
+                pin,
+                fix=f"pin a dated nightly ({pin.component}==2.x.0.devYYYYMMDD) to make the "
+                "build reproducible, or accept the notice for a deliberate nightly lane.",
+                at_most="notice",
+            )
+            continue
+        out.add(
+            "VG002",
+            f"{pin.component} is pinned as {shown} in a deployed file; pin an exact version",
+            pin,
+            fix=f"write {pin.component}==<version>, or list {pin.file} under "
+            "version-guard.library if it is not deployed.",
+        )
+
+
+def _policy(scan: ScanResult, out: Findings) -> None:
+    declared_in = f" ({out.settings.config_path})" if out.settings.config_path else ""
+    for item in out.settings.policy:
+        for pin in scan.pins:
+            if from_matrix(pin) or pin.how != "exact":
+                continue
+            if item.component == "cuda":
+                key = variant_key(pin)
+                if key is None:
+                    continue
+                ok = (
+                    (key == "cpu")
+                    if item.cpu
+                    else (key != "cpu" and not key.startswith("rocm") and item.allows(Version(key)))
+                )
+                shown = "CPU" if key == "cpu" else key
+            elif item.component == "python":
+                minor = python_minor(pin)
+                if minor is None:
+                    continue
+                v = parse_version(pin.value.rstrip("t"))
+                ok = v is not None and item.allows(v)
+                shown = pin.value
+            elif item.component == "cudnn":
+                if pin.component != "cudnn" or (v := parse_version(pin.value)) is None:
+                    continue
+                ok = item.allows(v) or (
+                    item.exact is not None
+                    and len(v.release) < len(item.exact.release)
+                    and item.exact.release[: len(v.release)] == v.release
+                )
+                shown = pin.value
+            else:
+                if pin.component != item.component or (v := version_of(pin)) is None:
+                    continue
+                ok = item.allows(v)
+                shown = pin.value
+            if not ok:
+                out.add(
+                    "VG010",
+                    f"{item.component} {shown} here, but the config declares "
+                    f"{item.component}: {item.text}{declared_in}",
+                    pin,
+                    fix=f"use {item.component} {item.text}, or update environment."
+                    f"{item.component} in the config.",
+                )

@@ -1,0 +1,98 @@
+"""VG002 torch-not-exact and VG010 policy: what deployable files must pin, and the stack the
+config declares."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlops_actions.config import parse_config
+from mlops_actions.errors import ConfigError
+from mlops_actions.version_guard.rules import (
+    Settings,
+    settings_from_config,
+)
+from mlops_actions.version_guard.rules.roles import file_roles
+from tests.support.version_guard import at, of, run, scanned
+
+
+def test_vg002_ranges_in_deployable_files() -> None:
+    findings = run("vg-floating")
+    assert at(findings, "VG002") == {
+        ("requirements.txt", 1),
+        ("requirements.txt", 2),
+        ("docker/Dockerfile", 4),
+    }
+
+
+def test_vg002_library_pyproject_may_use_ranges() -> None:
+    assert ("pyproject.toml", 4) not in at(run("vg-floating"), "VG002")
+    assert at(run("vg-consistent"), "VG002") == set()
+
+
+def test_vg002_config_overrides_file_roles() -> None:
+    as_library = run("vg-floating", yaml_text="version-guard:\n  library: [requirements.txt]\n")
+    assert ("requirements.txt", 1) not in at(as_library, "VG002")
+    as_app = run("vg-floating", yaml_text="version-guard:\n  deployable: [pyproject.toml]\n")
+    assert ("pyproject.toml", 4) in at(as_app, "VG002")
+
+
+def test_vg002_fires_only_where_torch_is_deployed() -> None:
+    """vg-roles: an image and the files it installs are deployed; examples, docs, the list
+    setup.py reads as install_requires, a CI-only test list and a conda file nothing installs
+    are not."""
+    findings = run("vg-roles")
+    errors = {(f.file, f.line) for f in findings if f.rule_id == "VG002" and f.severity == "error"}
+    assert errors == {
+        ("docker/Dockerfile", 4),  # the image's own line
+        ("requirements/base.txt", 1),  # included by the file the image installs
+    }
+    quiet = {
+        "examples/finetune/requirements.txt",
+        "examples/finetune/Dockerfile",
+        "docs/requirements.txt",
+        "requirements/runtime.txt",
+        "requirements/test.txt",
+        "environment.yml",
+    }
+    assert not {f for f, _ in at(findings, "VG002")} & quiet
+    # the fixture really pins ranges in every quiet file
+    loose = {p.file for p in scanned("vg-roles").pins if p.how in {"range", "unpinned"}}
+    assert quiet - {"requirements/runtime.txt"} <= loose  # setup.py is not scanned
+
+
+def test_vg002_nightly_install_is_a_notice() -> None:
+    (nightly,) = of(run("vg-roles"), "VG002", "docker/nightly.Dockerfile", 3)
+    assert nightly.severity == "notice" and "nightly" in nightly.message
+
+
+def test_file_roles() -> None:
+    roles = file_roles(scanned("vg-roles"), Settings())
+    assert roles.deployable("docker/Dockerfile")
+    assert roles.deployable("requirements/base.txt")
+    assert not roles.deployable("requirements/test.txt")
+    assert not roles.deployable("examples/finetune/Dockerfile")
+    assert not roles.deployable("pyproject.toml")
+    named = file_roles(scanned("vg-roles"), Settings(deployable=("requirements/test.txt",)))
+    assert named.deployable("requirements/test.txt")
+
+
+def test_vg010_declared_versions() -> None:
+    findings = run("vg-consistent", yaml_text='environment:\n  torch: "2.5"\n  cuda: "12.4"\n')
+    lines = at(findings, "VG010")
+    assert ("requirements/train.txt", 4) in lines
+    assert ("docker/train.Dockerfile", 3) in lines
+    # matrix values are exempt, whatever they say
+    assert not any(f == ".github/workflows/train.yml" for f, _ in lines)
+    (req,) = [f for f in of(findings, "VG010", "requirements/train.txt", 4) if "torch" in f.message]
+    assert "torch: 2.5" in req.message and ".github/mlops.yml" in req.message
+
+
+def test_vg010_matching_policy_passes() -> None:
+    text = 'environment:\n  torch: ">=2.3,<2.5"\n  python: "3.11"\n'
+    assert at(run("vg-consistent", yaml_text=text), "VG010") == set()
+
+
+def test_vg010_bad_declaration_is_a_config_error_at_the_key() -> None:
+    with pytest.raises(ConfigError) as info:
+        settings_from_config(parse_config('environment:\n  torch: "two"\n', ".github/mlops.yml"))
+    assert info.value.line == 2 and "environment.torch" in info.value.message

@@ -18,6 +18,7 @@ from mlops_actions.pins.expand import Expansion, expand
 from mlops_actions.pins.model import PROJECT_FILES, FileScan, Link, Pin, ScanError
 from mlops_actions.pins.shell import Word, scan_shell, split_words
 from mlops_actions.pins.values import (
+    OS_PYTHON,
     Decoded,
     classify_value,
     component_for_name,
@@ -366,11 +367,23 @@ def scan_dockerfile(
             )
             continue
     return FileScan(
-        pins=tuple(pins),
+        pins=tuple(_drop_os_python(pins)),
         links=tuple(links),
         errors=tuple(errors),
         stages=tuple((s.name, tuple(dict.fromkeys(s.parents))) for s in stages),
     )
+
+
+def _drop_os_python(pins: list[Pin]) -> list[Pin]:
+    """A base image's OS Python counts only when the Dockerfile installs no other Python."""
+    inferred = [p for p in pins if p.component == "python" and _from_os(p)]
+    if inferred and any(p.component == "python" and not _from_os(p) for p in pins):
+        return [p for p in pins if not (p.component == "python" and _from_os(p))]
+    return pins
+
+
+def _from_os(pin: Pin) -> bool:
+    return (pin.reason or "").startswith(OS_PYTHON)
 
 
 _RUN_FLAG = re.compile(r"^(--[a-z-]+=\S+\s+)+")

@@ -8,7 +8,8 @@ from typing import Literal
 Component = Literal[
     "torch", "torchvision", "torchaudio", "cuda", "cudnn", "python", "image", "nccl", "rocm"
 ]
-How = Literal["exact", "range", "unpinned", "latest", "unresolved", "digest"]
+How = Literal["exact", "range", "unpinned", "latest", "unresolved", "digest", "invalid"]
+"""``invalid``: written so that the installer rejects it (``torch>=2.1+cpu``)."""
 Source = Literal[
     "dockerfile",
     "requirements",

@@ -16,11 +16,13 @@ from packaging.utils import canonicalize_name
 from mlops_actions.pins.expand import Expansion
 from mlops_actions.pins.values import (
     PACKAGE_COMPONENTS,
+    PYTORCH_CHANNEL,
     Decoded,
     decode_apt_package,
     decode_conda_spec,
     decode_requirement,
     decode_wheel_url,
+    from_pytorch_channel,
     index_variant,
     variant_pin,
 )
@@ -482,6 +484,9 @@ def _conda(
     errors: list[tuple[int, str]],
     info: dict[int, Expansion],
 ) -> None:
+    channels = [
+        args[k + 1].text for k in range(len(args) - 1) if args[k].text in {"-c", "--channel"}
+    ]
     i = 0
     while i < len(args):
         w = args[i]
@@ -502,7 +507,8 @@ def _conda(
         if isinstance(decoded, str):
             errors.append((w.offset, decoded))
         elif decoded is not None:
-            pins.append(ShellPin(w.offset, w.text, decoded, note="conda"))
+            note = PYTORCH_CHANNEL if from_pytorch_channel(w.text, channels) else "conda"
+            pins.append(ShellPin(w.offset, w.text, decoded, note=note))
 
 
 def _conda_env(args: list[Word], files: list[FileRef]) -> None:

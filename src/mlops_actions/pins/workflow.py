@@ -22,8 +22,9 @@ import yaml
 
 from mlops_actions.pins.expand import Expansion, expand
 from mlops_actions.pins.model import FileScan, Link, Pin, PinGroup, ScanError
-from mlops_actions.pins.shell import Word, scan_shell, split_words
+from mlops_actions.pins.shell import ShellScan, Word, scan_shell, split_words
 from mlops_actions.pins.values import (
+    YAML_NUMBER,
     Decoded,
     classify_value,
     component_for_name,
@@ -39,6 +40,7 @@ from mlops_actions.pins.yamlnodes import (
     pos,
     scalar,
     seq,
+    yaml_number,
 )
 
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -77,11 +79,24 @@ def _cell(node: Node) -> _Cell:
         return _Cell(node, None, tuple((k, _cell(v)) for k, _, v in items(node)))
     if isinstance(node, yaml.SequenceNode):
         return _Cell(node, json.dumps([scalar(n) for n in node.value]))
-    return _Cell(node, scalar(node) or "")
+    return _Cell(node, yaml_number(node) or scalar(node) or "")
 
 
 def _same(a: _Cell, b: _Cell) -> bool:
     return a.label() == b.label()
+
+
+MATRIX_LIMIT = 256
+"""GitHub's limit on the jobs one matrix generates."""
+
+
+def matrix_size(matrix: Node | None) -> int:
+    """How many combinations the matrix keys multiply to (before ``exclude``/``include``)."""
+    size = 1
+    for key, _, value in items(matrix):
+        if key not in {"include", "exclude"} and isinstance(value, yaml.SequenceNode):
+            size *= max(len(value.value), 1)
+    return size
 
 
 def matrix_combinations(matrix: Node | None) -> tuple[list[Combo], str | None]:
@@ -106,15 +121,19 @@ def matrix_combinations(matrix: Node | None) -> tuple[list[Combo], str | None]:
             keys.append((key, [_cell(v) for v in value.value]))
         else:
             unresolved = f"matrix.{key} is an expression ({scalar(value)!r})"
-    combos: list[Combo] = []
-    if keys:
-        for values in itertools.product(*(cells for _, cells in keys)):
-            combos.append(dict(zip((k for k, _ in keys), values, strict=True)))
-    combos = [
+    names = [k for k, _ in keys]
+    # Lazily: the product of a large matrix is never built whole, GitHub runs at most
+    # MATRIX_LIMIT jobs, and only that many are checked (the scan reports the cut).
+    product = (
+        dict(zip(names, values, strict=True))
+        for values in itertools.product(*(cells for _, cells in keys))
+    )
+    kept = (
         c
-        for c in combos
+        for c in product
         if not any(all(k in c and _same(c[k], v) for k, v in e.items()) for e in exclude)
-    ]
+    )
+    combos: list[Combo] = list(itertools.islice(kept, MATRIX_LIMIT)) if keys else []
     original = {k for k, _ in keys}
     base_len = len(combos)
     for entry in include:
@@ -137,6 +156,10 @@ class _Job:
     pins: dict[tuple[int, int, str, str, str], Pin] = field(default_factory=dict)
     links: list[Link] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
+    runs: dict[int, tuple[str, list[str], list[list[Word]]]] = field(default_factory=dict)
+    """Per ``run:`` node: its prepared text (see ``_prepare_run``)."""
+    shell_scans: dict[tuple[int, tuple[Expansion, ...]], ShellScan] = field(default_factory=dict)
+    """Per ``run:`` node and expression values: its shell scan."""
 
 
 def _resolver(
@@ -191,6 +214,13 @@ def scan_workflow(path: str, text: str) -> FileScan:
         state = _Job(path, lines, job_id, env)
         matrix = get(get(job, "strategy"), "matrix")
         combos, matrix_reason = matrix_combinations(matrix)
+        if matrix_size(matrix) > MATRIX_LIMIT:
+            line, col = pos(matrix) if matrix is not None else (1, 1)
+            message = (
+                f"job {job_id}: the matrix multiplies to {matrix_size(matrix)} combinations; "
+                f"GitHub runs at most {MATRIX_LIMIT}, and only the first {MATRIX_LIMIT} are checked"
+            )
+            errors.append(ScanError(path, line, col, message))
         matrix_pins = _matrix_pins(path, job_id, matrix)
         for p in env_pins:
             state.pins[(p.line, p.col, p.component, p.value, p.how)] = p
@@ -252,6 +282,15 @@ def _groups(gid: str, job_id: str, path: str, common: list[Pin], found: _Found) 
     return out
 
 
+def _as_read(node: Node, text: str) -> tuple[str, tuple[str, ...]]:
+    """The value a workflow really gets for ``text`` and, when YAML changes it, a note saying
+    so (``python-version: 3.10`` is the number 3.1)."""
+    number = yaml_number(node)
+    if number is None:
+        return text, ()
+    return number, (f"{YAML_NUMBER} {text} reads as {number}: quote it ('{text}')",)
+
+
 def _in_combo(node_id: int, combo: Combo) -> bool:
     def walk(cell: _Cell) -> bool:
         return id(cell.node) == node_id or any(walk(c) for _, c in cell.fields)
@@ -266,12 +305,13 @@ def _env_block(path: str, node: Node | None, context: str) -> tuple[dict[str, st
         text = scalar(value)
         if text is None:
             continue
-        env[key] = text
+        read, notes = _as_read(value, text)
+        env[key] = read
         component = component_for_name(key)
         if component is None:
             continue
-        d = _classify(component, text)
-        pins.append(_pin(path, value, d, f"{context} {key}", text))
+        d = _classify(component, read)
+        pins.append(_pin(path, value, d, f"{context} {key}", text, notes))
     return env, pins
 
 
@@ -324,7 +364,8 @@ def _matrix_pins(path: str, job_id: str, matrix: Node | None) -> list[tuple[int,
         text = scalar(node)
         if component is None or text is None:
             return
-        out.append((id(node), _pin(path, node, _classify(component, text), ctx, text)))
+        value, notes = _as_read(node, text)
+        out.append((id(node), _pin(path, node, _classify(component, value), ctx, text, notes)))
 
     for key, _, value in items(matrix):
         if key in {"include", "exclude"}:
@@ -481,12 +522,13 @@ def _value_pins(
         offset += len(part) + 1
         if not value:
             continue
-        exp = resolve(value)
+        read, notes = _as_read(node, value)
+        exp = resolve(read)
         if exp.ok:
             d = classify_value(component, exp.text)
         else:
             d = Decoded(component, value, "unresolved", reason="; ".join(exp.unresolved))
-        keep(_pin(path, node, d, ctx, value, exp.used, at=at))
+        keep(_pin(path, node, d, ctx, value, (*notes, *exp.used), at=at))
 
 
 def _build_push(
@@ -552,23 +594,20 @@ def _run_step(
     installs: list[str],
     gid: str,
 ) -> None:
-    raw = scalar(run) or ""
-    exprs: list[str] = []
-
-    def hold(m: re.Match[str]) -> str:
-        exprs.append(m.group(0))
-        token = f"$@E{len(exprs) - 1}"
-        return token + "_" * max(0, len(m.group(0)) - len(token))
-
-    # Same-length placeholders keep every word's offset (and so its column) intact.
-    text = _EXPR.sub(hold, raw)
+    prepared = state.runs.get(id(run))
+    if prepared is None:
+        prepared = state.runs[id(run)] = _prepare_run(scalar(run) or "")
+    text, exprs, docker_commands = prepared
+    # A matrix combination changes a step only through the expressions it holds: the scan of
+    # the step is shared by every combination that gives them the same values.
+    values = tuple(resolve(e) for e in exprs)
 
     def word_expand(word: str) -> Expansion:
         unresolved: list[str] = []
         used: list[str] = []
 
         def back(m: re.Match[str]) -> str:
-            exp = resolve(exprs[int(m.group(1))])
+            exp = values[int(m.group(1))]
             unresolved.extend(exp.unresolved)
             used.extend(exp.used)
             return exp.text
@@ -581,7 +620,10 @@ def _run_step(
         )
         return Expansion(shell.text, (*unresolved, *shell.unresolved), (*used, *shell.used))
 
-    result = scan_shell(text, expand=word_expand)
+    key = (id(run), values)
+    result = state.shell_scans.get(key)
+    if result is None:
+        result = state.shell_scans[key] = scan_shell(text, expand=word_expand)
     for sp in result.pins:
         at = offset_pos(run, state.lines, sp.offset)
         keep(
@@ -607,8 +649,24 @@ def _run_step(
             continue
         installs.append(target)
         state.links.append(Link("installs", state.path, target, line, context=gid))
-    for command in split_words(text):
+    for command in docker_commands:
         _docker_build(state, command, word_expand, run, gid)
+
+
+def _prepare_run(raw: str) -> tuple[str, list[str], list[list[Word]]]:
+    """A ``run:`` text with each ``${{ }}`` replaced by a same-length placeholder (so every
+    word keeps its offset, and so its column), the expressions, and its ``docker`` commands;
+    done once per step, whatever the number of matrix combinations."""
+    exprs: list[str] = []
+
+    def hold(m: re.Match[str]) -> str:
+        exprs.append(m.group(0))
+        token = f"$@E{len(exprs) - 1}"
+        return token + "_" * max(0, len(m.group(0)) - len(token))
+
+    text = _EXPR.sub(hold, raw)
+    docker = [c for c in split_words(text) if c[0].text == "docker" or "$" in c[0].text]
+    return text, exprs, docker
 
 
 def _docker_build(

@@ -113,7 +113,7 @@ def test_torch_backend_auto_and_get_pip_are_recorded() -> None:
     assert (auto.decoded.component, auto.decoded.value, auto.decoded.how) == (
         "cuda",
         "auto",
-        "unresolved",
+        "latest",
     )
     assert "driver of the machine that runs the install" in (auto.decoded.reason or "")
     assert torch.decoded.variant is None

@@ -38,3 +38,35 @@ def test_vg009_matrix_entry_with_unsupported_python() -> None:
 
 def test_vg009_supported_matrix_passes() -> None:
     assert at(run("vg-consistent"), "VG009") == set()
+
+
+# --- VG009 with the Python of a base image's OS, VG019 conda-pytorch-channel -----------------
+
+
+def test_vg009_python_of_the_base_images_os() -> None:
+    findings = run("vg-constructs")
+    # nvidia/cuda:...-ubuntu18.04 gives Python 3.6; torch 2.4.1 has no wheels for it.
+    assert {("docker/os-python.Dockerfile", 1), ("docker/os-python.Dockerfile", 3)} <= at(
+        findings, "VG009"
+    )
+    # get-pip for 3.8 (and apt python3.8) with torch 2.6.0; ubuntu:22.04's own 3.10 is not used.
+    (get_pip,) = of(findings, "VG009", "docker/get-pip.Dockerfile", 3)
+    assert "Python 3.8" in get_pip.message
+    assert "3.10" not in " ".join(f.message for f in findings if "get-pip" in (f.file or ""))
+
+
+def test_vg019_conda_pytorch_channel() -> None:
+    findings = run("vg-constructs")
+    (torch,) = of(findings, "VG019", "conda/environment-pytorch-channel.yml", 7)
+    assert torch.severity == "error" and "last release is 2.5.1" in torch.message
+    (cuda,) = of(findings, "VG019", "conda/environment-pytorch-channel.yml", 8)
+    assert cuda.severity == "error" and "pytorch-cuda" in cuda.message
+    assert not [f for f in findings if f.rule_id == "VG019" and "forge" in (f.file or "")]
+    # torch 2.4.1 with pytorch-cuda=12.1 from the channel still installs: recorded, not reported.
+    assert at(run("vg-consistent"), "VG019") == set()
+
+
+def test_vg008_per_matrix_entry() -> None:
+    findings = run("vg-constructs")
+    (entry,) = of(findings, "VG008", ".github/workflows/matrix-entry.yml", 16)
+    assert "torch 2.4.1" in entry.message and "CUDA 12.8" in entry.message

@@ -96,3 +96,33 @@ def test_vg010_bad_declaration_is_a_config_error_at_the_key() -> None:
     with pytest.raises(ConfigError) as info:
         settings_from_config(parse_config('environment:\n  torch: "two"\n', ".github/mlops.yml"))
     assert info.value.line == 2 and "environment.torch" in info.value.message
+
+
+# --- VG017 version-is-a-number, VG018 invalid-local-specifier -------------------------------
+
+
+def test_vg017_unquoted_python_version_is_reported_once() -> None:
+    findings = run("vg-constructs")
+    assert at(findings, "VG017") == {(".github/workflows/python-float.yml", 10)}
+    (finding,) = of(findings, "VG017", ".github/workflows/python-float.yml", 10)
+    assert finding.severity == "error" and "'3.10'" in finding.fix
+    assert "`3.10` is the YAML number 3.1" in finding.message
+    # The Python GitHub passes (3.1) is not checked again by the Python rules.
+    assert not {
+        f for f in findings if f.rule_id in {"VG006", "VG009"} and "float" in (f.file or "")
+    }
+
+
+def test_vg018_local_label_in_a_range_is_an_error() -> None:
+    findings = run("vg-constructs")
+    (finding,) = of(findings, "VG018", "requirements/invalid-local.txt", 1)
+    assert finding.severity == "error" and "torch>=2.12.0+cpu" in finding.message
+    assert not of(findings, "VG015", "requirements/invalid-local.txt", 1)
+    assert at(run("vg-consistent"), "VG018") == set()
+
+
+def test_files_setup_py_reads_are_metadata_not_deployed() -> None:
+    roles = file_roles(scanned("vg-scan-forms"), Settings())
+    assert "requirements/runtime.txt" in roles.metadata
+    assert not roles.deployable("requirements/runtime.txt")
+    assert not at(run("vg-scan-forms"), "VG002") & {("requirements/runtime.txt", 2)}

@@ -46,6 +46,7 @@ __all__ = [
     "parse_version",
     "pypi_default_cuda",
     "python_supported",
+    "pytorch_channel_last",
     "pytorch_image_cudnn_major",
     "supported_arches",
     "torch_release",
@@ -592,3 +593,9 @@ def os_python(os_name: str, release: str) -> str | None:
         if row["os"] == os_name.lower() and release.lower() in {row["version"], row["codename"]}:
             return str(row["python"])
     return None
+
+
+def pytorch_channel_last() -> str:
+    """The last torch release the anaconda ``pytorch`` channel published (it stopped after 2.5,
+    pytorch/pytorch#138506)."""
+    return str(load_raw()["conda_channels"]["pytorch"]["last_torch"])

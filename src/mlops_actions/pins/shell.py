@@ -465,7 +465,7 @@ def _torch_backend(value: Word, pins: list[ShellPin], index_notes: list[tuple[Wo
             ShellPin(
                 value.offset,
                 value.text,
-                Decoded("cuda", "auto", "unresolved", reason=reason),
+                Decoded("cuda", "auto", "latest", reason=reason),
                 note=note,
             )
         )

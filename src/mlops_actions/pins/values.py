@@ -649,7 +649,7 @@ _APT_CUDNN = re.compile(
 _APT_NCCL = re.compile(r"^libnccl(?:2|-dev)=(?P<version>[\d.]+)-\d+\+cuda(?P<cuda>\d+\.\d+)$")
 
 
-_APT_PYTHON = re.compile(r"^python(?P<minor>3\.\d+)(?:-(?:dev|venv|full|distutils))?(?:=.*)?$")
+_APT_PYTHON = re.compile(r"^python(?P<minor>3\.\d+)(?:=.*)?$")
 
 
 def decode_apt_package(word: str) -> Decoded | None:

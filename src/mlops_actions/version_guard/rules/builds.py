@@ -1,8 +1,9 @@
 """Build rules: an official build exists for the torch release, its CUDA/ROCm variant or image
 tag, and the environment's Python.
 
-VG008 no-official-build (docs/version-guard.md#vg008-no-official-build) and VG009
-python-unsupported (docs/version-guard.md#vg009-python-unsupported).
+VG008 no-official-build (docs/version-guard.md#vg008-no-official-build), VG009
+python-unsupported (docs/version-guard.md#vg009-python-unsupported) and VG019
+conda-pytorch-channel (docs/version-guard.md#vg019-conda-pytorch-channel).
 Tests: tests/test_version_guard_rules_builds.py."""
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from mlops_actions.compat import (
     has_cuda_build,
     has_rocm_build,
     python_supported,
+    pytorch_channel_last,
     pytorch_image_cudnn_major,
 )
 from mlops_actions.pins.model import Environment, Pin, ScanResult
-from mlops_actions.pins.values import parse_image_ref
+from mlops_actions.pins.values import PYTORCH_CHANNEL, parse_image_ref
 from mlops_actions.version_guard.rules.catalog import Rule, define
 from mlops_actions.version_guard.rules.findings import Context, Findings
 from mlops_actions.version_guard.rules.readings import (
@@ -55,6 +57,20 @@ RULES = define(
         "Move Python into the range of the torch release, or move torch to a release that "
         "supports your Python.",
     ),
+    Rule(
+        "VG019",
+        "conda-pytorch-channel",
+        "error",
+        "A torch past 2.5 is pinned from the discontinued conda `pytorch` channel.",
+        "The anaconda `pytorch` channel published its last torch with 2.5 (pytorch/pytorch#138506)"
+        "; `pytorch-cuda`, its CUDA selector, exists only there. A torch newer than its last "
+        "release cannot be installed from it, nor can `pytorch-cuda` pinned with it. Older "
+        "pins still install and are only recorded: moving off the channel is advised, not "
+        "required.",
+        "Install torch from conda-forge (`pytorch` with a CUDA build string such as "
+        "`pytorch=2.5.1=cuda126*`, with `cuda-version`), or with pip from a PyTorch index "
+        "(`--index-url https://download.pytorch.org/whl/cu126`).",
+    ),
 )
 
 
@@ -63,6 +79,40 @@ def check(ctx: Context, out: Findings) -> None:
         _python_support(env, out)
         _env_builds(env, out)
     _builds(ctx.scan, out)
+    _pytorch_channel(ctx.scan, out)
+
+
+def _pytorch_channel(scan: ScanResult, out: Findings) -> None:
+    last = Version(pytorch_channel_last())
+    fix = "install torch from conda-forge or with pip from a PyTorch index."
+    past: dict[str, Pin] = {}
+    for pin in scan.pins:
+        v = version_of(pin) if pin.component == "torch" else None
+        if v is not None and v > last and PYTORCH_CHANNEL in pin.resolved_from:
+            past.setdefault(pin.file, pin)
+            out.add(
+                "VG019",
+                f"torch {v} from the conda pytorch channel does not exist: the channel's "
+                f"last release is {last}",
+                pin,
+                fix=fix,
+            )
+    for pin in scan.pins:
+        torch = past.get(pin.file)
+        if torch is not None and pin.component == "cuda" and _is_pytorch_cuda(pin):
+            out.add(
+                "VG019",
+                f"pytorch-cuda exists only on the conda pytorch channel, which has no torch "
+                f"{torch.value} ({where(torch)})",
+                pin,
+                related=[(torch.file, torch.line)],
+                fix="on conda-forge choose the CUDA build with cuda-version and a pytorch build "
+                "string (pytorch=*=cuda126*).",
+            )
+
+
+def _is_pytorch_cuda(pin: Pin) -> bool:
+    return pin.raw.strip().lower().startswith("pytorch-cuda")
 
 
 def _no_build(torch: Pin, tv: Version, key: str, out: Findings, via: Pin | None = None) -> None:

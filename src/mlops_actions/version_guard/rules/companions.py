@@ -1,15 +1,24 @@
 """Companion rules: torchvision and torchaudio built for the torch they are installed with.
 
-VG007 companion-mismatch. Docs: docs/version-guard.md#vg007-companion-mismatch.
+VG007 companion-mismatch (docs/version-guard.md#vg007-companion-mismatch) and VG021
+cuda-library-pin (docs/version-guard.md#vg021-cuda-library-pin).
 Tests: tests/test_version_guard_rules_companions.py."""
 
 from __future__ import annotations
 
-from mlops_actions.compat import torchaudio_compatible, torchvision_compatible
+from packaging.version import Version
+
+from mlops_actions.compat import (
+    expected_cudnn,
+    expected_nccl,
+    pypi_default_cuda,
+    torchaudio_compatible,
+    torchvision_compatible,
+)
 from mlops_actions.pins.model import Environment, Pin
 from mlops_actions.version_guard.rules.catalog import Rule, define
 from mlops_actions.version_guard.rules.findings import Context, Findings
-from mlops_actions.version_guard.rules.readings import members, version_of
+from mlops_actions.version_guard.rules.readings import members, variant_key, version_of, where
 
 RULES = define(
     __name__,
@@ -25,12 +34,64 @@ RULES = define(
         "Pin the torchvision/torchaudio release made for that torch (the message names it), or "
         "change torch.",
     ),
+    Rule(
+        "VG021",
+        "cuda-library-pin",
+        "error",
+        "An explicit `nvidia-cudnn-cu12` / `nvidia-nccl-cu12` pin differs from the one the torch "
+        "build requires.",
+        "A CUDA wheel of torch depends on exact versions of the NVIDIA library wheels (torch "
+        "2.4.1+cu121 requires `nvidia-cudnn-cu12==9.1.0.70`). Another explicit pin makes pip "
+        "refuse the set or, when installed separately, replaces the library torch was built "
+        "against: errors at the first convolution or collective. Checked against the "
+        "compatibility table; releases whose NCCL the table does not know are not reported.",
+        "Drop the explicit pin (torch brings the right one), or pin the version the message names.",
+    ),
 )
 
 
 def check(ctx: Context, out: Findings) -> None:
     for env in ctx.environments:
         _companions(env, out)
+        _library_pins(env, out)
+
+
+_LIBRARY_WHEELS = {"cudnn": "nvidia-cudnn-", "nccl": "nvidia-nccl-"}
+
+
+def _library_pins(env: Environment, out: Findings) -> None:
+    pins = members(env)
+    torches = [p for p in pins if p.component == "torch" and version_of(p) is not None]
+    for lib in pins:
+        prefix = _LIBRARY_WHEELS.get(lib.component)
+        if prefix is None or lib.how != "exact" or not lib.raw.strip().lower().startswith(prefix):
+            continue
+        for torch in torches:
+            tv = version_of(torch)
+            cuda = _torch_cuda(torch)
+            if tv is None or cuda is None:
+                continue
+            want = (expected_cudnn if lib.component == "cudnn" else expected_nccl)(str(tv), cuda)
+            if want is None or Version(want) == Version(lib.value):
+                continue
+            name = lib.raw.split("=", 1)[0].strip().rstrip("<>!~")
+            out.add(
+                "VG021",
+                f"{name}=={lib.value} here, but torch {torch.value} ({where(torch)}) requires "
+                f"{name}=={want}",
+                lib,
+                related=[(torch.file, torch.line)],
+                fix=f"drop the explicit pin, or pin {name}=={want}.",
+            )
+
+
+def _torch_cuda(torch: Pin) -> str | None:
+    """The CUDA minor of a torch pin's build: its variant, else PyPI's default for the release."""
+    key = variant_key(torch)
+    if key is not None:
+        return key if key[0].isdigit() else None
+    v = version_of(torch)
+    return pypi_default_cuda(str(v)) if v is not None and torch.variant is None else None
 
 
 def _companions(env: Environment, out: Findings) -> None:

@@ -1,6 +1,7 @@
 """Image rules: base and service images must name a version.
 
-VG001 image-unpinned. Docs: docs/version-guard.md#vg001-image-unpinned.
+VG001 image-unpinned (docs/version-guard.md#vg001-image-unpinned) and VG020
+torch-backend-auto (docs/version-guard.md#vg020-torch-backend-auto).
 Tests: tests/test_version_guard_rules_images.py."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from mlops_actions.pins.model import ScanResult
 from mlops_actions.pins.values import parse_image_ref
 from mlops_actions.version_guard.rules.catalog import Rule, define
 from mlops_actions.version_guard.rules.findings import Context, Findings
+from mlops_actions.version_guard.rules.roles import Roles
 
 RULES = define(
     __name__,
@@ -26,11 +28,40 @@ RULES = define(
         "(`image@sha256:…`); when the tag comes from an `ARG`, give the `ARG` a versioned default "
         "and pass versioned build arguments.",
     ),
+    Rule(
+        "VG020",
+        "torch-backend-auto",
+        "warning",
+        "`uv pip install --torch-backend=auto` lets the installing machine pick torch's CUDA build.",
+        "With `auto`, uv reads the NVIDIA driver of the machine that runs the install and picks "
+        "the matching PyTorch index. In an image build that is the build machine (often without "
+        "a GPU, so the CPU build), not the machine the image runs on: the same Dockerfile gives "
+        "different images on different builders. In a CI step or a script run on the target "
+        "machine it is what you want, so there it is a notice.",
+        "Name the backend (`--torch-backend=cu126`) or the index (`--index-url "
+        "https://download.pytorch.org/whl/cu126`) in image builds.",
+    ),
 )
 
 
 def check(ctx: Context, out: Findings) -> None:
     _image_pinned(ctx.scan, out)
+    _torch_backend_auto(ctx.scan, ctx.roles, out)
+
+
+def _torch_backend_auto(scan: ScanResult, roles: Roles, out: Findings) -> None:
+    for pin in scan.pins:
+        if pin.component != "cuda" or pin.how != "latest" or pin.value != "auto":
+            continue
+        built = pin.source == "dockerfile" or roles.deployable(pin.file)
+        where = "the machine that builds the image" if built else "the machine that runs it"
+        out.add(
+            "VG020",
+            f"--torch-backend=auto: torch's CUDA build is chosen by the driver of {where}",
+            pin,
+            fix="name the backend (--torch-backend=cu126) or the PyTorch index.",
+            at_most=None if built else "notice",
+        )
 
 
 def _image_pinned(scan: ScanResult, out: Findings) -> None:

@@ -35,6 +35,8 @@ SIDE_TREES = frozenset(
 _DEPLOYED_SOURCES = frozenset({"dockerfile", "compose", "devcontainer"})
 _STACK_SOURCES = frozenset({*_DEPLOYED_SOURCES, "requirements", "conda"})
 _FOLLOWED = frozenset({"installs", "includes"})
+# Workflows and the local composite actions their jobs use: CI, not deployment.
+_CI_SOURCES = frozenset({"workflow", "action"})
 
 
 def in_side_tree(path: str) -> bool:
@@ -61,6 +63,8 @@ class Roles:
     settings: Settings
     ci_only: frozenset[str] = frozenset()
     """Files only CI workflows install: test lanes, not deployed."""
+    metadata: frozenset[str] = frozenset()
+    """Files project metadata reads as its requirement list (``ScanResult.metadata_files``)."""
 
     def deployable(self, path: str) -> bool:
         """Whether the file's torch pins must be exact (VG002) and count as deployed."""
@@ -80,6 +84,8 @@ class Roles:
             return True
         if in_side_tree(pin.file) or any(glob_match(pin.file, p) for p in self.settings.library):
             return False
+        if pin.file in self.metadata:
+            return False
         return pin.source in _STACK_SOURCES and not any(
             glob_match(pin.file, p) for p in DEFAULT_LIBRARY
         )
@@ -93,7 +99,7 @@ class Roles:
             return False
         if any(glob_match(pin.file, p) for p in self.settings.library):
             return False
-        if pin.source == "workflow":
+        if pin.source in _CI_SOURCES:
             return " container" in pin.context or " service " in pin.context
         return pin.file not in self.ci_only or self.deployable(pin.file)
 
@@ -107,10 +113,11 @@ def file_roles(scan: ScanResult, settings: Settings) -> Roles:
             edges.setdefault(link.src, []).append(link.dst)
     images = {p.file for p in scan.pins if p.source in _DEPLOYED_SOURCES} | set(scan.stages)
     deployed = _reached({f for f in images if not in_side_tree(f)}, edges)
-    workflows = {p.file for p in scan.pins if p.source == "workflow"}
+    workflows = {p.file for p in scan.pins if p.source in _CI_SOURCES}
     workflows |= {src for src in edges if src.startswith(".github/workflows/")}
     ci = _reached(workflows, edges) - workflows
-    return Roles(frozenset(deployed), settings, frozenset(ci - deployed))
+    metadata = frozenset(scan.metadata_files)
+    return Roles(frozenset(deployed), settings, frozenset(ci - deployed), metadata)
 
 
 def _reached(seeds: set[str], edges: dict[str, list[str]]) -> set[str]:

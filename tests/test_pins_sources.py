@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from mlops_actions.pins import environments, scan_repo
 from mlops_actions.pins.model import Pin, ScanResult
+from mlops_actions.pins.scripts import scan_script
 from mlops_actions.pins.setuppy import scan_setup_py
+from mlops_actions.pins.workflow import scan_action
 
 REPO = Path(__file__).parent / "fixtures" / "repos" / "vg-scan-forms"
 
@@ -128,3 +133,25 @@ def test_local_composite_action_joins_the_job_that_uses_it() -> None:
     # pip install -e .[gpu]: the project's requirements and the gpu extra join the job.
     assert (".github/workflows/ci.yml", "cudnn", "9.1.0.70") in got
     assert not any(e.startswith("action:") for e in envs)
+
+
+def test_exclude_wins_over_installs_runs_and_reads() -> None:
+    result = scan_repo(REPO, exclude=["requirements", "ci/install.sh"])
+    assert "requirements/runtime.txt" not in result.files
+    assert "ci/install.sh" not in result.files
+    assert not any(p.file in {"requirements/runtime.txt", "ci/install.sh"} for p in result.pins)
+    # Nor do its pins come back through the project install that reads it.
+    assert not any("requirements/runtime.txt" in r for p in result.pins for r in p.resolved_from)
+
+
+@given(st.text(max_size=300))
+def test_new_scanners_are_total(text: str) -> None:
+    # Whatever the text: records or one-line errors, never an exception.
+    for scan in (
+        scan_setup_py("setup.py", text),
+        scan_setup_py("setup.py", "setup(install_requires=[" + repr(text) + "])\n"),
+        scan_script("ci/install.sh", text),
+        scan_action(".github/actions/a/action.yml", text),
+        scan_action(".github/actions/a/action.yml", "runs:\n  using: composite\n  steps:\n" + text),
+    ):
+        assert all("\n" not in e.message for e in scan.errors)

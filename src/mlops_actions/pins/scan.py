@@ -163,6 +163,12 @@ def _excluded(rel: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(rel + "/", p) for p in patterns)
 
 
+def _excluded_path(rel: str, patterns: Sequence[str]) -> bool:
+    """Whether a file reached through a link is excluded, itself or through a parent folder."""
+    parts = rel.split("/")
+    return any(_excluded("/".join(parts[: i + 1]), patterns) for i in range(len(parts)))
+
+
 def find_candidates(root: Path, exclude: Sequence[str] = ()) -> list[tuple[str, Kind]]:
     """Repository-relative paths of every file a scanner handles, in walk order."""
     out: list[tuple[str, Kind]] = []
@@ -255,6 +261,10 @@ def scan_repo(
     def run(rel: str, kind: Kind) -> None:
         if rel in scans:
             return
+        if exclude and _excluded_path(rel, exclude):
+            # Excluded even when a workflow, image or project installs or reads it.
+            scans[rel] = FileScan()
+            return
         text = _read(root, rel)
         if isinstance(text, ScanError):
             errors.append(text)
@@ -273,7 +283,11 @@ def scan_repo(
         if ln.kind == "builds":
             builds.setdefault(ln.dst, []).append(ln)
     dockerfiles = [rel for rel, kind in candidates if kind == "dockerfile"]
-    dockerfiles += [d for d in builds if d not in kinds and exists(d)]
+    dockerfiles += [
+        d
+        for d in builds
+        if d not in kinds and exists(d) and not (exclude and _excluded_path(d, exclude))
+    ]
     stages: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
     for rel in dockerfiles:
         text = _read(root, rel)
@@ -315,7 +329,11 @@ def scan_repo(
             run(action, "action")
     _follow(scans, kinds, inside, exists, run, errors)
 
-    files = tuple(sorted(rel for rel, s in scans.items() if s is not None and exists(rel)))
+    files = tuple(
+        sorted(
+            rel for rel in scans if exists(rel) and not (exclude and _excluded_path(rel, exclude))
+        )
+    )
     pins: list[Pin] = []
     links: list[Link] = []
     groups: list[PinGroup] = []

@@ -244,7 +244,9 @@ def decode_requirement(text: str) -> tuple[Decoded, ...] | str:
         req = Requirement(text)
     except InvalidRequirement as exc:
         invalid = _invalid_local(text)
-        return (invalid,) if invalid is not None else f"not a valid requirement: {exc}"
+        # packaging's message carries the text and a caret on further lines: keep one line.
+        first = str(exc).splitlines()[0] if str(exc) else "unreadable"
+        return (invalid,) if invalid is not None else f"not a valid requirement: {first}"
     name = canonicalize_name(req.name)
     component = PACKAGE_COMPONENTS.get(name)
     if component is None:

@@ -35,7 +35,8 @@ def compose(path: str, text: str) -> Node | ScanError | None:
         col = mark.column + 1 if mark else 1
         return ScanError(path, line, col, f"invalid YAML: {exc.problem or exc}")
     except yaml.YAMLError as exc:
-        return ScanError(path, 1, 1, f"invalid YAML: {exc}")
+        first = str(exc).splitlines()[0] if str(exc) else "unreadable"
+        return ScanError(path, 1, 1, f"invalid YAML: {first}")
 
 
 def compose_mapping(path: str, text: str) -> yaml.MappingNode | FileScan:

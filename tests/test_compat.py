@@ -51,7 +51,6 @@ def _rows_with_source(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows.append(data["cudnn_gpu_floor"])
     rows += list(data["images"].values())
     rows += data["os_python"]
-    rows += list(data["conda_channels"].values())
     return rows
 
 

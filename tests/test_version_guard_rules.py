@@ -29,7 +29,7 @@ from tests.support.version_guard import ROOT, at, run, scanned
 
 
 def test_consistent_repository_has_no_errors() -> None:
-    # its lagging CPU serving stack is a VG016 warning until the config names it
+    # its lagging CPU serving stack (VG016) and the pytorch conda channel (VG017) are warnings
     assert [f for f in run("vg-consistent") if f.severity != "warning"] == []
 
 

@@ -40,7 +40,27 @@ def test_vg009_supported_matrix_passes() -> None:
     assert at(run("vg-consistent"), "VG009") == set()
 
 
-# --- VG009 with the Python of a base image's OS, VG019 conda-pytorch-channel -----------------
+# --- VG017 conda-pytorch-channel ------------------------------------------------------------
+
+
+def test_vg017_the_discontinued_pytorch_conda_channel() -> None:
+    """vg-conda: torch 2.6 with pytorch-cuda cannot install (errors); torch 2.4.1 with
+    pytorch-cuda and a pytorch:: 2.5.1 still install but are frozen (warnings); conda-forge's
+    pytorch 2.6 with cuda-version passes."""
+    findings = run("vg-conda")
+    levels = {(f.file, f.line): f.severity for f in findings if f.rule_id == "VG017"}
+    assert levels == {
+        ("environment.yml", 7): "error",  # pytorch=2.6.0
+        ("environment.yml", 8): "error",  # pytorch-cuda=12.4 beside it
+        ("environment-old.yml", 8): "warning",  # pytorch-cuda=12.1 with 2.4.1
+        ("docker/Dockerfile", 2): "warning",  # conda install pytorch::pytorch=2.5.1
+    }
+    (selector,) = of(findings, "VG017", "environment.yml", 8)
+    assert "environment.yml:7" in selector.message and "138506" not in selector.fix
+    assert not [f for f in findings if f.rule_id == "VG017" and f.file == "environment-forge.yml"]
+
+
+# --- what the scan now reads: an OS base image's Python, a matrix entry, the channels list ------
 
 
 def test_vg009_python_of_the_base_images_os() -> None:
@@ -55,18 +75,15 @@ def test_vg009_python_of_the_base_images_os() -> None:
     assert "3.10" not in " ".join(f.message for f in findings if "get-pip" in (f.file or ""))
 
 
-def test_vg019_conda_pytorch_channel() -> None:
-    findings = run("vg-constructs")
-    (torch,) = of(findings, "VG019", "conda/environment-pytorch-channel.yml", 7)
-    assert torch.severity == "error" and "last release is 2.5.1" in torch.message
-    (cuda,) = of(findings, "VG019", "conda/environment-pytorch-channel.yml", 8)
-    assert cuda.severity == "error" and "pytorch-cuda" in cuda.message
-    assert not [f for f in findings if f.rule_id == "VG019" and "forge" in (f.file or "")]
-    # torch 2.4.1 with pytorch-cuda=12.1 from the channel still installs: recorded, not reported.
-    assert at(run("vg-consistent"), "VG019") == set()
-
-
 def test_vg008_per_matrix_entry() -> None:
     findings = run("vg-constructs")
     (entry,) = of(findings, "VG008", ".github/workflows/matrix-entry.yml", 16)
     assert "torch 2.4.1" in entry.message and "CUDA 12.8" in entry.message
+
+
+def test_vg017_channel_named_by_the_channels_list() -> None:
+    # environment-pytorch-channel.yml lists `pytorch` under channels: torch 2.6.0 is not there.
+    findings = run("vg-constructs")
+    (torch,) = of(findings, "VG017", "conda/environment-pytorch-channel.yml", 7)
+    assert torch.severity == "error" and "2.6.0" in torch.message
+    assert not [f for f in findings if f.rule_id == "VG017" and "forge" in (f.file or "")]

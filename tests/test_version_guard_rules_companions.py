@@ -12,14 +12,28 @@ def test_vg007_torchvision_for_another_torch() -> None:
     assert "torchvision 0.18.1" in tv.message and "torch 2.5.0" in tv.message
 
 
-# --- VG021 cuda-library-pin --------------------------------------------------------------------
+# --- VG018 cuda-library-pin -----------------------------------------------------------------
 
 
-def test_vg021_explicit_cudnn_wheel_against_the_torch_build() -> None:
+def test_vg018_explicit_cudnn_and_nccl_pins_against_the_torch_build() -> None:
+    """vg-cuda-libs: PyPI torch 2.4.1 (CUDA 12.1) needs nvidia-cudnn-cu12==9.1.0.70; torch
+    2.7.1 needs nvidia-nccl-cu12==2.26.2; a cu118 build needs the cu11 package. What the table
+    does not know (NCCL of 2.4) is not reported."""
+    findings = run("vg-cuda-libs")
+    assert at(findings, "VG018") == {
+        ("requirements/train.txt", 2),
+        ("requirements/nccl.txt", 2),
+        ("requirements/cu118.txt", 3),
+    }
+    (cudnn,) = of(findings, "VG018", "requirements/train.txt", 2)
+    assert "nvidia-cudnn-cu12==9.1.0.70" in cudnn.message and cudnn.severity == "error"
+    (cu11,) = of(findings, "VG018", "requirements/cu118.txt", 3)
+    assert "nvidia-cudnn-cu11==9.1.0.70" in cu11.message
+    (nccl,) = of(findings, "VG018", "requirements/nccl.txt", 2)
+    assert "nvidia-nccl-cu12==2.26.2" in nccl.message
+
+
+def test_vg018_on_the_constructs_fixture() -> None:
     findings = run("vg-constructs")
-    (cudnn,) = of(findings, "VG021", "requirements/cudnn.txt", 3)
-    assert cudnn.severity == "error"
-    assert "nvidia-cudnn-cu12==9.1.0.70" in cudnn.message
-    assert cudnn.related == (("requirements/cudnn.txt", 2),)
-    # The table holds no NCCL versions: the nccl pin is recorded, never guessed at.
-    assert not of(findings, "VG021", "requirements/cudnn.txt", 4)
+    (cudnn,) = of(findings, "VG018", "requirements/cudnn.txt", 3)
+    assert cudnn.severity == "error" and "9.1.0.70" in cudnn.message

@@ -3,6 +3,7 @@ and an untagged service image are found; digests and versioned tags pass."""
 
 from __future__ import annotations
 
+from mlops_actions.version_guard.rules.images import floating_tag
 from tests.support.version_guard import at, of, run
 
 
@@ -19,18 +20,49 @@ def test_vg001_digest_and_versioned_tags_pass() -> None:
     assert at(run("vg-consistent"), "VG001") == set()
 
 
-# --- floating tags besides latest, VG020 torch-backend-auto ----------------------------------
+def test_vg001_floating_tags_beyond_latest() -> None:
+    """vg-images: `rolling`, `cu121-latest`, `latest-release` and a compose `latest-gpu` move;
+    a dated nightly, a versioned nvidia/cuda and postgres:16.4 are pinned."""
+    lines = at(run("vg-images"), "VG001")
+    assert lines == {
+        ("docker/base.Dockerfile", 1),  # continuumio/miniconda3:latest
+        ("docker/base.Dockerfile", 2),  # rolling
+        ("docker/base.Dockerfile", 3),  # cu121-latest
+        ("docker/base.Dockerfile", 6),  # latest-release
+        ("docker-compose.yml", 3),  # latest-gpu
+    }
+    assert floating_tag("latest-gpu") and floating_tag("gpu-latest") and floating_tag("nightly")
+    assert not floating_tag("nightly-20240501") and not floating_tag("2.4.1-cuda12.1-runtime")
+    assert not floating_tag("stablehlo-1.2")  # a word that only starts like one
 
 
-def test_vg001_floating_tags_besides_latest() -> None:
-    findings = run("vg-constructs")
-    assert {("docker/floating.Dockerfile", n) for n in (1, 2, 3)} <= at(findings, "VG001")
-    (gpu,) = of(findings, "VG001", "docker/floating.Dockerfile", 1)
-    assert "`latest-gpu`" in gpu.message
+def test_vg001_fix_names_the_image_it_is_about() -> None:
+    findings = run("vg-images")
+    (conda,) = of(findings, "VG001", "docker/base.Dockerfile", 1)
+    assert "continuumio/miniconda3:<version>" in conda.fix and "pytorch/pytorch" not in conda.fix
+    (via_arg,) = of(run("vg-floating"), "VG001", "docker/Dockerfile", 3)
+    assert "pytorch/pytorch:2.4.1-cuda12.1-cudnn9-runtime" in via_arg.fix
+
+
+# --- VG020 torch-backend-auto ---------------------------------------------------------------
 
 
 def test_vg020_torch_backend_auto_in_an_image() -> None:
+    """An error in a CUDA image, a warning in a CPU image; a named backend passes."""
+    findings = run("vg-images")
+    assert at(findings, "VG020") == {
+        ("docker/auto.Dockerfile", 2),
+        ("docker/auto-cpu.Dockerfile", 2),
+    }
+    (cuda,) = of(findings, "VG020", "docker/auto.Dockerfile", 2)
+    assert cuda.severity == "error" and "--torch-backend=cu126" in cuda.fix
+    (cpu,) = of(findings, "VG020", "docker/auto-cpu.Dockerfile", 2)
+    assert cpu.severity == "warning"
+
+
+def test_vg001_and_vg020_on_tags_and_backends_the_scan_records() -> None:
     findings = run("vg-constructs")
+    assert {("docker/floating.Dockerfile", n) for n in (1, 2, 3)} <= at(findings, "VG001")
     (auto,) = of(findings, "VG020", "docker/uv-auto.Dockerfile", 2)
-    assert auto.severity == "warning" and "builds the image" in auto.message
+    assert "machine that builds this image" in auto.message
     assert not of(findings, "VG014", "docker/uv-auto.Dockerfile", 2)

@@ -98,27 +98,20 @@ def test_vg010_bad_declaration_is_a_config_error_at_the_key() -> None:
     assert info.value.line == 2 and "environment.torch" in info.value.message
 
 
-# --- VG017 version-is-a-number, VG018 invalid-local-specifier -------------------------------
+# --- VG021 version-is-a-number ------------------------------------------------------------
 
 
-def test_vg017_unquoted_python_version_is_reported_once() -> None:
+def test_vg021_unquoted_python_version_is_reported_once() -> None:
     findings = run("vg-constructs")
-    assert at(findings, "VG017") == {(".github/workflows/python-float.yml", 10)}
-    (finding,) = of(findings, "VG017", ".github/workflows/python-float.yml", 10)
+    assert at(findings, "VG021") == {(".github/workflows/python-float.yml", 10)}
+    (finding,) = of(findings, "VG021", ".github/workflows/python-float.yml", 10)
     assert finding.severity == "error" and "'3.10'" in finding.fix
     assert "`3.10` is the YAML number 3.1" in finding.message
     # The Python GitHub passes (3.1) is not checked again by the Python rules.
     assert not {
         f for f in findings if f.rule_id in {"VG006", "VG009"} and "float" in (f.file or "")
     }
-
-
-def test_vg018_local_label_in_a_range_is_an_error() -> None:
-    findings = run("vg-constructs")
-    (finding,) = of(findings, "VG018", "requirements/invalid-local.txt", 1)
-    assert finding.severity == "error" and "torch>=2.12.0+cpu" in finding.message
-    assert not of(findings, "VG015", "requirements/invalid-local.txt", 1)
-    assert at(run("vg-consistent"), "VG018") == set()
+    assert at(run("vg-consistent"), "VG021") == set()
 
 
 def test_files_setup_py_reads_are_metadata_not_deployed() -> None:

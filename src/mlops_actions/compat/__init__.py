@@ -46,7 +46,6 @@ __all__ = [
     "parse_version",
     "pypi_default_cuda",
     "python_supported",
-    "pytorch_channel_last",
     "pytorch_image_cudnn_major",
     "supported_arches",
     "torch_release",
@@ -257,8 +256,10 @@ def load_table() -> CompatTable:
 # --- parsing helpers ----------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def parse_version(text: str) -> Version | None:
-    """``packaging`` version or None; never raises."""
+    """``packaging`` version or None; never raises. Cached: a repository repeats a few
+    version texts thousands of times (one per matrix combination), and Version is immutable."""
     try:
         return Version(text.strip())
     except (InvalidVersion, TypeError):
@@ -593,9 +594,3 @@ def os_python(os_name: str, release: str) -> str | None:
         if row["os"] == os_name.lower() and release.lower() in {row["version"], row["codename"]}:
             return str(row["python"])
     return None
-
-
-def pytorch_channel_last() -> str:
-    """The last torch release the anaconda ``pytorch`` channel published (it stopped after 2.5,
-    pytorch/pytorch#138506)."""
-    return str(load_raw()["conda_channels"]["pytorch"]["last_torch"])

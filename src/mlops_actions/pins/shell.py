@@ -455,7 +455,7 @@ def _torch_backend(value: Word, pins: list[ShellPin], index_notes: list[tuple[Wo
     """``uv pip install --torch-backend=cu126`` acts as that index; ``auto`` lets the machine
     that runs the install pick the CUDA build from its driver, so the build is unknown."""
     backend = value.text.strip().lower()
-    note = f"--torch-backend {value.text}"
+    note = f"torch-backend {value.text}"
     if backend == "auto":
         reason = (
             "uv --torch-backend=auto picks the CUDA build from the driver of the machine that "
@@ -507,8 +507,8 @@ def _conda(
         if isinstance(decoded, str):
             errors.append((w.offset, decoded))
         elif decoded is not None:
-            note = PYTORCH_CHANNEL if from_pytorch_channel(w.text, channels) else "conda"
-            pins.append(ShellPin(w.offset, w.text, decoded, note=note))
+            channel = (PYTORCH_CHANNEL,) if from_pytorch_channel(w.text, channels) else ()
+            pins.append(ShellPin(w.offset, w.text, decoded, note="conda", resolved=channel))
 
 
 def _conda_env(args: list[Word], files: list[FileRef]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -67,10 +68,11 @@ _NAME_SUFFIXES = ("version", "ver", "v")
 MOVING_TAGS = frozenset(
     {"latest", "nightly", "stable", "main", "master", "edge", "head", "dev", "rolling"}
 )
-# A tag that starts or ends with one of these words moves too: ``latest-gpu``, ``24.04-latest``,
-# ``nightly-cuda``, ``rolling-py3``.
-_MOVING_WORDS = frozenset({"latest", "nightly", "rolling", "edge"})
+# A tag holding one of these words moves too (``latest-gpu``, ``cu121-latest``, ``nightly-cuda``,
+# ``rolling``), unless it also carries a date (``nightly-20240501``).
+_MOVING_WORDS = frozenset({"latest", "nightly", "stable", "rolling", "edge"})
 _TAG_WORDS = re.compile(r"[-_.]")
+_DATED = re.compile(r"(?:19|20)\d{2}-?\d{2}-?\d{2}")
 YAML_NUMBER = "unquoted YAML number"
 """Start of the ``resolved_from`` note of a workflow value YAML reads as a number whose text
 changes (``python-version: 3.10`` is the number 3.1; setup-python issues #662 and #198)."""
@@ -171,12 +173,12 @@ def variant_pin(variant: str, how: How = "exact") -> Decoded | None:
 
 def is_moving(tag: str) -> bool:
     """Whether a tag or value (any case) names a moving target: ``latest``, ``nightly``,
-    ``rolling``, and tags that start or end with such a word (``latest-gpu``, ``22.04-latest``)."""
+    ``rolling``, and tags that join such a word to a flavour (``latest-gpu``, ``cu121-latest``)
+    unless they also carry a date (``nightly-20240501`` is one build)."""
     lower = tag.lower()
     if lower in MOVING_TAGS:
         return True
-    words = _TAG_WORDS.split(lower)
-    return len(words) > 1 and (words[0] in _MOVING_WORDS or words[-1] in _MOVING_WORDS)
+    return bool(_MOVING_WORDS.intersection(_TAG_WORDS.split(lower))) and not _DATED.search(tag)
 
 
 def classify_value(component: Component, text: str) -> Decoded:
@@ -320,6 +322,7 @@ class ImageRef:
     digest: str | None
 
 
+@lru_cache(maxsize=4096)
 def parse_image_ref(ref: str) -> ImageRef | None:
     text = ref.strip()
     if not text or any(c.isspace() for c in text):

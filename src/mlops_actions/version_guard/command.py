@@ -251,7 +251,9 @@ def run(inputs: VersionGuardInputs, ctx: Context) -> Outcome:
     elif not sarif_path.is_absolute():
         sarif_path = base_dir / sarif_path
     if sarif_path is not None:
-        write_atomically(sarif_path, json.dumps(sarif, indent=2) + "\n", what="sarif-file")
+        # Compact: json's C encoder only serves dumps without indent (5-10x faster on a
+        # monorepo's results); upload-sarif and viewers do not care about layout.
+        write_atomically(sarif_path, json.dumps(sarif) + "\n", what="sarif-file")
 
     failed = fails(findings, fail_on)
     pins_out = [_pin_dict(p, prefix) for p in scan.pins]

@@ -9,13 +9,16 @@ reference generated from the records (``rules_markdown``). Versions are compared
 
 | Family | Rules |
 |---|---|
-| ``images`` | VG001 |
+| ``images`` | VG001, VG020 |
 | ``policy`` | VG002, VG010 |
-| ``agreement`` | VG003, VG004, VG005, VG006, VG013 |
-| ``companions`` | VG007 |
-| ``builds`` | VG008, VG009 |
+| ``agreement`` | VG003, VG004, VG005, VG006, VG013, VG016 |
+| ``companions`` | VG007, VG018 |
+| ``builds`` | VG008, VG009, VG017 |
 | ``change_gate`` | VG011, VG012 |
-| ``diagnostics`` | VG014, VG015 |
+| ``diagnostics`` | VG014, VG015, VG019 |
+
+``roles`` says which files are deployed (VG002, VG013, VG016, the change gate); ``readings``
+reads pins the same way for every family.
 """
 
 from __future__ import annotations

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 from packaging.version import Version
 
-from mlops_actions.compat import cuda_builds, pypi_default_cuda
+from mlops_actions.compat import cuda_builds
 from mlops_actions.pins.model import Environment, Pin, ScanResult
 from mlops_actions.version_guard.rules.catalog import Rule, define
 from mlops_actions.version_guard.rules.findings import Context, Findings
@@ -24,6 +25,8 @@ from mlops_actions.version_guard.rules.readings import (
     cudnn_text,
     from_index,
     from_matrix,
+    from_pypi,
+    indexed,
     join_items,
     members,
     python_minor,
@@ -31,6 +34,7 @@ from mlops_actions.version_guard.rules.readings import (
     variant_key,
     variant_text,
     version_of,
+    wheel_cuda,
     where,
 )
 from mlops_actions.version_guard.rules.roles import Roles
@@ -112,9 +116,12 @@ RULES = define(
         "CI container on CUDA 12.1 are three stories, and which one a user gets depends on how "
         "they install. Recognised variants of one stack pass: the CPU, ROCm, CUDA, XPU and "
         "Neuron builds of one release, CI matrix entries, nightly lanes, requirement lists only CI "
-        "installs, example and docs trees, and files whose path names a flavour (`cu118`, "
-        "`cpu`, `rocm`) for CUDA. The finding names which files tell which story. Lines of one "
-        "environment are reported by VG003/VG004 instead.",
+        "installs, example and docs trees. For CUDA, a torch build's CUDA is compared with CI job "
+        "containers that carry no torch; images without torch, and files whose path names a "
+        "flavour (`cu118`, `cpu`, `rocm`), are separate images. The finding "
+        "names which files tell which story; each file is reported once per story, at its first "
+        "line. Lines of one environment are reported by "
+        "VG003/VG004 instead.",
         "Make the pins name one release, or declare the separate stack in "
         "`version-guard.environments` (a named environment is its own story); "
         "`version-guard.shared` turns the disagreement into an error (VG013) for deployed files.",
@@ -224,26 +231,23 @@ def _pypi_default_cuda(env: Environment, out: Findings) -> None:
     compare it with the CUDA of the image or toolkit the environment runs on. Another major is
     an error; another minor only a warning (the wheel carries its own CUDA runtime)."""
     pins = members(env)
-    if any(from_index(p) for p in pins):
-        return  # an index decides the build; VG004/VG008 compare it
     toolkits = [
         (p, k)
         for p in pins
         if p.component == "cuda"
         and p.source in _TOOLKIT_SOURCES
+        and not from_index(p)
         and (k := variant_key(p)) is not None
         and k != "cpu"
         and not k.startswith("rocm")
     ]
     if not toolkits:
         return
+    env_indexed = indexed(pins)
     for pin in pins:
-        if pin.component != "torch" or pin.variant is not None or pin.derived_from:
-            continue
-        if pin.source not in {"requirements", "dockerfile", "workflow"}:
-            continue  # conda builds are named by their channel and build string
         v = version_of(pin)
-        implied = pypi_default_cuda(str(v)) if v is not None else None
+        pypi = v is not None and from_pypi(pin, env_indexed)
+        implied = wheel_cuda(pin, env_indexed) if pypi else None
         if implied is None:
             continue
         for toolkit, key in toolkits:
@@ -340,7 +344,9 @@ def _stories(ctx: Context, out: Findings) -> None:
             own = version_of(p) if p.component == "torch" else None
             told.append(_Told(p, f"CUDA {key}", own.release if own else release_of(p), stack))
     _report_stories([t for t in told if t.story.startswith("torch")], envs_of, out, _torch_apart)
-    _report_stories([t for t in told if t.story.startswith("CUDA")], envs_of, out, _cuda_apart)
+    cuda = [t for t in told if t.story.startswith("CUDA")]
+    if any(t.release is None and t.pin.source == "workflow" for t in cuda):
+        _report_stories(cuda, envs_of, out, _cuda_apart)
 
 
 def _torch_apart(a: _Told, b: _Told) -> bool:
@@ -351,11 +357,17 @@ def _torch_apart(a: _Told, b: _Told) -> bool:
 
 
 def _cuda_apart(a: _Told, b: _Told) -> bool:
-    """Two CUDA versions disagree unless they are flavours of one torch release; when both
-    belong to different releases the torch story already says so."""
-    if a.story == b.story:
+    """A torch build's CUDA against a CI job container that carries no torch (tests run on
+    another CUDA than the build). Two flavours of one release agree; two releases are the torch
+    story; images without torch are separate images, not a story."""
+    if a.story == b.story or (a.release is None) == (b.release is None):
         return False
-    return a.release is None or b.release is None
+    bare = a if a.release is None else b
+    return bare.pin.source == "workflow"
+
+
+_RELATED_PER_STORY = 3
+"""Lines of each other story a finding points at; the message names every file."""
 
 
 def _report_stories(
@@ -364,28 +376,54 @@ def _report_stories(
     out: Findings,
     apart: Callable[[_Told, _Told], bool],
 ) -> None:
-    stories: dict[str, dict[str, dict[str, None]]] = {}
+    # stack -> story -> the pins telling it (files in first-seen order for the message)
+    groups: dict[str, dict[str, list[_Told]]] = {}
     for s in told:
-        stories.setdefault(s.stack, {}).setdefault(s.story, {})[s.pin.file] = None
+        groups.setdefault(s.stack, {}).setdefault(s.story, []).append(s)
+    # A story's tellers split by whether they belong to a torch release: for CUDA only a
+    # teller of the other kind can disagree, so a story is searched once per kind.
+    by_kind: dict[tuple[str, str, bool], list[_Told]] = {}
+    for s in told:
+        by_kind.setdefault((s.stack, s.story, s.release is None), []).append(s)
+    lines = {
+        stack: "; ".join(
+            f"{story}: {join_items(list(dict.fromkeys(s.pin.file for s in tellers)))}"
+            for story, tellers in stories.items()
+        )
+        for stack, stories in groups.items()
+    }
+    none: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for t in told:
-        others = [
-            o
-            for o in told
-            if o.stack == t.stack
-            and where(o.pin) != where(t.pin)
-            and not (envs_of.get(o.pin, set()) & envs_of.get(t.pin, set()))
-            and apart(t, o)
-        ]
-        if not others:
+        if (t.pin.file, t.story) in seen:
+            continue  # one finding per file and story, at its first line that tells it
+        seen.add((t.pin.file, t.story))
+        mine = envs_of.get(t.pin, none)
+        related: list[tuple[str, int]] = []
+        for story in groups[t.stack]:
+            if story == t.story:
+                continue
+            hits = 0
+            kinds = (True, False) if apart is _torch_apart else (t.release is not None,)
+            for o in chain.from_iterable(by_kind.get((t.stack, story, k), ()) for k in kinds):
+                if hits == _RELATED_PER_STORY:
+                    break
+                if (
+                    where(o.pin) != where(t.pin)
+                    and not (envs_of.get(o.pin, none) & mine)
+                    and apart(t, o)
+                ):
+                    related.append((o.pin.file, o.pin.line))
+                    hits += 1
+        if not related:
             continue
-        told_here = stories[t.stack]
-        line = "; ".join(f"{story}: {join_items(list(fs))}" for story, fs in told_here.items())
         scope = f"environment {t.stack}" if t.stack else "this repository"
+        count = len(groups[t.stack])
         out.add(
             "VG016",
-            f"{t.story} here, but {scope} tells {len(told_here)} stories ({line})",
+            f"{t.story} here, but {scope} tells {count} stories ({lines[t.stack]})",
             t.pin,
-            related=[(o.pin.file, o.pin.line) for o in others],
+            related=related,
             fix="make these pins name one release, or declare the separate stack under "
             "version-guard.environments.",
         )

@@ -2,8 +2,8 @@
 tag, and the environment's Python.
 
 VG008 no-official-build (docs/version-guard.md#vg008-no-official-build), VG009
-python-unsupported (docs/version-guard.md#vg009-python-unsupported) and VG019
-conda-pytorch-channel (docs/version-guard.md#vg019-conda-pytorch-channel).
+python-unsupported (docs/version-guard.md#vg009-python-unsupported) and VG017
+conda-pytorch-channel (docs/version-guard.md#vg017-conda-pytorch-channel).
 Tests: tests/test_version_guard_rules_builds.py."""
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from mlops_actions.compat import (
     has_cuda_build,
     has_rocm_build,
     python_supported,
-    pytorch_channel_last,
     pytorch_image_cudnn_major,
 )
 from mlops_actions.pins.model import Environment, Pin, ScanResult
@@ -58,18 +57,19 @@ RULES = define(
         "supports your Python.",
     ),
     Rule(
-        "VG019",
+        "VG017",
         "conda-pytorch-channel",
         "error",
-        "A torch past 2.5 is pinned from the discontinued conda `pytorch` channel.",
-        "The anaconda `pytorch` channel published its last torch with 2.5 (pytorch/pytorch#138506)"
-        "; `pytorch-cuda`, its CUDA selector, exists only there. A torch newer than its last "
-        "release cannot be installed from it, nor can `pytorch-cuda` pinned with it. Older "
-        "pins still install and are only recorded: moving off the channel is advised, not "
-        "required.",
-        "Install torch from conda-forge (`pytorch` with a CUDA build string such as "
-        "`pytorch=2.5.1=cuda126*`, with `cuda-version`), or with pip from a PyTorch index "
-        "(`--index-url https://download.pytorch.org/whl/cu126`).",
+        "torch comes from the discontinued `pytorch` conda channel or uses `pytorch-cuda=`.",
+        "PyTorch stopped publishing conda packages after 2.5 (pytorch/pytorch#138506): the "
+        "`pytorch` channel has no torch 2.6 or later, and `pytorch-cuda=` (the channel's CUDA "
+        "selector) has no successor there. A conda torch past 2.5 next to `pytorch-cuda=` or "
+        "from `pytorch::` cannot be installed: an error. `pytorch-cuda=` or `pytorch::` with an "
+        "older torch still installs but is frozen at 2.5: a warning. The channel is recognised "
+        "by `pytorch-cuda=` or a `pytorch::` prefix in the same file.",
+        "Install torch with pip from the PyTorch index for your CUDA "
+        "(`--index-url https://download.pytorch.org/whl/cu126`), or take `pytorch` from "
+        "conda-forge and choose the CUDA build with `cuda-version=12.6`.",
     ),
 )
 
@@ -79,40 +79,7 @@ def check(ctx: Context, out: Findings) -> None:
         _python_support(env, out)
         _env_builds(env, out)
     _builds(ctx.scan, out)
-    _pytorch_channel(ctx.scan, out)
-
-
-def _pytorch_channel(scan: ScanResult, out: Findings) -> None:
-    last = Version(pytorch_channel_last())
-    fix = "install torch from conda-forge or with pip from a PyTorch index."
-    past: dict[str, Pin] = {}
-    for pin in scan.pins:
-        v = version_of(pin) if pin.component == "torch" else None
-        if v is not None and v > last and PYTORCH_CHANNEL in pin.resolved_from:
-            past.setdefault(pin.file, pin)
-            out.add(
-                "VG019",
-                f"torch {v} from the conda pytorch channel does not exist: the channel's "
-                f"last release is {last}",
-                pin,
-                fix=fix,
-            )
-    for pin in scan.pins:
-        torch = past.get(pin.file)
-        if torch is not None and pin.component == "cuda" and _is_pytorch_cuda(pin):
-            out.add(
-                "VG019",
-                f"pytorch-cuda exists only on the conda pytorch channel, which has no torch "
-                f"{torch.value} ({where(torch)})",
-                pin,
-                related=[(torch.file, torch.line)],
-                fix="on conda-forge choose the CUDA build with cuda-version and a pytorch build "
-                "string (pytorch=*=cuda126*).",
-            )
-
-
-def _is_pytorch_cuda(pin: Pin) -> bool:
-    return pin.raw.strip().lower().startswith("pytorch-cuda")
+    _conda_channel(ctx.scan, out)
 
 
 def _no_build(torch: Pin, tv: Version, key: str, out: Findings, via: Pin | None = None) -> None:
@@ -227,3 +194,75 @@ def _python_support(env: Environment, out: Findings) -> None:
         "use a Python that this torch release supports, or a torch release that supports "
         "your Python.",
     )
+
+
+# --- VG017: the discontinued pytorch conda channel ---------------------------------------------
+
+_LAST_CHANNEL_RELEASE = (2, 5)
+
+
+def _from_conda(pin: Pin) -> bool:
+    """A conda package spec (``pytorch=2.4``), not a pip line of a conda file."""
+    conda = pin.source == "conda" or "conda" in pin.resolved_from
+    return conda and pin.raw.lower().lstrip().startswith(("pytorch", "torch"))
+
+
+def _conda_channel(scan: ScanResult, out: Findings) -> None:
+    by_file: dict[str, list[Pin]] = {}
+    for pin in scan.pins:
+        if _from_conda(pin) or (pin.component == "cuda" and pin.raw.startswith("pytorch-cuda")):
+            by_file.setdefault(pin.file, []).append(pin)
+    for pins in by_file.values():
+        selectors = [p for p in pins if p.raw.startswith("pytorch-cuda")]
+        torches = [
+            p for p in pins if p.component == "torch" and p.raw.lower().startswith("pytorch")
+        ]
+        past = [
+            p for p in torches if (v := version_of(p)) and v.release[:2] > _LAST_CHANNEL_RELEASE
+        ]
+        for sel in selectors:
+            if past:
+                message = (
+                    f"{sel.raw} selects the CUDA build on the pytorch conda channel, which has no "
+                    f"torch past 2.5, but {where(past[0])} asks for torch {past[0].value}"
+                )
+            else:
+                message = (
+                    f"{sel.raw} comes from the pytorch conda channel, discontinued after torch "
+                    "2.5 (pytorch/pytorch#138506)"
+                )
+            out.add(
+                "VG017",
+                message,
+                sel,
+                related=[(p.file, p.line) for p in past[:1]],
+                fix="install torch with pip from the PyTorch index for your CUDA, or take pytorch "
+                "from conda-forge with cuda-version=<x.y>.",
+                at_most=None if past else "warning",
+            )
+        for pin in torches:
+            channel = (
+                pin.raw.lower().startswith("pytorch::")
+                or bool(selectors)
+                or PYTORCH_CHANNEL in pin.resolved_from  # the file's channels list names it
+            )
+            if not channel:
+                continue
+            if pin in past:
+                out.add(
+                    "VG017",
+                    f"torch {pin.value} does not exist on the pytorch conda channel: it stopped at "
+                    "2.5 (pytorch/pytorch#138506)",
+                    pin,
+                    fix="install torch with pip from the PyTorch index for your CUDA, or take "
+                    "pytorch from conda-forge.",
+                )
+            elif pin.raw.lower().startswith("pytorch::"):
+                out.add(
+                    "VG017",
+                    f"{pin.raw} pins the pytorch conda channel, discontinued after torch 2.5 "
+                    "(pytorch/pytorch#138506)",
+                    pin,
+                    fix="take pytorch from conda-forge, or install torch with pip.",
+                    at_most="warning",
+                )

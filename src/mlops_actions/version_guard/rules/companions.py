@@ -1,24 +1,29 @@
-"""Companion rules: torchvision and torchaudio built for the torch they are installed with.
+"""Companion rules: torchvision and torchaudio built for the torch they are installed with, and
+explicit NVIDIA library wheels (cuDNN, NCCL) the torch build requires.
 
-VG007 companion-mismatch (docs/version-guard.md#vg007-companion-mismatch) and VG021
-cuda-library-pin (docs/version-guard.md#vg021-cuda-library-pin).
+VG007 companion-mismatch (docs/version-guard.md#vg007-companion-mismatch) and VG018
+cuda-library-pin (docs/version-guard.md#vg018-cuda-library-pin).
 Tests: tests/test_version_guard_rules_companions.py."""
 
 from __future__ import annotations
 
-from packaging.version import Version
-
 from mlops_actions.compat import (
     expected_cudnn,
     expected_nccl,
-    pypi_default_cuda,
+    parse_version,
     torchaudio_compatible,
     torchvision_compatible,
 )
 from mlops_actions.pins.model import Environment, Pin
 from mlops_actions.version_guard.rules.catalog import Rule, define
 from mlops_actions.version_guard.rules.findings import Context, Findings
-from mlops_actions.version_guard.rules.readings import members, variant_key, version_of, where
+from mlops_actions.version_guard.rules.readings import (
+    indexed,
+    members,
+    version_of,
+    wheel_cuda,
+    where,
+)
 
 RULES = define(
     __name__,
@@ -35,17 +40,18 @@ RULES = define(
         "change torch.",
     ),
     Rule(
-        "VG021",
+        "VG018",
         "cuda-library-pin",
         "error",
-        "An explicit `nvidia-cudnn-cu12` / `nvidia-nccl-cu12` pin differs from the one the torch "
-        "build requires.",
-        "A CUDA wheel of torch depends on exact versions of the NVIDIA library wheels (torch "
-        "2.4.1+cu121 requires `nvidia-cudnn-cu12==9.1.0.70`). Another explicit pin makes pip "
-        "refuse the set or, when installed separately, replaces the library torch was built "
-        "against: errors at the first convolution or collective. Checked against the "
-        "compatibility table; releases whose NCCL the table does not know are not reported.",
-        "Drop the explicit pin (torch brings the right one), or pin the version the message names.",
+        "An explicit `nvidia-cudnn-cu1x` or `nvidia-nccl-cu1x` pin differs from the one torch "
+        "requires.",
+        "torch wheels from PyPI and the PyTorch index require one exact cuDNN and NCCL wheel "
+        "(torch 2.4.1+cu121: `nvidia-cudnn-cu12==9.1.0.70`). Another pin in the same environment "
+        "either stops pip with a resolution conflict or, installed later, replaces the library "
+        "torch was built against. Compared for the torch build's CUDA: its `+cuXXX`, index, or "
+        "for a PyPI pin the release's default CUDA; releases and CUDA versions the table does not "
+        "record are not reported.",
+        "Drop the explicit pin and let torch bring its own, or pin the version the message names.",
     ),
 )
 
@@ -53,45 +59,7 @@ RULES = define(
 def check(ctx: Context, out: Findings) -> None:
     for env in ctx.environments:
         _companions(env, out)
-        _library_pins(env, out)
-
-
-_LIBRARY_WHEELS = {"cudnn": "nvidia-cudnn-", "nccl": "nvidia-nccl-"}
-
-
-def _library_pins(env: Environment, out: Findings) -> None:
-    pins = members(env)
-    torches = [p for p in pins if p.component == "torch" and version_of(p) is not None]
-    for lib in pins:
-        prefix = _LIBRARY_WHEELS.get(lib.component)
-        if prefix is None or lib.how != "exact" or not lib.raw.strip().lower().startswith(prefix):
-            continue
-        for torch in torches:
-            tv = version_of(torch)
-            cuda = _torch_cuda(torch)
-            if tv is None or cuda is None:
-                continue
-            want = (expected_cudnn if lib.component == "cudnn" else expected_nccl)(str(tv), cuda)
-            if want is None or Version(want) == Version(lib.value):
-                continue
-            name = lib.raw.split("=", 1)[0].strip().rstrip("<>!~")
-            out.add(
-                "VG021",
-                f"{name}=={lib.value} here, but torch {torch.value} ({where(torch)}) requires "
-                f"{name}=={want}",
-                lib,
-                related=[(torch.file, torch.line)],
-                fix=f"drop the explicit pin, or pin {name}=={want}.",
-            )
-
-
-def _torch_cuda(torch: Pin) -> str | None:
-    """The CUDA minor of a torch pin's build: its variant, else PyPI's default for the release."""
-    key = variant_key(torch)
-    if key is not None:
-        return key if key[0].isdigit() else None
-    v = version_of(torch)
-    return pypi_default_cuda(str(v)) if v is not None and torch.variant is None else None
+        _cuda_libraries(env, out)
 
 
 def _companions(env: Environment, out: Findings) -> None:
@@ -115,3 +83,42 @@ def _companions(env: Environment, out: Findings) -> None:
             f"pin the {comp} release made for that torch (torch 2.x pairs with torchvision "
             "0.(x+15)), or change torch.",
         )
+
+
+_LIBRARIES = (("nvidia-cudnn-cu", "cudnn", "cuDNN"), ("nvidia-nccl-cu", "nccl", "NCCL"))
+
+
+def _cuda_libraries(env: Environment, out: Findings) -> None:
+    pins = members(env)
+    libraries = [p for p in pins if p.component in ("cudnn", "nccl") and p.how == "exact"]
+    if not libraries:
+        return
+    env_indexed = indexed(pins)
+    builds = [(p, v, c) for p in pins if (v := version_of(p)) and (c := wheel_cuda(p, env_indexed))]
+    if not builds:
+        return
+    for prefix, component, label in _LIBRARIES:
+        expect = expected_cudnn if component == "cudnn" else expected_nccl
+        for lib in libraries:
+            raw = lib.raw.lower().replace("_", "-")
+            if lib.component != component or lib.how != "exact" or not raw.startswith(prefix):
+                continue
+            have = parse_version(lib.value)
+            package = raw.split("=")[0].split("<")[0].split(">")[0].strip()
+            for torch, tv, cuda in builds:
+                wanted = expect(str(tv), cuda)
+                if wanted is None or have is None:
+                    continue
+                suffix = f"-cu{cuda.split('.')[0]}"
+                wrong_package = not package.endswith(suffix)
+                if parse_version(wanted) == have and not wrong_package:
+                    continue
+                build = f"torch {torch.value} (CUDA {cuda}, {where(torch)})"
+                needs = f"{prefix}{cuda.split('.')[0]}=={wanted}"
+                out.add(
+                    "VG018",
+                    f"{package}=={lib.value} here, but {build} requires {needs}",
+                    lib,
+                    related=[(torch.file, torch.line)],
+                    fix=f"remove the {label} pin and let torch bring its own, or pin {needs}.",
+                )

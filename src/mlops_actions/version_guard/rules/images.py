@@ -1,15 +1,16 @@
-"""Image rules: base and service images must name a version.
+"""Image rules: base and service images must name a version, and what an image installs must
+not depend on the machine that builds it.
 
-VG001 image-unpinned (docs/version-guard.md#vg001-image-unpinned) and VG020
-torch-backend-auto (docs/version-guard.md#vg020-torch-backend-auto).
-Tests: tests/test_version_guard_rules_images.py."""
+VG001 image-unpinned (docs/version-guard.md#vg001-image-unpinned) and VG020 torch-backend-auto
+(docs/version-guard.md#vg020-torch-backend-auto). Tests: tests/test_version_guard_rules_images.py."""
 
 from __future__ import annotations
 
-from mlops_actions.pins.model import ScanResult
-from mlops_actions.pins.values import parse_image_ref
+from mlops_actions.pins.model import Environment, ScanResult
+from mlops_actions.pins.values import is_moving, parse_image_ref
 from mlops_actions.version_guard.rules.catalog import Rule, define
 from mlops_actions.version_guard.rules.findings import Context, Findings
+from mlops_actions.version_guard.rules.readings import members, variant_key, where
 from mlops_actions.version_guard.rules.roles import Roles
 
 RULES = define(
@@ -19,65 +20,108 @@ RULES = define(
         "image-unpinned",
         "error",
         "A base or service image is untagged or uses a floating tag such as `latest`.",
-        "An image without a tag, or with `latest`/`nightly`/`stable`, changes under you: the next "
-        "build silently gets another torch, CUDA or Python. The check follows `ARG` values and "
-        "build arguments, so `ARG BASE=pytorch/pytorch:latest` / `FROM ${BASE}` is caught "
-        "(hadolint's DL3007/DL3006 see only literal tags). Images pinned by digest pass.",
-        "Pin a versioned tag that names the stack, e.g. "
-        "`pytorch/pytorch:2.4.1-cuda12.1-cudnn9-runtime`, or a digest "
-        "(`image@sha256:…`); when the tag comes from an `ARG`, give the `ARG` a versioned default "
-        "and pass versioned build arguments.",
+        "An image without a tag, or with a tag that moves (`latest`, `nightly`, `stable`, "
+        "`rolling`, `edge`, or one of them joined to a flavour such as `latest-gpu`, "
+        "`nightly-cu121`, `gpu-latest`), changes under you: the next build silently gets another "
+        "torch, CUDA or Python. A dated tag (`nightly-20240501`) is pinned. The check follows "
+        "`ARG` values and build arguments, so `ARG BASE=pytorch/pytorch:latest` / `FROM ${BASE}` "
+        "is caught (hadolint's DL3007/DL3006 see only literal tags). Images pinned by digest "
+        "pass.",
+        "Pin a versioned tag of the same image (for pytorch/pytorch "
+        "`2.4.1-cuda12.1-cudnn9-runtime`, for nvidia/cuda `12.4.1-runtime-ubuntu22.04`, for "
+        "others the release you test with), or a digest (`image@sha256:…`); when the tag comes "
+        "from an `ARG`, give the `ARG` a versioned default and pass versioned build arguments.",
     ),
     Rule(
         "VG020",
         "torch-backend-auto",
-        "warning",
-        "`uv pip install --torch-backend=auto` lets the installing machine pick torch's CUDA build.",
-        "With `auto`, uv reads the NVIDIA driver of the machine that runs the install and picks "
-        "the matching PyTorch index. In an image build that is the build machine (often without "
-        "a GPU, so the CPU build), not the machine the image runs on: the same Dockerfile gives "
-        "different images on different builders. In a CI step or a script run on the target "
-        "machine it is what you want, so there it is a notice.",
-        "Name the backend (`--torch-backend=cu126`) or the index (`--index-url "
-        "https://download.pytorch.org/whl/cu126`) in image builds.",
+        "error",
+        "An image installs torch with `uv pip install --torch-backend=auto`.",
+        "With `--torch-backend=auto` uv picks the torch build (CUDA version or CPU) from the GPU "
+        "driver of the machine that runs the install. In a `docker build` that is the build "
+        "machine, which usually has no GPU: a CUDA image silently gets the CPU build, and two "
+        "builders produce two different images. An error in an image on CUDA, a warning in "
+        "other images; CI jobs that install on the machine that runs them are not reported.",
+        "Name the build: `--torch-backend=cu126` (or the PyTorch index "
+        "`--index-url https://download.pytorch.org/whl/cu126`), matching the image's CUDA.",
     ),
 )
 
 
 def check(ctx: Context, out: Findings) -> None:
     _image_pinned(ctx.scan, out)
-    _torch_backend_auto(ctx.scan, ctx.roles, out)
+    for env in ctx.environments:
+        _torch_backend_auto(env, ctx.roles, out)
 
 
-def _torch_backend_auto(scan: ScanResult, roles: Roles, out: Findings) -> None:
-    for pin in scan.pins:
-        if pin.component != "cuda" or pin.how != "latest" or pin.value != "auto":
-            continue
-        built = pin.source == "dockerfile" or roles.deployable(pin.file)
-        where = "the machine that builds the image" if built else "the machine that runs it"
-        out.add(
-            "VG020",
-            f"--torch-backend=auto: torch's CUDA build is chosen by the driver of {where}",
-            pin,
-            fix="name the backend (--torch-backend=cu126) or the PyTorch index.",
-            at_most=None if built else "notice",
-        )
+def floating_tag(tag: str) -> bool:
+    """A tag that moves (``latest-gpu``, ``cu121-latest``, ``rolling``; not a dated nightly):
+    the scanner's own reading, ``pins.values.is_moving``."""
+    return is_moving(tag)
+
+
+def _example_tag(repository: str) -> str:
+    """A versioned tag of the same image, for the fix."""
+    examples = {
+        "pytorch/pytorch": "pytorch/pytorch:2.4.1-cuda12.1-cudnn9-runtime",
+        "nvidia/cuda": "nvidia/cuda:12.4.1-runtime-ubuntu22.04",
+        "python": "python:3.11.9-slim",
+    }
+    if repository in examples:
+        return f"such as {examples[repository]}"
+    return f"{repository}:<version>, the release you test with"
 
 
 def _image_pinned(scan: ScanResult, out: Findings) -> None:
     for pin in scan.pins:
-        if pin.component != "image" or pin.how not in {"latest", "unpinned"}:
+        if pin.component != "image":
             continue
         ref = parse_image_ref(pin.value)
+        moving_tag = pin.how == "exact" and ref is not None and ref.tag and floating_tag(ref.tag)
+        if pin.how not in {"latest", "unpinned"} and not moving_tag:
+            continue
         via = f" (resolved from {'; '.join(pin.resolved_from)})" if pin.resolved_from else ""
-        if pin.how == "latest":
-            what = f"image {pin.value} uses the floating tag `{ref.tag if ref else pin.value}`"
-        else:
+        if pin.how == "unpinned":
             what = f"image {pin.value} has no tag"
+        else:
+            what = f"image {pin.value} uses the floating tag `{ref.tag if ref else pin.value}`"
+        example = _example_tag(ref.repository) if ref else "<image>:<version>"
         out.add(
             "VG001",
             what + via,
             pin,
-            fix=f"pin a versioned tag of {ref.repository if ref else 'the image'} (such as "
-            "pytorch/pytorch:2.4.1-cuda12.1-cudnn9-runtime) or a digest.",
+            fix=f"pin a versioned tag ({example}) or a digest.",
+        )
+
+
+def _torch_backend_auto(env: Environment, roles: Roles, out: Findings) -> None:
+    """``uv pip install --torch-backend=auto`` in an image build (the scanner gives it as a CUDA
+    pin with value ``auto`` noted ``torch-backend auto``)."""
+    if env.kind not in {"docker", "devcontainer", "compose"}:
+        return
+    pins = members(env)
+    autos = [
+        p
+        for p in pins
+        if p.component == "cuda"
+        and p.value == "auto"
+        and any(r.startswith("torch-backend") for r in p.resolved_from)
+        and roles.deployable(p.file)
+    ]
+    cuda = [
+        (p, k)
+        for p in pins
+        if (k := variant_key(p)) is not None and k != "cpu" and not k.startswith("rocm")
+    ]
+    for pin in autos:
+        on_cuda = f" on CUDA {cuda[0][1]} ({where(cuda[0][0])})" if cuda else ""
+        tag = "cu" + cuda[0][1].replace(".", "") if cuda else "cu126"
+        out.add(
+            "VG020",
+            f"uv picks the torch build from the GPU of the machine that builds this image{on_cuda}"
+            "; a build machine without a GPU installs the CPU build",
+            pin,
+            related=[(p.file, p.line) for p, _ in cuda[:1]],
+            fix=f"write --torch-backend={tag} (the CUDA of the image) instead of auto.",
+            at_most=None if cuda else "warning",
         )

@@ -1,9 +1,8 @@
 """Policy rules: what deployable files must pin, and the stack the config declares.
 
 VG002 torch-not-exact (docs/version-guard.md#vg002-torch-not-exact), VG010 policy
-(docs/version-guard.md#vg010-policy), VG017 version-is-a-number
-(docs/version-guard.md#vg017-version-is-a-number) and VG018 invalid-local-specifier
-(docs/version-guard.md#vg018-invalid-local-specifier).
+(docs/version-guard.md#vg010-policy) and VG021 version-is-a-number
+(docs/version-guard.md#vg021-version-is-a-number).
 Tests: tests/test_version_guard_rules_policy.py."""
 
 from __future__ import annotations
@@ -58,7 +57,7 @@ RULES = define(
         "if the stack moved.",
     ),
     Rule(
-        "VG017",
+        "VG021",
         "version-is-a-number",
         "error",
         "An unquoted version in a workflow is a YAML number that changes it (`3.10` is 3.1).",
@@ -68,17 +67,6 @@ RULES = define(
         "`env:` values. The value GitHub really passes is what every other rule checks; this "
         "rule names the cause once.",
         "Quote the version: `python-version: '3.10'`.",
-    ),
-    Rule(
-        "VG018",
-        "invalid-local-specifier",
-        "error",
-        "A requirement puts a local version label (`+cpu`, `+cu121`) in a range: pip rejects it.",
-        "PEP 440 allows a local label only with `==` and `!=`: `torch>=2.12.0+cpu` is not a valid "
-        "requirement, so pip (and uv) refuse the whole file. It is reported as the error it is, "
-        "not as a file that could not be read.",
-        "Pin exactly (`torch==2.12.0+cpu`), or keep the range and choose the build with an index "
-        "(`--index-url https://download.pytorch.org/whl/cpu` and `torch>=2.12.0`).",
     ),
 )
 
@@ -93,19 +81,11 @@ def _written_wrong(scan: ScanResult, out: Findings) -> None:
     for pin in scan.pins:
         if yaml_number(pin):
             out.add(
-                "VG017",
+                "VG021",
                 f"`{pin.raw}` is the YAML number {pin.value}: GitHub passes `{pin.value}`, "
                 f"not `{pin.raw}`",
                 pin,
                 fix=f"quote it: '{pin.raw}'.",
-            )
-        elif pin.how == "invalid":
-            out.add(
-                "VG018",
-                f"`{pin.value}` is not a valid requirement: {pin.reason}",
-                pin,
-                fix="pin exactly with == (torch==X+cpu), or use a range without the local label "
-                "and choose the build with --index-url.",
             )
 
 

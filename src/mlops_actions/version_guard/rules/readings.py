@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from mlops_actions.compat import cuda_minor, cuda_tag_to_version, parse_version
+from mlops_actions.compat import cuda_minor, cuda_tag_to_version, parse_version, pypi_default_cuda
 from mlops_actions.pins.model import Component, Environment, Pin
 from mlops_actions.pins.values import YAML_NUMBER
 
@@ -17,9 +17,11 @@ INDEX_OPTIONS = frozenset({"-i", "--index-url", "--extra-index-url", "-f", "--fi
 
 
 def from_index(pin: Pin) -> bool:
-    """A CUDA variant named by a package index or find-links URL (a wheel choice, not a
-    toolkit)."""
-    return pin.context in INDEX_OPTIONS or any(r.startswith("index ") for r in pin.resolved_from)
+    """A CUDA variant named by a package index, find-links URL or uv ``--torch-backend`` (a
+    wheel choice, not a toolkit)."""
+    return pin.context in INDEX_OPTIONS or any(
+        r.startswith(("index ", "find-links ", "torch-backend ")) for r in pin.resolved_from
+    )
 
 
 def yaml_number(pin: Pin) -> bool:
@@ -74,7 +76,7 @@ def cudnn_major(pin: Pin) -> str | None:
 
 def python_minor(pin: Pin) -> str | None:
     if pin.how != "exact" or pin.component != "python" or yaml_number(pin):
-        return None  # a YAML-number accident is reported once, by VG017
+        return None  # a YAML-number accident is reported once, by VG021
     text = pin.value.strip()
     threaded = text.endswith("t")
     v = parse_version(text[:-1] if threaded else text)
@@ -118,3 +120,37 @@ def variant_text(pin: Pin, key: str) -> str:
     if pin.component in TORCH_FAMILY:
         return f"{shown} ({pin.component} {pin.value})"
     return shown
+
+
+_PIP_SOURCES = frozenset({"requirements", "dockerfile", "workflow"})
+
+
+def indexed(env_pins: Sequence[Pin]) -> bool:
+    """Whether an index, find-links URL or uv backend of the environment chooses its wheels."""
+    return any(from_index(p) for p in env_pins)
+
+
+def from_pypi(pin: Pin, env_indexed: bool) -> bool:
+    """A torch pin pip resolves on PyPI: no ``+cuXXX``, not decoded from an image tag, a pip
+    line (conda builds are named by their channel), and no index, find-links or uv backend in
+    its environment (``env_indexed``, from ``indexed``)."""
+    return (
+        pin.component == "torch"
+        and pin.variant is None
+        and not pin.derived_from
+        and pin.source in _PIP_SOURCES
+        and "conda" not in pin.resolved_from
+        and not env_indexed
+    )
+
+
+def wheel_cuda(pin: Pin, env_indexed: bool) -> str | None:
+    """The CUDA minor of the torch wheel a pin installs: its ``+cuXXX``/index variant, or for a
+    PyPI pin the release's PyPI default (Linux x86_64); None for CPU/ROCm or when unknown."""
+    key = variant_key(pin)
+    if key is not None:
+        return None if key == "cpu" or key.startswith("rocm") else key
+    v = version_of(pin)
+    if v is None or not from_pypi(pin, env_indexed):
+        return None
+    return pypi_default_cuda(str(v))

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from mlops_actions.pins.model import Environment, Link, Pin, PinGroup, ScanResult
@@ -43,6 +43,17 @@ Stages = Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]]
 class _Index:
     by_file: dict[str, list[Pin]]
     links: Sequence[Link]
+    followed: dict[str, list[str]] = field(default_factory=dict)
+    """Per file, what it includes or installs (filled once from ``links``)."""
+    reads: dict[str, list[str]] = field(default_factory=dict)
+    """Per project file, the requirement files its metadata reads."""
+
+    def __post_init__(self) -> None:
+        for ln in self.links:
+            if ln.kind in _CLOSURE_KINDS:
+                self.followed.setdefault(ln.src, []).append(ln.dst)
+            elif ln.kind == "reads":
+                self.reads.setdefault(ln.src, []).append(ln.dst)
 
     def closure(self, files: Iterable[str]) -> list[str]:
         """Files plus everything they include (``-r``/``-c``) or install (a script's
@@ -54,7 +65,7 @@ class _Index:
             if f in out:
                 continue
             out.append(f)
-            todo += [ln.dst for ln in self.links if ln.kind in _CLOSURE_KINDS and ln.src == f]
+            todo += self.followed.get(f, [])
         return out
 
 
@@ -222,7 +233,7 @@ def group_environments(
         if ps and ps[0].source in {"pyproject", "setup.cfg", "setup.py"}:
             beside = posixpath.join(posixpath.dirname(f), ".python-version")
             extra = idx.by_file.get(beside, [])
-            read = idx.closure([ln.dst for ln in links if ln.kind == "reads" and ln.src == f])
+            read = idx.closure(idx.reads.get(f, []))
             emit(
                 f"project:{f}",
                 "project",

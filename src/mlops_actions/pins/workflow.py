@@ -22,7 +22,7 @@ import yaml
 
 from mlops_actions.pins.expand import Expansion, expand
 from mlops_actions.pins.model import FileScan, Link, Pin, PinGroup, ScanError
-from mlops_actions.pins.shell import ShellScan, Word, scan_shell, split_words
+from mlops_actions.pins.shell import Word, scan_shell, split_words
 from mlops_actions.pins.values import (
     YAML_NUMBER,
     Decoded,
@@ -158,8 +158,17 @@ class _Job:
     errors: list[ScanError] = field(default_factory=list)
     runs: dict[int, tuple[str, list[str], list[list[Word]]]] = field(default_factory=dict)
     """Per ``run:`` node: its prepared text (see ``_prepare_run``)."""
-    shell_scans: dict[tuple[int, tuple[Expansion, ...]], ShellScan] = field(default_factory=dict)
-    """Per ``run:`` node and expression values: its shell scan."""
+    parsed_runs: dict[tuple[int, tuple[Expansion, ...]], _RunParse] = field(default_factory=dict)
+    """Per ``run:`` node and values of its expressions: what it says (``_parse_run``)."""
+    steps: list[_Step] | None = None
+    """The job's steps, read once (``_read_steps``)."""
+    value_parts: dict[int, list[tuple[str, tuple[int, int], str, tuple[str, ...]]]] = field(
+        default_factory=dict
+    )
+    value_pins: dict[tuple[int, str, tuple[Expansion, ...]], list[Pin]] = field(
+        default_factory=dict
+    )
+    """Version inputs: their lines, and their pins per set of resolved values."""
 
 
 def _resolver(
@@ -231,7 +240,8 @@ def scan_workflow(path: str, text: str) -> FileScan:
             env_used: set[str] = set()
             resolve = _resolver(combo, env, matrix_reason, env_used)
             job_found = _job_pins(state, job, resolve, gid, len(combos) > 1)
-            member = [p for node_id, p in matrix_pins if _in_combo(node_id, combo)]
+            nodes = _combo_nodes(combo)
+            member = [p for node_id, p in matrix_pins if node_id in nodes]
             every = [*job_found.pins, *job_found.container, *job_found.setup_python]
             for p in every:
                 env_used.update(r.split("=", 1)[0] for r in p.resolved_from if "=" in r)
@@ -291,11 +301,15 @@ def _as_read(node: Node, text: str) -> tuple[str, tuple[str, ...]]:
     return number, (f"{YAML_NUMBER} {text} reads as {number}: quote it ('{text}')",)
 
 
-def _in_combo(node_id: int, combo: Combo) -> bool:
-    def walk(cell: _Cell) -> bool:
-        return id(cell.node) == node_id or any(walk(c) for _, c in cell.fields)
-
-    return any(walk(c) for c in combo.values())
+def _combo_nodes(combo: Combo) -> set[int]:
+    """The ids of every YAML node a combination's values come from."""
+    out: set[int] = set()
+    todo = list(combo.values())
+    while todo:
+        cell = todo.pop()
+        out.add(id(cell.node))
+        todo += [c for _, c in cell.fields]
+    return out
 
 
 def _env_block(path: str, node: Node | None, context: str) -> tuple[dict[str, str], list[Pin]]:
@@ -461,25 +475,22 @@ def _job_pins(
             for m in rx.finditer(exp.text.lower()):
                 d = classify_value("cuda", m.group(1))
                 keep(_pin(path, label, d, f"job {job_id} runs-on", raw, exp.used))
-    for index, step in enumerate(seq(get(job, "steps"))):
-        step_name = scalar(get(step, "name")) or scalar(get(step, "id")) or f"#{index + 1}"
-        ctx = f"job {job_id} step {step_name}"
-        uses = scalar(get(step, "uses")) or ""
-        with_node = get(step, "with")
-        if re.search(r"(^|/)env-verify(@|/|$)", uses):
+    if state.steps is None:
+        state.steps = _read_steps(job_id, job)
+    for step in state.steps:
+        ctx, uses, with_node, run = step.ctx, step.uses, step.with_node, step.run
+        if step.env_verify:
             for key, _, value in items(with_node):
                 component = component_for_name(key)
                 if component is None or scalar(value) is None:
                     continue
-                _value_pins(
-                    path, value, component, f"{ctx} env-verify {key}", resolve, keep, state.lines
-                )
+                _value_pins(state, value, component, f"{ctx} env-verify {key}", resolve, keep)
         else:
             pv = get(with_node, "python-version")
             if pv is not None:
-                condition = scalar(get(step, "if"))
+                condition = step.condition
                 before = len(found)
-                _value_pins(path, pv, "python", f"{ctx} python-version", resolve, keep, state.lines)
+                _value_pins(state, pv, "python", f"{ctx} python-version", resolve, keep)
                 # setup-python's interpreter: kept apart from the job's other pins (see _groups).
                 added = [
                     replace(p, condition=condition) if condition else p for p in found[before:]
@@ -489,12 +500,44 @@ def _job_pins(
                 del found[before:]
                 out.setup_python += added
         if uses.startswith("./"):
-            _uses_local(state, uses, step, gid)
+            _uses_local(state, uses, step.node, gid)
         if uses.startswith("docker/build-push-action"):
             _build_push(state, with_node, resolve, gid)
-        run = get(step, "run")
-        if run is not None and scalar(run) is not None:
+        if run is not None:
             _run_step(state, run, ctx, resolve, keep, installs, gid)
+    return out
+
+
+@dataclass(frozen=True)
+class _Step:
+    """A step's fields, read once per job whatever the number of matrix combinations."""
+
+    node: Node
+    ctx: str
+    uses: str
+    with_node: Node | None
+    run: Node | None
+    condition: str | None
+    env_verify: bool
+
+
+def _read_steps(job_id: str, job: Node) -> list[_Step]:
+    out: list[_Step] = []
+    for index, step in enumerate(seq(get(job, "steps"))):
+        name = scalar(get(step, "name")) or scalar(get(step, "id")) or f"#{index + 1}"
+        uses = scalar(get(step, "uses")) or ""
+        run = get(step, "run")
+        out.append(
+            _Step(
+                step,
+                f"job {job_id} step {name}",
+                uses,
+                get(step, "with"),
+                run if run is not None and scalar(run) is not None else None,
+                scalar(get(step, "if")),
+                re.search(r"(^|/)env-verify(@|/|$)", uses) is not None,
+            )
+        )
     return out
 
 
@@ -506,29 +549,49 @@ def _uses_local(state: _Job, uses: str, step: Node, gid: str) -> None:
 
 
 def _value_pins(
-    path: str,
+    state: _Job,
     node: Node,
     component: Any,
     ctx: str,
     resolve: Callable[[str], Expansion],
     keep: Callable[[Pin], None],
-    lines: list[str],
 ) -> None:
+    """Pins of a version input (one per line of its value); the pins of one set of resolved
+    values are built once and shared by the matrix combinations that give those values."""
+    parts = state.value_parts.get(id(node))
+    if parts is None:
+        parts = state.value_parts[id(node)] = _value_parts(state, node)
+    values = tuple(resolve(read) for _, _, read, _ in parts)
+    key = (id(node), ctx, values)
+    pins = state.value_pins.get(key)
+    if pins is None:
+        pins = []
+        for (value, at, _, notes), exp in zip(parts, values, strict=True):
+            if exp.ok:
+                d = classify_value(component, exp.text)
+            else:
+                d = Decoded(component, value, "unresolved", reason="; ".join(exp.unresolved))
+            pins.append(_pin(state.path, node, d, ctx, value, (*notes, *exp.used), at=at))
+        state.value_pins[key] = pins
+    for pin in pins:
+        keep(pin)
+
+
+def _value_parts(
+    state: _Job, node: Node
+) -> list[tuple[str, tuple[int, int], str, tuple[str, ...]]]:
+    """(text, position, text as YAML gives it, notes) of each non-empty line of a value."""
     raw = scalar(node) or ""
     offset = 0
+    out = []
     for part in raw.splitlines() or [raw]:
         value = part.strip()
-        at = offset_pos(node, lines, offset + (len(part) - len(part.lstrip())))
+        at = offset_pos(node, state.lines, offset + (len(part) - len(part.lstrip())))
         offset += len(part) + 1
-        if not value:
-            continue
-        read, notes = _as_read(node, value)
-        exp = resolve(read)
-        if exp.ok:
-            d = classify_value(component, exp.text)
-        else:
-            d = Decoded(component, value, "unresolved", reason="; ".join(exp.unresolved))
-        keep(_pin(path, node, d, ctx, value, (*notes, *exp.used), at=at))
+        if value:
+            read, notes = _as_read(node, value)
+            out.append((value, at, read, notes))
+    return out
 
 
 def _build_push(
@@ -621,36 +684,64 @@ def _run_step(
         return Expansion(shell.text, (*unresolved, *shell.unresolved), (*used, *shell.used))
 
     key = (id(run), values)
-    result = state.shell_scans.get(key)
-    if result is None:
-        result = state.shell_scans[key] = scan_shell(text, expand=word_expand)
-    for sp in result.pins:
-        at = offset_pos(run, state.lines, sp.offset)
-        keep(
-            _pin(
-                state.path,
-                run,
-                sp.decoded,
-                ctx,
-                sp.raw,
-                sp.resolved + ((sp.note,) if sp.note else ()),
-                at=at,
-            )
-        )
-    for off, message in result.errors:
-        line, col = offset_pos(run, state.lines, off)
-        state.errors.append(ScanError(state.path, line, col, message))
-    for ref in result.files:
-        line, _ = offset_pos(run, state.lines, ref.offset)
-        target = _repo_path(_PLACEHOLDER.sub("*", ref.path))
-        if ref.kind == "project":
-            link = Link("project", state.path, target, line, context=gid, extras=ref.extras)
+    parsed = state.parsed_runs.get(key)
+    if parsed is None:
+        parsed = state.parsed_runs[key] = _parse_run(state, run, ctx, text, word_expand)
+        state.errors += parsed.errors
+    for pin in parsed.pins:
+        keep(pin)
+    for line, target, kind, extras in parsed.files:
+        if kind == "project":
+            link = Link("project", state.path, target, line, context=gid, extras=extras)
             state.links.append(link)
             continue
         installs.append(target)
         state.links.append(Link("installs", state.path, target, line, context=gid))
     for command in docker_commands:
         _docker_build(state, command, word_expand, run, gid)
+
+
+@dataclass(frozen=True)
+class _RunParse:
+    """What a ``run:`` step says for one set of values of its expressions (shared by every
+    matrix combination that gives them those values)."""
+
+    pins: tuple[Pin, ...]
+    errors: tuple[ScanError, ...]
+    files: tuple[tuple[int, str, str, tuple[str, ...]], ...]
+    """(line, repository path, kind, extras) of each file the step installs or runs."""
+
+
+def _parse_run(
+    state: _Job, run: Node, ctx: str, text: str, word_expand: Callable[[str], Expansion]
+) -> _RunParse:
+    result = scan_shell(text, expand=word_expand)
+    pins = tuple(
+        _pin(
+            state.path,
+            run,
+            sp.decoded,
+            ctx,
+            sp.raw,
+            sp.resolved + ((sp.note,) if sp.note else ()),
+            at=offset_pos(run, state.lines, sp.offset),
+        )
+        for sp in result.pins
+    )
+    errors = tuple(
+        ScanError(state.path, *offset_pos(run, state.lines, off), message)
+        for off, message in result.errors
+    )
+    files = tuple(
+        (
+            offset_pos(run, state.lines, ref.offset)[0],
+            _repo_path(_PLACEHOLDER.sub("*", ref.path)),
+            ref.kind,
+            ref.extras,
+        )
+        for ref in result.files
+    )
+    return _RunParse(pins, errors, files)
 
 
 def _prepare_run(raw: str) -> tuple[str, list[str], list[list[Word]]]:

@@ -12,6 +12,7 @@ import re
 
 from mlops_actions.pins.expand import Expansion, expand
 from mlops_actions.pins.model import FileScan, Link, Pin, ScanError
+from mlops_actions.pins.pyfiles import _Locator
 from mlops_actions.pins.shell import scan_shell, split_words
 from mlops_actions.pins.values import pin_from
 
@@ -35,21 +36,6 @@ def _assignments(text: str) -> dict[str, str | None]:
     return env
 
 
-def _line_starts(text: str) -> list[int]:
-    return [0, *(m.end() for m in re.finditer("\n", text))]
-
-
-def _pos(starts: list[int], offset: int) -> tuple[int, int]:
-    lo, hi = 0, len(starts) - 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if starts[mid] <= offset:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo + 1, offset - starts[lo] + 1
-
-
 def scan_script(path: str, text: str) -> FileScan:
     env = _assignments(text)
 
@@ -57,19 +43,17 @@ def scan_script(path: str, text: str) -> FileScan:
         return expand(word, env, undeclared="is not set in this script")
 
     result = scan_shell(text, expand=word_expand)
-    starts = _line_starts(text)
+    loc = _Locator(text)
     pins: list[Pin] = []
     for sp in result.pins:
         notes = sp.resolved + ((sp.note,) if sp.note else ())
         pins.append(
-            pin_from(
-                sp.decoded, path, _pos(starts, sp.offset), "script", "", sp.raw, resolved=notes
-            )
+            pin_from(sp.decoded, path, loc.pos(sp.offset), "script", "", sp.raw, resolved=notes)
         )
-    errors = [ScanError(path, *_pos(starts, off), message) for off, message in result.errors]
+    errors = [ScanError(path, *loc.pos(off), message) for off, message in result.errors]
     links: list[Link] = []
     for ref in result.files:
-        line = _pos(starts, ref.offset)[0]
+        line = loc.pos(ref.offset)[0]
         # Paths are taken from the repository root, where CI runs scripts from.
         target = posixpath.normpath(ref.path).lstrip("/")
         if ref.kind == "project":

@@ -104,12 +104,12 @@ def test_dockerfile_shell_forms() -> None:
 def test_pip_install_dot_pulls_project_requirements_into_the_image() -> None:
     result = _scan()
     line13 = [p for p in result.pins if p.file == "docker/Dockerfile" and p.line == 13]
-    # install_requires (with the file it reads) and the [audio] extra; not the gpu extra.
+    # install_requires (with the file it reads) and the [audio] extra; not the gpu extra. The
+    # file's torch>=2.1 is decided by install_requires' torch==2.4.1 in the same install.
     assert {(p.component, p.value) for p in line13} == {
         ("torch", "2.4.1"),
         ("torchvision", "0.19.1"),
         ("torchaudio", "2.4.1"),
-        ("torch", ">=2.1"),
     }
     assert all(p.context == "stage 0" and p.source == "dockerfile" for p in line13)
     torch = next(p for p in line13 if p.value == "2.4.1" and p.component == "torch")
@@ -132,6 +132,7 @@ def test_local_composite_action_joins_the_job_that_uses_it() -> None:
     assert (".github/actions/setup-env/action.yml", "torch", "2.4.1") in got
     # pip install -e .[gpu]: the project's requirements and the gpu extra join the job.
     assert (".github/workflows/ci.yml", "cudnn", "9.1.0.70") in got
+    assert (".github/workflows/ci.yml", "torch", "2.4.1") in got
     assert not any(e.startswith("action:") for e in envs)
 
 
@@ -155,3 +156,16 @@ def test_new_scanners_are_total(text: str) -> None:
         scan_action(".github/actions/a/action.yml", "runs:\n  using: composite\n  steps:\n" + text),
     ):
         assert all("\n" not in e.message for e in scan.errors)
+
+
+def test_a_project_install_of_ranges_only_keeps_them(tmp_path: Path) -> None:
+    # Without an exact pin beside it, a range pulled into an image stays a range (VG002's case).
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.11\nCOPY . /app\nWORKDIR /app\nRUN pip install .\n", encoding="utf-8"
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\ndependencies = ["torch>=2.1"]\n', encoding="utf-8"
+    )
+    result = scan_repo(tmp_path)
+    (torch,) = [p for p in result.pins if p.file == "Dockerfile" and p.component == "torch"]
+    assert (torch.line, torch.how, torch.value) == (4, "range", ">=2.1")

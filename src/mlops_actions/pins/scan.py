@@ -459,6 +459,10 @@ def _installed_projects(
             for read in scan.links:
                 if read.kind == "reads":
                     taken += list(scans.get(read.dst, FileScan()).pins)
+        # One install: a range next to an exact pin of the same package is decided by the
+        # exact one (pip installs the version both allow), so only the exact pin is kept.
+        exact = {p.component for p in taken if p.how == "exact"}
+        taken = [p for p in taken if p.how == "exact" or p.component not in exact]
         is_docker = ln.stage is not None
         new = [
             replace(

@@ -93,7 +93,7 @@ def test_local_projects_are_installs_of_the_project_not_broken_requirements() ->
     assert result.pins == ()
     assert [(f.path, f.kind, f.extras) for f in result.files] == [
         (".", "project", ("dev", "gpu")),
-        ("./sub", "project", ()),
+        ("sub", "project", ()),
         ("/app", "project", ("x",)),
         (".", "project", ("torch",)),
     ]
@@ -145,3 +145,15 @@ def test_words_agree_with_shlex(words: list[str]) -> None:
 @given(st.text(max_size=200))
 def test_scanning_is_total(text: str) -> None:
     scan_shell(text)
+
+
+def test_project_installs_follow_cd_and_drop_what_cd_hides() -> None:
+    def projects(text: str) -> list[str]:
+        return [f.path for f in scan_shell(text).files if f.kind == "project"]
+
+    assert projects("cd sub && pip install -e .[x]") == ["sub"]
+    assert projects("pushd a; popd; pip install .") == ["."]
+    # Another project: cloned and entered, or reached through a variable.
+    assert projects("git clone https://x/y.git && cd y && pip install .") == ["y"]
+    assert projects('cd "$SRC" && pip install .') == []
+    assert projects("cd /tmp/build && pip install . && cd - && pip install .") == []

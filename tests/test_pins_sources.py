@@ -169,3 +169,20 @@ def test_a_project_install_of_ranges_only_keeps_them(tmp_path: Path) -> None:
     result = scan_repo(tmp_path)
     (torch,) = [p for p in result.pins if p.file == "Dockerfile" and p.component == "torch"]
     assert (torch.line, torch.how, torch.value) == (4, "range", ">=2.1")
+
+
+def test_an_image_that_already_pins_torch_decides_a_projects_range(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(
+        "FROM pytorch/pytorch:2.4.1-cuda12.1-cudnn9-runtime\nWORKDIR /app\nCOPY . .\n"
+        "RUN pip install .[train]\nRUN bash /opt/not-from-here.sh\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\ndependencies = ["torch>=2.1"]\n'
+        '[project.optional-dependencies]\ntrain = ["torchvision==0.19.1"]\n',
+        encoding="utf-8",
+    )
+    result = scan_repo(tmp_path)
+    line4 = {(p.component, p.how) for p in result.pins if p.file == "Dockerfile" and p.line == 4}
+    assert line4 == {("torchvision", "exact")}
+    assert result.errors == ()  # /opt/not-from-here.sh: an image path, not a repository file

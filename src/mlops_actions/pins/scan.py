@@ -384,6 +384,8 @@ def _follow(
         target = ln.dst
         if target in scans:
             continue
+        if target.startswith("/") and ln.kind == "installs":
+            continue  # a path in an image that no COPY maps back: nothing here to read
         if not inside(target):
             errors.append(ScanError(ln.src, ln.line, 1, f"{target!r} is outside the repository"))
             scans[target] = FileScan()
@@ -459,11 +461,20 @@ def _installed_projects(
             for read in scan.links:
                 if read.kind == "reads":
                     taken += list(scans.get(read.dst, FileScan()).pins)
-        # One install: a range next to an exact pin of the same package is decided by the
-        # exact one (pip installs the version both allow), so only the exact pin is kept.
-        exact = {p.component for p in taken if p.how == "exact"}
-        taken = [p for p in taken if p.how == "exact" or p.component not in exact]
+        # A range next to an exact pin of the same package (in this install, or already in the
+        # image or job) is decided by the exact one: pip keeps the version both allow.
+        # A requirement file the image or job also installs itself is already there.
+        direct = {d.dst for d in links if d.kind == "installs" and d.src == ln.src}
+        taken = [p for p in taken if p.file not in direct]
         is_docker = ln.stage is not None
+        targets = [] if is_docker else _targets(groups, ln.context)
+        beside = (
+            scans.get(ln.src, FileScan()).pins
+            if is_docker
+            else [p for i in targets for p in groups[i].pins]
+        )
+        exact = {p.component for p in (*taken, *beside) if p.how == "exact"}
+        taken = [p for p in taken if p.how == "exact" or p.component not in exact]
         new = [
             replace(
                 p,
@@ -477,9 +488,8 @@ def _installed_projects(
             for p in taken
         ]
         derived += new
-        if not is_docker:
-            for i in _targets(groups, ln.context):
-                groups[i] = replace(groups[i], pins=(*groups[i].pins, *new))
+        for i in targets:
+            groups[i] = replace(groups[i], pins=(*groups[i].pins, *new))
     return derived, groups
 
 

@@ -6,6 +6,7 @@ point at the exact column; the words themselves are decoded by ``values``.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -288,6 +289,10 @@ def _scan_into(
     errors: list[tuple[int, str]],
     depth: int,
 ) -> None:
+    # The directory ``cd``/``pushd`` moved to, relative to where the text starts; None once it
+    # cannot be known (a variable, ``cd -``, ``popd`` past the start).
+    cwd: str | None = "."
+    dirs: list[str | None] = []
     for raw_command in split_words(text):
         command: list[Word] = []
         info: dict[int, Expansion] = {}
@@ -304,13 +309,17 @@ def _scan_into(
                 if m is not None:
                     d = Decoded("python", m.group("py"), "exact")
                     pins.append(ShellPin(w.offset, w.text, d, note="get-pip URL for this Python"))
+        is_cd, moved = _moved(command, cwd, dirs)
+        if is_cd:
+            cwd = moved
+            continue
         found = _program(command)
         if found is None:
             continue
         kind, args = found
         before = len(pins)
         if kind == "pip":
-            _pip(args, pins, files, errors, info)
+            _pip(args, pins, files, errors, info, cwd)
         elif kind == "conda":
             _conda(args, pins, files, errors, info)
         elif kind == "conda-env":
@@ -350,12 +359,29 @@ def _unresolved_word(w: Word, exp: Expansion) -> ShellPin | None:
     return ShellPin(w.offset, w.text, Decoded(component, w.text, "unresolved", reason=reason))
 
 
+def _moved(command: list[Word], cwd: str | None, dirs: list[str | None]) -> tuple[bool, str | None]:
+    """Whether the command is ``cd``/``pushd``/``popd``, and the working directory after it."""
+    i = _skip_prefix(command)
+    if i >= len(command) or command[i].text not in {"cd", "pushd", "popd"}:
+        return False, cwd
+    name = command[i].text
+    if name == "popd":
+        return True, (dirs.pop() if dirs else None)
+    target = next((w.text for w in command[i + 1 :] if not w.text.startswith("-")), None)
+    if name == "pushd":
+        dirs.append(cwd)
+    if cwd is None or target is None or "$" in target or target.startswith(("/", "~")):
+        return True, None
+    return True, posixpath.normpath(posixpath.join(cwd, target))
+
+
 def _pip(
     args: list[Word],
     pins: list[ShellPin],
     files: list[FileRef],
     errors: list[tuple[int, str]],
     info: dict[int, Expansion],
+    cwd: str | None = ".",
 ) -> None:
     index_notes: list[tuple[Word, str]] = []
     reqs: list[ShellPin] = []
@@ -395,7 +421,7 @@ def _pip(
             elif role == "editable":
                 project = _local_project(value.text)
                 if project is not None:
-                    files.append(FileRef(value.offset, project[0], "project", project[1]))
+                    _add_project(files, value.offset, project, cwd)
             continue
         i += 1
         if w.text.startswith("-"):
@@ -412,7 +438,7 @@ def _pip(
             continue
         project = _local_project(w.text)
         if project is not None:
-            files.append(FileRef(w.offset, project[0], "project", project[1]))
+            _add_project(files, w.offset, project, cwd)
             continue
         result = decode_requirement(w.text)
         if isinstance(result, str):
@@ -449,6 +475,19 @@ def _local_project(text: str) -> tuple[str, tuple[str, ...]] | None:
         return None
     extras = tuple(e.strip() for e in (m.group("extras") or "").split(",") if e.strip())
     return m.group("path").rstrip("/") or "/", extras
+
+
+def _add_project(
+    files: list[FileRef], offset: int, project: tuple[str, tuple[str, ...]], cwd: str | None
+) -> None:
+    """A project install, its path taken from where ``cd`` left the shell; dropped when that
+    is unknown (``cd "$dir"``, a clone in ``/tmp``): another project, not this repository's."""
+    path, extras = project
+    if not path.startswith(("/", "~")):
+        if cwd is None:
+            return
+        path = posixpath.normpath(posixpath.join(cwd, path))
+    files.append(FileRef(offset, path, "project", extras))
 
 
 def _torch_backend(value: Word, pins: list[ShellPin], index_notes: list[tuple[Word, str]]) -> None:

@@ -151,7 +151,16 @@ def test_vg004_a_bare_pypi_pin_carries_the_release_default_cuda() -> None:
     (another major: an error); PyPI torch 2.4.1 (12.1) in a 12.4 image is a warning; the same
     CUDA, an index that names the build and a CPU image pass."""
     findings = run("vg-pypi-cuda")
-    assert at(findings, "VG004") == {("requirements.txt", 1), ("docker/minor.Dockerfile", 2)}
+    assert at(findings, "VG004") == {
+        ("requirements.txt", 1),
+        ("docker/minor.Dockerfile", 2),
+        ("docker/arg.Dockerfile", 4),
+    }
+    # torch through an ARG, beside an index the scan cannot read: a warning, never an error;
+    # the ARG line itself is not a PyPI install.
+    (via_arg,) = of(findings, "VG004", "docker/arg.Dockerfile", 4)
+    assert via_arg.severity == "warning"
+    assert not of(findings, "VG004", "docker/arg.Dockerfile", 3)
     (old,) = of(findings, "VG004", "requirements.txt", 1)
     assert old.severity == "error" and "CUDA 11.7" in old.message and "CUDA 12.2" in old.message
     assert ("docker/old.Dockerfile", 2) in old.related

@@ -23,8 +23,9 @@ def test_vg001_digest_and_versioned_tags_pass() -> None:
 def test_vg001_floating_tags_beyond_latest() -> None:
     """vg-images: `rolling`, `cu121-latest`, `latest-release` and a compose `latest-gpu` move;
     a dated nightly, a versioned nvidia/cuda and postgres:16.4 are pinned."""
-    lines = at(run("vg-images"), "VG001")
-    assert lines == {
+    findings = run("vg-images")
+    errors = {(f.file, f.line) for f in findings if f.rule_id == "VG001" and f.severity == "error"}
+    assert errors == {
         ("docker/base.Dockerfile", 1),  # continuumio/miniconda3:latest
         ("docker/base.Dockerfile", 2),  # rolling
         ("docker/base.Dockerfile", 3),  # cu121-latest
@@ -34,6 +35,16 @@ def test_vg001_floating_tags_beyond_latest() -> None:
     assert floating_tag("latest-gpu") and floating_tag("gpu-latest") and floating_tag("nightly")
     assert not floating_tag("nightly-20240501") and not floating_tag("2.4.1-cuda12.1-runtime")
     assert not floating_tag("stablehlo-1.2")  # a word that only starts like one
+
+
+def test_vg001_images_this_repository_builds() -> None:
+    """A compose `image:` beside `build:` names the build's output: not checked. `FROM
+    acme/base:latest` after `docker/Dockerfile.base` (a build chain, as a build script runs it)
+    is a warning, not an error."""
+    findings = run("vg-images")
+    assert ("docker-compose.yml", 7) not in at(findings, "VG001")  # image: acme-app + build:
+    (chain,) = of(findings, "VG001", "docker/Dockerfile.nlp", 2)
+    assert chain.severity == "warning" and "built in this repository" in chain.message
 
 
 def test_vg001_fix_names_the_image_it_is_about() -> None:
@@ -66,3 +77,14 @@ def test_vg001_and_vg020_on_tags_and_backends_the_scan_records() -> None:
     (auto,) = of(findings, "VG020", "docker/uv-auto.Dockerfile", 2)
     assert "machine that builds this image" in auto.message
     assert not of(findings, "VG014", "docker/uv-auto.Dockerfile", 2)
+
+
+def test_vg001_a_moving_word_beside_a_version_is_a_warning() -> None:
+    (chef,) = of(run("vg-images"), "VG001", "docker/chef.Dockerfile", 2)
+    assert chef.severity == "warning" and "latest-rust-1.85.1" in chef.message
+
+
+def test_vg001_an_untagged_image_named_after_a_dockerfile_of_the_repository() -> None:
+    """`FROM acme-torch2-base` beside docker/Dockerfile.base: a local build chain."""
+    (chain,) = of(run("vg-images"), "VG001", "docker/Dockerfile.test", 2)
+    assert chain.severity == "warning" and "has no tag" in chain.message

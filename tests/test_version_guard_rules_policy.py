@@ -7,8 +7,10 @@ import pytest
 
 from mlops_actions.config import parse_config
 from mlops_actions.errors import ConfigError
+from mlops_actions.pins import Environment, Link, Pin, ScanResult
 from mlops_actions.version_guard.rules import (
     Settings,
+    evaluate,
     settings_from_config,
 )
 from mlops_actions.version_guard.rules.roles import file_roles
@@ -119,3 +121,40 @@ def test_files_setup_py_reads_are_metadata_not_deployed() -> None:
     assert "requirements/runtime.txt" in roles.metadata
     assert not roles.deployable("requirements/runtime.txt")
     assert not at(run("vg-scan-forms"), "VG002") & {("requirements/runtime.txt", 2)}
+
+
+def test_files_a_package_reads_as_metadata_are_not_deployed() -> None:
+    """The scanner links setup.py (or pyproject.toml) to the requirement files it reads; such a
+    file keeps its library ranges even when an image installs it too."""
+    runtime = Pin("requirements/runtime.txt", 1, 1, "torch", ">=2.1", "range", "requirements")
+    image = Pin("Dockerfile", 1, 6, "image", "python:3.12.7-slim", "exact", "dockerfile")
+    links = (
+        Link("installs", "Dockerfile", "requirements/runtime.txt", 3),
+        Link("includes", "setup.py", "requirements/runtime.txt", 4),
+    )
+    scan = ScanResult(".", ("Dockerfile", "requirements/runtime.txt"), (runtime, image), links, ())
+    roles = file_roles(scan, Settings())
+    assert not roles.deployable("requirements/runtime.txt")
+    assert roles.deployable("Dockerfile")
+    env = Environment("docker:Dockerfile", "docker", "Dockerfile", "docker", scan.files, scan.pins)
+    assert at(evaluate(scan, [env], Settings()), "VG002") == set()
+    without = ScanResult(".", scan.files, scan.pins, links[:1], ())
+    assert at(evaluate(without, [env], Settings()), "VG002") == {("requirements/runtime.txt", 1)}
+
+
+def test_vg002_a_range_with_floor_and_ceiling_is_a_warning() -> None:
+    """vg-roles/requirements/deploy.txt: `torchvision>=0.19,<0.21` in a file an image installs
+    reads like install_requires; unbounded `>=` ranges stay errors."""
+    findings = run("vg-roles")
+    (bounded,) = of(findings, "VG002", "requirements/deploy.txt", 3)
+    assert bounded.severity == "warning" and "floor" not in bounded.fix
+    assert {f.severity for f in of(findings, "VG002", "requirements/base.txt", 1)} == {"error"}
+
+
+def test_vg002_companions_beside_an_exact_torch_in_one_install_are_warnings() -> None:
+    """`pip install torch==2.4.1 torchvision "torchaudio>=2.4"`: the resolver picks the
+    torchvision and torchaudio made for torch 2.4.1."""
+    findings = run("vg-roles")
+    line = [f for f in findings if (f.rule_id, f.file) == ("VG002", "docker/companion.Dockerfile")]
+    assert len(line) == 2 and {f.severity for f in line} == {"warning"}
+    assert all("torch 2.4.1 in the same install" in f.message for f in line)

@@ -250,18 +250,23 @@ def _pypi_default_cuda(env: Environment, out: Findings) -> None:
         implied = wheel_cuda(pin, env_indexed) if pypi else None
         if implied is None:
             continue
+        by_key: dict[str, list[Pin]] = {}
         for toolkit, key in toolkits:
-            if key == implied:
-                continue
+            if key != implied:
+                by_key.setdefault(key, []).append(toolkit)
+        for key, places in by_key.items():
+            # Another major breaks extension builds and needs another driver: an error, unless
+            # the version came through a variable (an index may be built from one too).
             major = key.split(".")[0] != implied.split(".")[0]
             out.add(
                 "VG004",
                 f"torch {pin.value} from PyPI is the CUDA {implied} build (PyPI's default for "
-                f"torch {v}), but this environment runs CUDA {key} ({where(toolkit)})",
+                f"torch {v}), but this environment runs CUDA {key} "
+                f"({join_items([where(t) for t in places])})",
                 pin,
-                related=[(toolkit.file, toolkit.line)],
+                related=[(t.file, t.line) for t in places],
                 fix=_pypi_fix(str(v), key, implied),
-                at_most=None if major else "warning",
+                at_most=None if major and not pin.resolved_from else "warning",
             )
 
 

@@ -46,9 +46,10 @@ RULES = define(
         "An explicit `nvidia-cudnn-cu1x` or `nvidia-nccl-cu1x` pin differs from the one torch "
         "requires.",
         "torch wheels from PyPI and the PyTorch index require one exact cuDNN and NCCL wheel "
-        "(torch 2.4.1+cu121: `nvidia-cudnn-cu12==9.1.0.70`). Another pin in the same environment "
-        "either stops pip with a resolution conflict or, installed later, replaces the library "
-        "torch was built against. Compared for the torch build's CUDA: its `+cuXXX`, index, or "
+        "(torch 2.4.1+cu121: `nvidia-cudnn-cu12==9.1.0.70`). Another pin in the same "
+        "requirements file stops pip with a resolution conflict (an error); installed by a "
+        "separate command it replaces the library torch was built against (a warning: sometimes "
+        "a deliberate workaround). Compared for the torch build's CUDA: its `+cuXXX`, index, or "
         "for a PyPI pin the release's default CUDA; releases and CUDA versions the table does not "
         "record are not reported.",
         "Drop the explicit pin and let torch bring its own, or pin the version the message names.",
@@ -115,10 +116,14 @@ def _cuda_libraries(env: Environment, out: Findings) -> None:
                     continue
                 build = f"torch {torch.value} (CUDA {cuda}, {where(torch)})"
                 needs = f"{prefix}{cuda.split('.')[0]}=={wanted}"
+                # In one requirements file pip refuses the pair: an error. A separate install
+                # (a later RUN) overrides torch's library on purpose or by accident: a warning.
+                together = lib.file == torch.file and lib.source == "requirements"
                 out.add(
                     "VG018",
                     f"{package}=={lib.value} here, but {build} requires {needs}",
                     lib,
                     related=[(torch.file, torch.line)],
                     fix=f"remove the {label} pin and let torch bring its own, or pin {needs}.",
+                    at_most=None if together else "warning",
                 )

@@ -6,6 +6,8 @@ VG001 image-unpinned (docs/version-guard.md#vg001-image-unpinned) and VG020 torc
 
 from __future__ import annotations
 
+import re
+
 from mlops_actions.pins.model import Environment, ScanResult
 from mlops_actions.pins.values import is_moving, parse_image_ref
 from mlops_actions.version_guard.rules.catalog import Rule, define
@@ -23,10 +25,13 @@ RULES = define(
         "An image without a tag, or with a tag that moves (`latest`, `nightly`, `stable`, "
         "`rolling`, `edge`, or one of them joined to a flavour such as `latest-gpu`, "
         "`nightly-cu121`, `gpu-latest`), changes under you: the next build silently gets another "
-        "torch, CUDA or Python. A dated tag (`nightly-20240501`) is pinned. The check follows "
+        "torch, CUDA or Python. A dated tag (`nightly-20240501`) is pinned; a moving word beside "
+        "a version (`latest-rust-1.85.1`) is a warning. The check follows "
         "`ARG` values and build arguments, so `ARG BASE=pytorch/pytorch:latest` / `FROM ${BASE}` "
         "is caught (hadolint's DL3007/DL3006 see only literal tags). Images pinned by digest "
-        "pass.",
+        "pass. A compose service's `image:` beside `build:` names the image it builds and is not "
+        "checked; an image this repository builds itself (named in a build step, or after one "
+        "of its Dockerfiles, as in `FROM org/base:latest` with `Dockerfile.base`) is a warning.",
         "Pin a versioned tag of the same image (for pytorch/pytorch "
         "`2.4.1-cuda12.1-cudnn9-runtime`, for nvidia/cuda `12.4.1-runtime-ubuntu22.04`, for "
         "others the release you test with), or a digest (`image@sha256:…`); when the tag comes "
@@ -54,6 +59,9 @@ def check(ctx: Context, out: Findings) -> None:
         _torch_backend_auto(env, ctx.roles, out)
 
 
+_VERSIONED = re.compile(r"\d+\.\d+")
+
+
 def floating_tag(tag: str) -> bool:
     """A tag that moves (``latest-gpu``, ``cu121-latest``, ``rolling``; not a dated nightly):
     the scanner's own reading, ``pins.values.is_moving``."""
@@ -72,10 +80,48 @@ def _example_tag(repository: str) -> str:
     return f"{repository}:<version>, the release you test with"
 
 
-def _image_pinned(scan: ScanResult, out: Findings) -> None:
-    for pin in scan.pins:
-        if pin.component != "image":
+def _built_here(scan: ScanResult) -> tuple[set[tuple[str, str]], set[str], set[str]]:
+    """What this repository builds: the images a compose service or workflow step names for
+    its build output, ``(file, reference)`` and repositories; and the names its Dockerfiles
+    carry (``Dockerfile.base``, ``base.Dockerfile``, ``base/Dockerfile``), which build scripts
+    use as image names (``-t org/base:latest -f Dockerfile.base``)."""
+    outputs: set[tuple[str, str]] = set()
+    repositories: set[str] = set()
+    for link in scan.links:
+        if link.kind != "builds":
             continue
+        for image in link.images:
+            outputs.add((link.src, image))
+            ref = parse_image_ref(image)
+            if ref is not None:
+                repositories.add(ref.repository)
+    names: set[str] = set()
+    for dockerfile in scan.stages:
+        directory, _, base = dockerfile.rpartition("/")
+        lower = base.lower()
+        if lower.startswith(("dockerfile.", "containerfile.")):
+            names.add(lower.split(".", 1)[1])
+        elif lower.endswith(".dockerfile"):
+            names.add(lower.rsplit(".", 1)[0])
+        elif directory:
+            names.add(directory.rsplit("/", 1)[-1].lower())
+    return outputs, repositories, names
+
+
+def _built_name(repository: str, repositories: set[str], names: set[str]) -> bool:
+    """``org/base`` or ``olmo-torch2-base`` beside ``Dockerfile.base``: a name a build script
+    gives the image it builds from that Dockerfile."""
+    if repository in repositories:
+        return True
+    last = repository.rsplit("/", 1)[-1].lower()
+    return any(last == n or last.endswith((f"-{n}", f"_{n}")) for n in names)
+
+
+def _image_pinned(scan: ScanResult, out: Findings) -> None:
+    outputs, repositories, names = _built_here(scan)
+    for pin in scan.pins:
+        if pin.component != "image" or (pin.file, pin.value) in outputs:
+            continue  # a compose service's `image:` beside `build:` names what it builds
         ref = parse_image_ref(pin.value)
         moving_tag = pin.how == "exact" and ref is not None and ref.tag and floating_tag(ref.tag)
         if pin.how not in {"latest", "unpinned"} and not moving_tag:
@@ -86,11 +132,21 @@ def _image_pinned(scan: ScanResult, out: Findings) -> None:
         else:
             what = f"image {pin.value} uses the floating tag `{ref.tag if ref else pin.value}`"
         example = _example_tag(ref.repository) if ref else "<image>:<version>"
+        local = ref is not None and _built_name(ref.repository, repositories, names)
+        if local:
+            # Built here, usually just before by the same pipeline: worth pinning, not a gate.
+            what += "; the image is built in this repository, so the tag is what the build chain last made"
+        partly = ref is not None and ref.tag is not None and _VERSIONED.search(ref.tag) is not None
+        if partly:
+            # `latest-rust-1.85.1`: the toolchain is pinned, the tool on top still moves.
+            what += "; part of the tag is versioned, the rest moves"
         out.add(
             "VG001",
             what + via,
             pin,
-            fix=f"pin a versioned tag ({example}) or a digest.",
+            fix=f"pin a versioned tag ({example}) or a digest"
+            + (", and tag the base build with the same version." if local else "."),
+            at_most="warning" if local or partly else None,
         )
 
 

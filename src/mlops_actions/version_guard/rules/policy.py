@@ -10,13 +10,14 @@ from __future__ import annotations
 from packaging.version import Version
 
 from mlops_actions.compat import parse_version
-from mlops_actions.pins.model import ScanResult
+from mlops_actions.pins.model import Pin, ScanResult
 from mlops_actions.version_guard.rules.catalog import Rule, define
 from mlops_actions.version_guard.rules.findings import Context, Findings
 from mlops_actions.version_guard.rules.readings import (
     TORCH_FAMILY,
     from_matrix,
     python_minor,
+    range_spec,
     variant_key,
     version_of,
     yaml_number,
@@ -38,7 +39,11 @@ RULES = define(
         "inputs `*.in`, requirement files that `setup.py` reads as install_requires) and "
         "requirement lists only CI installs are not deployed (a test job may install the newest "
         "torch on purpose). A nightly install (a nightly index or a dev version) is a deliberate "
-        "lane: it is a notice at most. The config keys `deployable` and `library` (globs, "
+        "lane: it is a notice at most. A range with a floor and a ceiling (`>=2.0,<2.11`, "
+        "`~=2.4.0`) is what library metadata declares, and such files are often also read as "
+        "install_requires: a warning. So is a torchvision or torchaudio without an exact version "
+        "in the same install as an exact torch (the resolver picks the release made for it). "
+        "The config keys `deployable` and `library` (globs, "
         "relative to the scanned root) override the defaults; `deployable` wins when a file "
         "matches both.",
         "Pin an exact version (`torch==2.4.1`, with `+cu121` or a PyTorch index for a CUDA "
@@ -90,6 +95,11 @@ def _written_wrong(scan: ScanResult, out: Findings) -> None:
 
 
 def _exact_in_deployable(scan: ScanResult, roles: Roles, out: Findings) -> None:
+    # Exact torch pins by install: a requirements file, or one command line elsewhere.
+    exact_torch: dict[tuple[str, int], Pin] = {}
+    for p in scan.pins:
+        if p.component == "torch" and p.how == "exact" and not p.derived_from:
+            exact_torch.setdefault(_install_of(p), p)
     for pin in scan.pins:
         if pin.component not in TORCH_FAMILY or pin.how not in {"range", "unpinned", "latest"}:
             continue
@@ -107,13 +117,40 @@ def _exact_in_deployable(scan: ScanResult, roles: Roles, out: Findings) -> None:
                 at_most="notice",
             )
             continue
+        bounded = _bounded(pin)
+        note = (
+            "; a range bounded on both sides is what library metadata declares" if bounded else ""
+        )
+        torch = exact_torch.get(_install_of(pin)) if pin.component != "torch" else None
+        if torch is not None:
+            # torchvision/torchaudio wheels require one exact torch, so the resolver picks the
+            # release made for the torch pinned in the same install.
+            note = f"; torch {torch.value} in the same install decides which one the resolver picks"
         out.add(
             "VG002",
-            f"{pin.component} is pinned as {shown} in a deployed file; pin an exact version",
+            f"{pin.component} is pinned as {shown} in a deployed file; pin an exact version{note}",
             pin,
             fix=f"write {pin.component}==<version>, or list {pin.file} under "
             "version-guard.library if it is not deployed.",
+            at_most="warning" if bounded or torch is not None else None,
         )
+
+
+def _install_of(pin: Pin) -> tuple[str, int]:
+    """One install: a whole requirements file, or the line of a command elsewhere."""
+    return (pin.file, 0 if pin.source == "requirements" else pin.line)
+
+
+def _bounded(pin: Pin) -> bool:
+    """``>=2.0,<2.11`` or ``~=2.4.0``: a range a library declares, with a floor and a ceiling
+    (a file an image installs may also be the package's install_requires)."""
+    spec = range_spec(pin)
+    if spec is None:
+        return False
+    ops = {s.operator for s in spec}
+    floor = bool(ops & {">=", ">", "~="})
+    ceiling = bool(ops & {"<", "<=", "~="})
+    return floor and ceiling
 
 
 def _policy(scan: ScanResult, out: Findings) -> None:

@@ -139,6 +139,7 @@ def from_pypi(pin: Pin, env_indexed: bool) -> bool:
         and pin.variant is None
         and not pin.derived_from
         and pin.source in _PIP_SOURCES
+        and pin.raw.lstrip().lower().startswith("torch")  # a requirement, not `ARG TORCH=2.4`
         and "conda" not in pin.resolved_from
         and not env_indexed
     )

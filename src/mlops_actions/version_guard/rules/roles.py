@@ -10,6 +10,7 @@ CI installs: a test job may install the newest torch on purpose.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 
 from mlops_actions.compat import parse_version
@@ -35,6 +36,7 @@ SIDE_TREES = frozenset(
 _DEPLOYED_SOURCES = frozenset({"dockerfile", "compose", "devcontainer"})
 _STACK_SOURCES = frozenset({*_DEPLOYED_SOURCES, "requirements", "conda"})
 _FOLLOWED = frozenset({"installs", "includes"})
+_METADATA_FILES = frozenset({"setup.py", "pyproject.toml", "setup.cfg"})
 # Workflows and the local composite actions their jobs use: CI, not deployment.
 _CI_SOURCES = frozenset({"workflow", "action"})
 
@@ -64,7 +66,8 @@ class Roles:
     ci_only: frozenset[str] = frozenset()
     """Files only CI workflows install: test lanes, not deployed."""
     metadata: frozenset[str] = frozenset()
-    """Files project metadata reads as its requirement list (``ScanResult.metadata_files``)."""
+    """Files a package's metadata reads (``setup.py`` install_requires from
+    ``requirements/*.txt``): library ranges, even when an image installs them too."""
 
     def deployable(self, path: str) -> bool:
         """Whether the file's torch pins must be exact (VG002) and count as deployed."""
@@ -74,7 +77,7 @@ class Roles:
             return False
         if in_side_tree(path) or any(glob_match(path, p) for p in DEFAULT_LIBRARY):
             return False
-        return path in self.deployed
+        return path in self.deployed and path not in self.metadata
 
     def in_stack(self, pin: Pin) -> bool:
         """Whether a pin describes the repository's own stack: deployed, or an environment
@@ -116,8 +119,13 @@ def file_roles(scan: ScanResult, settings: Settings) -> Roles:
     workflows = {p.file for p in scan.pins if p.source in _CI_SOURCES}
     workflows |= {src for src in edges if src.startswith(".github/workflows/")}
     ci = _reached(workflows, edges) - workflows
-    metadata = frozenset(scan.metadata_files)
-    return Roles(frozenset(deployed), settings, frozenset(ci - deployed), metadata)
+    # A package's metadata files read requirement files (the scanner links setup.py /
+    # pyproject.toml / setup.cfg to what they read, with includes).
+    readers = [src for src in edges if posixpath.basename(src) in _METADATA_FILES]
+    metadata = _reached(set(readers), edges) - set(readers)
+    # ... and the files setup.py / pyproject read as their requirement list (``reads`` links).
+    metadata |= set(scan.metadata_files)
+    return Roles(frozenset(deployed), settings, frozenset(ci - deployed), frozenset(metadata))
 
 
 def _reached(seeds: set[str], edges: dict[str, list[str]]) -> set[str]:

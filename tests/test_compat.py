@@ -50,6 +50,7 @@ def _rows_with_source(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows += data["gpu_arches"]
     rows.append(data["cudnn_gpu_floor"])
     rows += list(data["images"].values())
+    rows += data["os_python"]
     return rows
 
 

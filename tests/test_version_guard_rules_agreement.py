@@ -49,7 +49,9 @@ def test_vg005_cudnn_major_disagreement() -> None:
 def test_vg006_python_disagreement_and_requires_python() -> None:
     findings = run("vg-mismatch")
     lines = at(findings, "VG006")
-    assert {(".github/workflows/ci.yml", 22), (".github/workflows/ci.yml", 26)} <= lines
+    # The gpu job's container has its own Python 3.11; setup-python's 3.12 is another
+    # interpreter, so the two are not compared.
+    assert not {(".github/workflows/ci.yml", 22), (".github/workflows/ci.yml", 26)} & lines
     assert {(".python-version", 1), ("pyproject.toml", 4)} <= lines
 
 

@@ -58,3 +58,32 @@ def test_vg017_the_discontinued_pytorch_conda_channel() -> None:
     (selector,) = of(findings, "VG017", "environment.yml", 8)
     assert "environment.yml:7" in selector.message and "138506" not in selector.fix
     assert not [f for f in findings if f.rule_id == "VG017" and f.file == "environment-forge.yml"]
+
+
+# --- what the scan now reads: an OS base image's Python, a matrix entry, the channels list ------
+
+
+def test_vg009_python_of_the_base_images_os() -> None:
+    findings = run("vg-constructs")
+    # nvidia/cuda:...-ubuntu18.04 gives Python 3.6; torch 2.4.1 has no wheels for it.
+    assert {("docker/os-python.Dockerfile", 1), ("docker/os-python.Dockerfile", 3)} <= at(
+        findings, "VG009"
+    )
+    # get-pip for 3.8 (and apt python3.8) with torch 2.6.0; ubuntu:22.04's own 3.10 is not used.
+    (get_pip,) = of(findings, "VG009", "docker/get-pip.Dockerfile", 3)
+    assert "Python 3.8" in get_pip.message
+    assert "3.10" not in " ".join(f.message for f in findings if "get-pip" in (f.file or ""))
+
+
+def test_vg008_per_matrix_entry() -> None:
+    findings = run("vg-constructs")
+    (entry,) = of(findings, "VG008", ".github/workflows/matrix-entry.yml", 16)
+    assert "torch 2.4.1" in entry.message and "CUDA 12.8" in entry.message
+
+
+def test_vg017_channel_named_by_the_channels_list() -> None:
+    # environment-pytorch-channel.yml lists `pytorch` under channels: torch 2.6.0 is not there.
+    findings = run("vg-constructs")
+    (torch,) = of(findings, "VG017", "conda/environment-pytorch-channel.yml", 7)
+    assert torch.severity == "error" and "2.6.0" in torch.message
+    assert not [f for f in findings if f.rule_id == "VG017" and "forge" in (f.file or "")]

@@ -34,6 +34,12 @@ def test_vg018_explicit_cudnn_and_nccl_pins_against_the_torch_build() -> None:
     assert "nvidia-nccl-cu12==2.26.2" in nccl.message
 
 
+def test_vg018_on_the_constructs_fixture() -> None:
+    findings = run("vg-constructs")
+    (cudnn,) = of(findings, "VG018", "requirements/cudnn.txt", 3)
+    assert cudnn.severity == "error" and "9.1.0.70" in cudnn.message
+
+
 def test_vg018_a_separate_install_overriding_the_library_is_a_warning() -> None:
     """vg-cuda-libs/Dockerfile installs torch 2.7.1, then NCCL 2.25.1 in a later RUN."""
     (later,) = of(run("vg-cuda-libs"), "VG018", "Dockerfile", 3)

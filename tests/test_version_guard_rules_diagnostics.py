@@ -27,3 +27,11 @@ def test_vg019_a_local_version_with_a_range_is_an_error() -> None:
     assert bad.severity == "error" and "torch>=2.12.0+cpu" in bad.message
     assert "torch==2.12.0+cpu" in bad.fix and "whl/cpu" in bad.fix
     assert at(findings, "VG015") == set()  # not also a scan warning
+
+
+def test_vg019_from_the_pin_the_scanner_records() -> None:
+    # The scanner keeps `torch>=2.12.0+cpu` as an `invalid` pin rather than a scan error.
+    findings = run("vg-constructs")
+    (bad,) = of(findings, "VG019", "requirements/invalid-local.txt", 1)
+    assert bad.severity == "error" and "whl/cpu" in bad.fix
+    assert not of(findings, "VG015", "requirements/invalid-local.txt", 1)

@@ -71,6 +71,14 @@ def test_vg020_torch_backend_auto_in_an_image() -> None:
     assert cpu.severity == "warning"
 
 
+def test_vg001_and_vg020_on_tags_and_backends_the_scan_records() -> None:
+    findings = run("vg-constructs")
+    assert {("docker/floating.Dockerfile", n) for n in (1, 2, 3)} <= at(findings, "VG001")
+    (auto,) = of(findings, "VG020", "docker/uv-auto.Dockerfile", 2)
+    assert "machine that builds this image" in auto.message
+    assert not of(findings, "VG014", "docker/uv-auto.Dockerfile", 2)
+
+
 def test_vg001_a_moving_word_beside_a_version_is_a_warning() -> None:
     (chef,) = of(run("vg-images"), "VG001", "docker/chef.Dockerfile", 2)
     assert chef.severity == "warning" and "latest-rust-1.85.1" in chef.message

@@ -100,6 +100,29 @@ def test_vg010_bad_declaration_is_a_config_error_at_the_key() -> None:
     assert info.value.line == 2 and "environment.torch" in info.value.message
 
 
+# --- VG021 version-is-a-number ------------------------------------------------------------
+
+
+def test_vg021_unquoted_python_version_is_reported_once() -> None:
+    findings = run("vg-constructs")
+    assert at(findings, "VG021") == {(".github/workflows/python-float.yml", 10)}
+    (finding,) = of(findings, "VG021", ".github/workflows/python-float.yml", 10)
+    assert finding.severity == "error" and "'3.10'" in finding.fix
+    assert "`3.10` is the YAML number 3.1" in finding.message
+    # The Python GitHub passes (3.1) is not checked again by the Python rules.
+    assert not {
+        f for f in findings if f.rule_id in {"VG006", "VG009"} and "float" in (f.file or "")
+    }
+    assert at(run("vg-consistent"), "VG021") == set()
+
+
+def test_files_setup_py_reads_are_metadata_not_deployed() -> None:
+    roles = file_roles(scanned("vg-scan-forms"), Settings())
+    assert "requirements/runtime.txt" in roles.metadata
+    assert not roles.deployable("requirements/runtime.txt")
+    assert not at(run("vg-scan-forms"), "VG002") & {("requirements/runtime.txt", 2)}
+
+
 def test_files_a_package_reads_as_metadata_are_not_deployed() -> None:
     """The scanner links setup.py (or pyproject.toml) to the requirement files it reads; such a
     file keeps its library ranges even when an image installs it too."""

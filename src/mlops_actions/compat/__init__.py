@@ -41,6 +41,7 @@ __all__ = [
     "load_table",
     "min_driver",
     "min_driver_minor_compat",
+    "os_python",
     "parse_compute_capability",
     "parse_version",
     "pypi_default_cuda",
@@ -594,3 +595,13 @@ def arch_supported(cuda_version: str, compute_capability: str) -> bool | None:
     if arch.ptx:
         return True
     return False if arch.exact and arch.ptx is False else None
+
+
+@lru_cache(maxsize=64)
+def os_python(os_name: str, release: str) -> str | None:
+    """The Python minor an OS release's ``python3`` package gives (``ubuntu``, ``22.04`` →
+    ``3.10``; ``debian``, ``bookworm`` or ``12`` → ``3.11``); None when the table does not know."""
+    for row in load_raw().get("os_python", []):
+        if row["os"] == os_name.lower() and release.lower() in {row["version"], row["codename"]}:
+            return str(row["python"])
+    return None

@@ -12,12 +12,13 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mlops_actions.pins.expand import Expansion, expand
-from mlops_actions.pins.model import FileScan, Link, Pin, ScanError
+from mlops_actions.pins.model import PROJECT_FILES, FileScan, Link, Pin, ScanError
 from mlops_actions.pins.shell import Word, scan_shell, split_words
 from mlops_actions.pins.values import (
+    OS_PYTHON,
     Decoded,
     classify_value,
     component_for_name,
@@ -378,11 +379,35 @@ def scan_dockerfile(
             )
             continue
     return FileScan(
-        pins=tuple(pins),
+        pins=tuple(_drop_os_python(pins, text)),
         links=tuple(links),
         errors=tuple(errors),
         stages=tuple((s.name, tuple(dict.fromkeys(s.parents))) for s in stages),
     )
+
+
+# Ways a Dockerfile gets a Python whose version the scan may not read: conda installers and
+# environments, pyenv, uv-managed interpreters, python-build-standalone.
+_OTHER_PYTHON = re.compile(
+    r"conda|mamba|miniforge|pyenv|uv\s+python\s+install|uv\s+venv\s+--python|"
+    r"python-build-standalone",
+    re.IGNORECASE,
+)
+
+
+def _drop_os_python(pins: list[Pin], text: str) -> list[Pin]:
+    """A base image's OS Python counts only when the Dockerfile installs no other Python."""
+    inferred = [p for p in pins if p.component == "python" and _from_os(p)]
+    if not inferred:
+        return pins
+    other = any(p.component == "python" and not _from_os(p) for p in pins)
+    if other or _OTHER_PYTHON.search(text):
+        return [p for p in pins if not (p.component == "python" and _from_os(p))]
+    return pins
+
+
+def _from_os(pin: Pin) -> bool:
+    return (pin.reason or "").startswith(OS_PYTHON)
 
 
 _RUN_FLAG = re.compile(r"^(--[a-z-]+=\S+\s+)+")
@@ -404,6 +429,14 @@ def _scan_run(
     m = _RUN_FLAG.match(args)
     base = m.end() if m else 0
     command = args[base:]
+    mounts = _bind_mounts(args[:base])
+    if mounts:
+        # RUN --mount=type=bind,source=x,target=/y: /y is x of the build context for this RUN.
+        copies = {dest: list(entries) for dest, entries in stage.copies.items()}
+        for i, (sources, target, _) in enumerate(mounts):
+            dest = posixpath.normpath(posixpath.join(stage.workdir, target))
+            copies.setdefault(dest, []).append((stage.copy_count + i, sources, False))
+        stage = replace(stage, copies=copies, copy_count=stage.copy_count + len(mounts))
     if command.lstrip().startswith("["):
         command = _exec_form(command)
     # Expand word by word so every finding keeps the column of the word as written.
@@ -423,11 +456,59 @@ def _scan_run(
         errors.append(ScanError(path, line, col, message))
     for ref in result.files:
         line, _ = inst.pos(base + ref.offset)
+        if ref.kind == "project":
+            target = _project_file(ref.path, stage, path, exists, contexts)
+            links.append(
+                Link(
+                    "project", path, target, line, context=ctx, stage=stage.name, extras=ref.extras
+                )
+            )
+            continue
         target = _resolve_copied(ref.path, stage, path, exists, contexts)
         links.append(Link("installs", path, target, line, context=ctx, stage=stage.name))
 
 
+def _project_file(
+    ref: str,
+    stage: _Stage,
+    dockerfile: str,
+    exists: Callable[[str], bool] | None,
+    contexts: Sequence[str],
+) -> str:
+    """The repository file describing the project ``pip install <ref>`` builds in the image,
+    found through ``COPY`` like an installed requirements file, but only inside the build
+    context (a workflow's, else the Dockerfile's folder): a project file elsewhere in the
+    repository is another project. The directory when none is found."""
+    if exists is not None:
+        roots = [c for c in (*contexts, posixpath.dirname(dockerfile))]
+
+        def in_context(rel: str) -> bool:
+            inside = any(not r or rel == r or rel.startswith(r + "/") for r in roots)
+            return inside and exists(rel)
+
+        for name in PROJECT_FILES:
+            wanted = posixpath.join(ref, name)
+            found = _resolve_copied(wanted, stage, dockerfile, in_context, contexts)
+            if in_context(found):
+                return found
+    return _resolve_copied(ref, stage, dockerfile, exists, contexts)
+
+
 _UNDECLARED = "is not declared in this Dockerfile (it may come from the base image)"
+
+
+def _bind_mounts(flags: str) -> list[tuple[list[str], str, str]]:
+    """``--mount=type=bind,source=x,target=/y`` flags of a RUN, as (sources, dest, workdir)."""
+    out: list[tuple[list[str], str, str]] = []
+    for flag in flags.split():
+        if not flag.startswith("--mount="):
+            continue
+        fields = dict(f.partition("=")[::2] for f in flag[len("--mount=") :].split(","))
+        source = fields.get("source") or fields.get("src")
+        target = fields.get("target") or fields.get("dst") or fields.get("destination")
+        if fields.get("type") == "bind" and source and target and "from" not in fields:
+            out.append(([source], target, "/"))
+    return out
 
 
 def _exec_form(command: str) -> str:

@@ -345,7 +345,30 @@ def scan_pyproject(path: str, text: str) -> FileScan:
     uv = _table(tool.get("uv"))
     if uv:
         pins = _uv(path, loc, uv, pins)
-    return FileScan(pins=tuple(pins), errors=tuple(errors))
+    return FileScan(pins=tuple(pins), errors=tuple(errors), links=tuple(_dynamic(path, loc, tool)))
+
+
+def _dynamic(path: str, loc: _Locator, tool: Any) -> list[Link]:
+    """``[tool.setuptools.dynamic] dependencies = {file = [...]}`` (and optional-dependencies):
+    the project's requirement lists live in those files, which are metadata (``reads``)."""
+    setuptools = tool.get("setuptools", {}) if isinstance(tool, dict) else {}
+    dynamic = setuptools.get("dynamic", {}) if isinstance(setuptools, dict) else {}
+    if not isinstance(dynamic, dict):
+        return []
+    specs: list[Any] = [dynamic.get("dependencies")]
+    optional = dynamic.get("optional-dependencies")
+    if isinstance(optional, dict):
+        specs += list(optional.values())
+    links: list[Link] = []
+    base = posixpath.dirname(path)
+    for spec in specs:
+        files = spec.get("file") if isinstance(spec, dict) else None
+        for name in [files] if isinstance(files, str) else files or []:
+            if isinstance(name, str) and name:
+                line = loc.pos(loc.find(name))[0]
+                target = posixpath.normpath(posixpath.join(base, name))
+                links.append(Link("reads", path, target, line, context="setuptools dynamic"))
+    return links
 
 
 def _uv(path: str, loc: _Locator, uv: dict[str, Any], pins: list[Pin]) -> list[Pin]:

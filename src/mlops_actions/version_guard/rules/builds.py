@@ -18,7 +18,7 @@ from mlops_actions.compat import (
     pytorch_image_cudnn_major,
 )
 from mlops_actions.pins.model import Environment, Pin, ScanResult
-from mlops_actions.pins.values import parse_image_ref
+from mlops_actions.pins.values import PYTORCH_CHANNEL, parse_image_ref
 from mlops_actions.version_guard.rules.catalog import Rule, define
 from mlops_actions.version_guard.rules.findings import Context, Findings
 from mlops_actions.version_guard.rules.readings import (
@@ -241,7 +241,11 @@ def _conda_channel(scan: ScanResult, out: Findings) -> None:
                 at_most=None if past else "warning",
             )
         for pin in torches:
-            channel = pin.raw.lower().startswith("pytorch::") or bool(selectors)
+            channel = (
+                pin.raw.lower().startswith("pytorch::")
+                or bool(selectors)
+                or PYTORCH_CHANNEL in pin.resolved_from  # the file's channels list names it
+            )
             if not channel:
                 continue
             if pin in past:

@@ -79,6 +79,9 @@ _LOCAL_SPEC = re.compile(
 
 
 def _scan_errors(scan: ScanResult, out: Findings) -> None:
+    for pin in scan.pins:
+        if pin.how == "invalid":  # the scanner records a local label in a range this way
+            _invalid_local_version(ScanError(pin.file, pin.line, pin.col, pin.value), out)
     for err in scan.errors:
         if _LOCAL_LABEL in err.message:
             _invalid_local_version(err, out)

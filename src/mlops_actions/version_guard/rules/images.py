@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from mlops_actions.pins.model import Environment, ScanResult
-from mlops_actions.pins.values import parse_image_ref
+from mlops_actions.pins.values import is_moving, parse_image_ref
 from mlops_actions.version_guard.rules.catalog import Rule, define
 from mlops_actions.version_guard.rules.findings import Context, Findings
 from mlops_actions.version_guard.rules.readings import members, variant_key, where
@@ -59,16 +59,13 @@ def check(ctx: Context, out: Findings) -> None:
         _torch_backend_auto(env, ctx.roles, out)
 
 
-_MOVING_WORDS = frozenset({"latest", "nightly", "stable", "rolling", "edge"})
 _VERSIONED = re.compile(r"\d+\.\d+")
-_DATED = re.compile(r"(?:19|20)\d{2}-?\d{2}-?\d{2}")
 
 
 def floating_tag(tag: str) -> bool:
-    """A tag that moves: a moving word alone or joined to a flavour (``latest-gpu``,
-    ``nightly-cu121``, ``gpu-latest``), unless it also carries a date."""
-    words = re.split(r"[-_.]", tag.lower())
-    return bool(_MOVING_WORDS & set(words)) and not _DATED.search(tag)
+    """A tag that moves (``latest-gpu``, ``cu121-latest``, ``rolling``; not a dated nightly):
+    the scanner's own reading, ``pins.values.is_moving``."""
+    return is_moving(tag)
 
 
 def _example_tag(repository: str) -> str:

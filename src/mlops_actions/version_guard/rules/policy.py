@@ -1,7 +1,9 @@
 """Policy rules: what deployable files must pin, and the stack the config declares.
 
-VG002 torch-not-exact (docs/version-guard.md#vg002-torch-not-exact) and VG010 policy
-(docs/version-guard.md#vg010-policy). Tests: tests/test_version_guard_rules_policy.py."""
+VG002 torch-not-exact (docs/version-guard.md#vg002-torch-not-exact), VG010 policy
+(docs/version-guard.md#vg010-policy) and VG021 version-is-a-number
+(docs/version-guard.md#vg021-version-is-a-number).
+Tests: tests/test_version_guard_rules_policy.py."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from mlops_actions.version_guard.rules.readings import (
     range_spec,
     variant_key,
     version_of,
+    yaml_number,
 )
 from mlops_actions.version_guard.rules.roles import Roles, is_nightly
 
@@ -58,12 +61,37 @@ RULES = define(
         "Change the pin to the declared version, or change the declaration in the config file "
         "if the stack moved.",
     ),
+    Rule(
+        "VG021",
+        "version-is-a-number",
+        "error",
+        "An unquoted version in a workflow is a YAML number that changes it (`3.10` is 3.1).",
+        "YAML reads `python-version: 3.10` as the number 3.1, and GitHub passes `3.1` to the "
+        "action: setup-python then installs another Python or fails (actions/setup-python "
+        "issues #662 and #198). The same happens to matrix values (`python: [3.9, 3.10]`) and "
+        "`env:` values. The value GitHub really passes is what every other rule checks; this "
+        "rule names the cause once.",
+        "Quote the version: `python-version: '3.10'`.",
+    ),
 )
 
 
 def check(ctx: Context, out: Findings) -> None:
     _exact_in_deployable(ctx.scan, ctx.roles, out)
     _policy(ctx.scan, out)
+    _written_wrong(ctx.scan, out)
+
+
+def _written_wrong(scan: ScanResult, out: Findings) -> None:
+    for pin in scan.pins:
+        if yaml_number(pin):
+            out.add(
+                "VG021",
+                f"`{pin.raw}` is the YAML number {pin.value}: GitHub passes `{pin.value}`, "
+                f"not `{pin.raw}`",
+                pin,
+                fix=f"quote it: '{pin.raw}'.",
+            )
 
 
 def _exact_in_deployable(scan: ScanResult, roles: Roles, out: Findings) -> None:

@@ -10,6 +10,7 @@ from packaging.version import Version
 
 from mlops_actions.compat import cuda_minor, cuda_tag_to_version, parse_version, pypi_default_cuda
 from mlops_actions.pins.model import Component, Environment, Pin
+from mlops_actions.pins.values import YAML_NUMBER
 
 TORCH_FAMILY: tuple[Component, ...] = ("torch", "torchvision", "torchaudio")
 INDEX_OPTIONS = frozenset({"-i", "--index-url", "--extra-index-url", "-f", "--find-links"})
@@ -21,6 +22,11 @@ def from_index(pin: Pin) -> bool:
     return pin.context in INDEX_OPTIONS or any(
         r.startswith(("index ", "find-links ", "torch-backend ")) for r in pin.resolved_from
     )
+
+
+def yaml_number(pin: Pin) -> bool:
+    """A workflow value YAML read as a number that changed it (``3.10`` → ``3.1``)."""
+    return any(r.startswith(YAML_NUMBER) for r in pin.resolved_from)
 
 
 def from_matrix(pin: Pin) -> bool:
@@ -69,8 +75,8 @@ def cudnn_major(pin: Pin) -> str | None:
 
 
 def python_minor(pin: Pin) -> str | None:
-    if pin.how != "exact" or pin.component != "python":
-        return None
+    if pin.how != "exact" or pin.component != "python" or yaml_number(pin):
+        return None  # a YAML-number accident is reported once, by VG021
     text = pin.value.strip()
     threaded = text.endswith("t")
     v = parse_version(text[:-1] if threaded else text)

@@ -37,6 +37,8 @@ _DEPLOYED_SOURCES = frozenset({"dockerfile", "compose", "devcontainer"})
 _STACK_SOURCES = frozenset({*_DEPLOYED_SOURCES, "requirements", "conda"})
 _FOLLOWED = frozenset({"installs", "includes"})
 _METADATA_FILES = frozenset({"setup.py", "pyproject.toml", "setup.cfg"})
+# Workflows and the local composite actions their jobs use: CI, not deployment.
+_CI_SOURCES = frozenset({"workflow", "action"})
 
 
 def in_side_tree(path: str) -> bool:
@@ -85,6 +87,8 @@ class Roles:
             return True
         if in_side_tree(pin.file) or any(glob_match(pin.file, p) for p in self.settings.library):
             return False
+        if pin.file in self.metadata:
+            return False
         return pin.source in _STACK_SOURCES and not any(
             glob_match(pin.file, p) for p in DEFAULT_LIBRARY
         )
@@ -98,7 +102,7 @@ class Roles:
             return False
         if any(glob_match(pin.file, p) for p in self.settings.library):
             return False
-        if pin.source == "workflow":
+        if pin.source in _CI_SOURCES:
             return " container" in pin.context or " service " in pin.context
         return pin.file not in self.ci_only or self.deployable(pin.file)
 
@@ -112,13 +116,15 @@ def file_roles(scan: ScanResult, settings: Settings) -> Roles:
             edges.setdefault(link.src, []).append(link.dst)
     images = {p.file for p in scan.pins if p.source in _DEPLOYED_SOURCES} | set(scan.stages)
     deployed = _reached({f for f in images if not in_side_tree(f)}, edges)
-    workflows = {p.file for p in scan.pins if p.source == "workflow"}
+    workflows = {p.file for p in scan.pins if p.source in _CI_SOURCES}
     workflows |= {src for src in edges if src.startswith(".github/workflows/")}
     ci = _reached(workflows, edges) - workflows
     # A package's metadata files read requirement files (the scanner links setup.py /
     # pyproject.toml / setup.cfg to what they read, with includes).
     readers = [src for src in edges if posixpath.basename(src) in _METADATA_FILES]
     metadata = _reached(set(readers), edges) - set(readers)
+    # ... and the files setup.py / pyproject read as their requirement list (``reads`` links).
+    metadata |= set(scan.metadata_files)
     return Roles(frozenset(deployed), settings, frozenset(ci - deployed), frozenset(metadata))
 
 

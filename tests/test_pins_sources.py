@@ -186,3 +186,21 @@ def test_an_image_that_already_pins_torch_decides_a_projects_range(tmp_path: Pat
     line4 = {(p.component, p.how) for p in result.pins if p.file == "Dockerfile" and p.line == 4}
     assert line4 == {("torchvision", "exact")}
     assert result.errors == ()  # /opt/not-from-here.sh: an image path, not a repository file
+
+
+def test_setup_py_that_loads_a_requirements_folder_makes_it_metadata(tmp_path: Path) -> None:
+    """`os.path.join(here, "requirements")` with the file names chosen at run time (a loader
+    over `requirements/*.txt`, as torchmetrics does): every file in that folder is metadata."""
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "base.txt").write_text("torch>=2.0,<2.11\n")
+    (tmp_path / "requirements" / "image.txt").write_text("torchvision>=0.15\n")
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "requirements.txt").write_text("torch==2.4.1\n")
+    (tmp_path / "setup.py").write_text(
+        "import os\nfrom setuptools import setup\n"
+        "_REQ = os.path.join(os.path.dirname(__file__), 'requirements')\n"
+        "def load(name):\n    return open(os.path.join(_REQ, name)).read().splitlines()\n"
+        "setup(install_requires=load('base' + '.txt'))\n"
+    )
+    result = scan_repo(tmp_path)
+    assert set(result.metadata_files) == {"requirements/base.txt", "requirements/image.txt"}

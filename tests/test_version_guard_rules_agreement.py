@@ -94,15 +94,15 @@ def test_config_environments_add_a_group(tmp_path: Path) -> None:
 def test_vg016_stories_without_config() -> None:
     """vg-stories: requirements.txt on 2.5.1+cu124, pyproject.toml on 2.4.0 and a CI container
     on CUDA 12.1; the CPU and cu118 builds of 2.5.1, the matrix, the nightly job, the
-    minimum-versions list only CI installs and the example are variants or lanes."""
+    minimum-versions list only CI installs and the example are variants or lanes. Where most
+    files tell one story, only the files that stray from it are findings."""
     findings = run("vg-stories")
     assert {f.severity for f in findings if f.rule_id == "VG016"} == {"warning"}
     assert at(findings, "VG016") == {
-        ("requirements.txt", 1),  # the CUDA story, at the cu124 index (one per file and story)
-        ("requirements.txt", 2),  # the torch story
-        ("requirements/cpu.txt", 2),
-        ("docker/Dockerfile.cu118", 2),
+        # torch: three files tell 2.5.1, so only the one that strays from it is reported.
         ("pyproject.toml", 5),
+        # CUDA: one file each, no majority, so both (one per file and story).
+        ("requirements.txt", 1),  # at the cu124 index
         (".github/workflows/ci.yml", 8),  # the CI container's CUDA 12.1
     }
     (project,) = of(findings, "VG016", "pyproject.toml", 5)
@@ -166,3 +166,16 @@ def test_vg004_a_bare_pypi_pin_carries_the_release_default_cuda() -> None:
     assert ("docker/old.Dockerfile", 2) in old.related
     (minor,) = of(findings, "VG004", "docker/minor.Dockerfile", 2)
     assert minor.severity == "warning" and "torch==2.4.1+cu124" in minor.fix
+
+
+def test_vg016_a_release_spelt_short_is_the_same_story(tmp_path: Path) -> None:
+    """`ARG TORCH=2.7` (pip's `==2.7` is 2.7.0) and `torch==2.7.0` tell one story."""
+    (tmp_path / "Dockerfile").write_text(
+        "FROM nvidia/cuda:12.6.3-runtime-ubuntu24.04\nARG TORCH=2.7\n"
+        "RUN pip install torch==${TORCH}\n"
+    )
+    (tmp_path / "requirements.txt").write_text("torch==2.7.0\n")
+    (tmp_path / "serve").mkdir()
+    (tmp_path / "serve" / "requirements.txt").write_text("torch==2.7.0\n")
+    scan = scan_repo(tmp_path)
+    assert at(evaluate(scan, environments(scan), Settings()), "VG016") == set()

@@ -3,11 +3,13 @@ config declares."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mlops_actions.config import parse_config
 from mlops_actions.errors import ConfigError
-from mlops_actions.pins import Environment, Link, Pin, ScanResult
+from mlops_actions.pins import Environment, Link, Pin, ScanResult, environments, scan_repo
 from mlops_actions.version_guard.rules import (
     Settings,
     evaluate,
@@ -142,19 +144,29 @@ def test_files_a_package_reads_as_metadata_are_not_deployed() -> None:
     assert at(evaluate(without, [env], Settings()), "VG002") == {("requirements/runtime.txt", 1)}
 
 
-def test_vg002_a_range_with_floor_and_ceiling_is_a_warning() -> None:
+def test_vg002_a_range_with_floor_and_ceiling_is_a_warning(tmp_path: Path) -> None:
     """vg-roles/requirements/deploy.txt: `torchvision>=0.19,<0.21` in a file an image installs
     reads like install_requires; unbounded `>=` ranges stay errors."""
     findings = run("vg-roles")
     (bounded,) = of(findings, "VG002", "requirements/deploy.txt", 3)
-    assert bounded.severity == "warning" and "floor" not in bounded.fix
+    # torch==2.4.1 in the same file decides it: a notice, and the fix names no floor.
+    assert bounded.severity == "notice" and "floor" not in bounded.fix
+    root = tmp_path / "repo"
+    (root / "docker").mkdir(parents=True)
+    (root / "docker" / "Dockerfile").write_text(
+        "FROM python:3.11.9-slim\nCOPY requirements.txt /r.txt\nRUN pip install -r /r.txt\n"
+    )
+    (root / "requirements.txt").write_text("torch>=2.4,<2.6\n")
+    scan = scan_repo(root)
+    (torch,) = of(evaluate(scan, environments(scan), Settings()), "VG002", "requirements.txt", 1)
+    assert torch.severity == "warning" and "bounded on both sides" in torch.message
     assert {f.severity for f in of(findings, "VG002", "requirements/base.txt", 1)} == {"error"}
 
 
-def test_vg002_companions_beside_an_exact_torch_in_one_install_are_warnings() -> None:
+def test_vg002_companions_beside_an_exact_torch_in_one_install_are_notices() -> None:
     """`pip install torch==2.4.1 torchvision "torchaudio>=2.4"`: the resolver picks the
-    torchvision and torchaudio made for torch 2.4.1."""
+    torchvision and torchaudio made for torch 2.4.1, so there is nothing to fix."""
     findings = run("vg-roles")
     line = [f for f in findings if (f.rule_id, f.file) == ("VG002", "docker/companion.Dockerfile")]
-    assert len(line) == 2 and {f.severity for f in line} == {"warning"}
+    assert len(line) == 2 and {f.severity for f in line} == {"notice"}
     assert all("torch 2.4.1 in the same install" in f.message for f in line)

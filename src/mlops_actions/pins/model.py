@@ -26,7 +26,9 @@ Source = Literal[
 ]
 # The files that describe a local project ``pip install .`` builds, in the order pip reads them.
 PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
-LinkKind = Literal["includes", "installs", "builds", "runs-in", "project", "reads", "uses"]
+LinkKind = Literal[
+    "includes", "installs", "builds", "runs-in", "project", "reads", "reads-dir", "uses"
+]
 
 COMPONENTS: tuple[Component, ...] = (
     "torch",
@@ -96,8 +98,10 @@ class Link:
     local project (``pip install .[extras]``; ``dst`` is its pyproject.toml / setup.py /
     setup.cfg, or its directory when none was found; ``extras`` the extras asked for);
     ``reads``: project metadata (``setup.py``, ``pyproject.toml`` dynamic dependencies) reads a
-    file as its requirement list; ``uses``: a workflow job (``context``) uses a local composite
-    action (``dst`` is its action.yml).
+    file as its requirement list; ``reads-dir``: it builds its requirement lists from the files
+    of a directory (``os.path.join(here, "requirements")``, file names chosen at run time);
+    ``uses``: a workflow job (``context``) uses a local composite action (``dst`` is its
+    action.yml).
     """
 
     kind: LinkKind
@@ -173,8 +177,12 @@ class ScanResult:
     def metadata_files(self) -> tuple[str, ...]:
         """Files that project metadata reads as its requirement list (``setup.py``'s
         ``open('requirements.txt')``, pyproject dynamic dependencies): metadata, not something
-        deployed on its own."""
-        return tuple(dict.fromkeys(ln.dst for ln in self.links if ln.kind == "reads"))
+        deployed on its own. A directory read (``reads-dir``) counts every scanned file in it."""
+        read = [ln.dst for ln in self.links if ln.kind == "reads"]
+        folders = tuple(f"{ln.dst}/" for ln in self.links if ln.kind == "reads-dir")
+        if folders:
+            read += [f for f in self.files if f.startswith(folders)]
+        return tuple(dict.fromkeys(read))
 
 
 @dataclass(frozen=True)

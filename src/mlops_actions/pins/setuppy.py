@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from packaging.utils import canonicalize_name
 
-from mlops_actions.pins.model import FileScan, Link, Pin, ScanError
+from mlops_actions.pins.model import FileScan, Link, LinkKind, Pin, ScanError
 from mlops_actions.pins.values import (
     PACKAGE_COMPONENTS,
     Decoded,
@@ -70,6 +70,10 @@ def _scan(path: str, text: str) -> FileScan:
         found = _const_path(node) if isinstance(node, (ast.Call, ast.BinOp)) else None
         if found is not None and _is_requirement_list_name(found):
             reader.read(found, node)
+        elif found is not None and posixpath.basename(found).lower() in _REQUIREMENT_DIRS:
+            # `os.path.join(here, "requirements")`, the file names chosen at run time (a
+            # loader over `requirements/*.txt`): the whole folder is the package's metadata.
+            reader.read(found, node, kind="reads-dir")
     return FileScan(pins=tuple(reader.pins), links=tuple(reader.links), errors=tuple(reader.errors))
 
 
@@ -150,13 +154,13 @@ class _Reader:
             node = value
         return node, via
 
-    def read(self, relative: str, node: ast.AST) -> None:
+    def read(self, relative: str, node: ast.AST, kind: LinkKind = "reads") -> None:
         target = posixpath.normpath(posixpath.join(posixpath.dirname(self.path), relative))
-        if target in self._read:
+        if target in self._read or target.startswith("../") or target == "..":
             return
         self._read.add(target)
         self.links.append(
-            Link("reads", self.path, target, getattr(node, "lineno", 1), context="setup.py")
+            Link(kind, self.path, target, getattr(node, "lineno", 1), context="setup.py")
         )
 
     def requirements(self, node: ast.expr, context: str, via: tuple[str, ...] = ()) -> None:

@@ -336,7 +336,7 @@ def _stories(ctx: Context, out: Findings) -> None:
         if p.component == "torch" and "torch" not in shared:
             v = version_of(p)
             if v is not None:
-                told.append(_Told(p, f"torch {v}", v.release, stack))
+                told.append(_Told(p, f"torch {_release_text(v.release)}", v.release, stack))
         key = variant_key(p)
         if (
             key is not None
@@ -352,6 +352,24 @@ def _stories(ctx: Context, out: Findings) -> None:
     cuda = [t for t in told if t.story.startswith("CUDA")]
     if any(t.release is None and t.pin.source == "workflow" for t in cuda):
         _report_stories(cuda, envs_of, out, _cuda_apart)
+
+
+def _release_text(release: tuple[int, ...]) -> str:
+    """``2.7`` and ``2.7.0`` tell one story (``==2.7`` is 2.7.0); flavours (``+cu121``) and the
+    way a file spells the release do not make another."""
+    return ".".join(str(n) for n in (*release, 0, 0)[: max(3, len(release))])
+
+
+def _majority(stories: dict[str, list[_Told]]) -> str | None:
+    """The story most files tell, when one does: its files are the reference, and only the files
+    that stray from it are reported (with it as the related lines)."""
+    counts = sorted(
+        ((len({t.pin.file for t in tellers}), story) for story, tellers in stories.items()),
+        reverse=True,
+    )
+    if len(counts) > 1 and counts[0][0] > counts[1][0]:
+        return counts[0][1]
+    return None
 
 
 def _torch_apart(a: _Told, b: _Told) -> bool:
@@ -397,12 +415,15 @@ def _report_stories(
         )
         for stack, stories in groups.items()
     }
+    majority = {stack: _majority(stories) for stack, stories in groups.items()}
     none: set[str] = set()
     seen: set[tuple[str, str]] = set()
     for t in told:
         if (t.pin.file, t.story) in seen:
             continue  # one finding per file and story, at its first line that tells it
         seen.add((t.pin.file, t.story))
+        if t.story == majority[t.stack]:
+            continue
         mine = envs_of.get(t.pin, none)
         related: list[tuple[str, int]] = []
         for story in groups[t.stack]:

@@ -10,7 +10,7 @@ import re
 
 from mlops_actions.pins.model import Environment, ScanResult
 from mlops_actions.pins.values import is_moving, parse_image_ref
-from mlops_actions.version_guard.rules.catalog import Rule, define
+from mlops_actions.version_guard.rules.catalog import Rule, Severity, define
 from mlops_actions.version_guard.rules.findings import Context, Findings
 from mlops_actions.version_guard.rules.readings import members, variant_key, where
 from mlops_actions.version_guard.rules.roles import Roles
@@ -133,21 +133,49 @@ def _image_pinned(scan: ScanResult, out: Findings) -> None:
             what = f"image {pin.value} uses the floating tag `{ref.tag if ref else pin.value}`"
         example = _example_tag(ref.repository) if ref else "<image>:<version>"
         local = ref is not None and _built_name(ref.repository, repositories, names)
-        if local:
-            # Built here, usually just before by the same pipeline: worth pinning, not a gate.
-            what += "; the image is built in this repository, so the tag is what the build chain last made"
-        partly = ref is not None and ref.tag is not None and _VERSIONED.search(ref.tag) is not None
-        if partly:
+        at_most: Severity | None = None
+        if ref is not None and ref.tag is not None and _VERSIONED.search(ref.tag) is not None:
             # `latest-rust-1.85.1`: the toolchain is pinned, the tool on top still moves.
             what += "; part of the tag is versioned, the rest moves"
+            at_most = "warning"
+        elif local:
+            # Built here, usually just before by the same pipeline: worth knowing, not a gate.
+            what += "; the image is built in this repository, so the tag is what the build chain last made"
+            at_most = "notice"
+        elif ref is not None and "nightly" in f"{ref.repository}:{ref.tag or ''}".lower():
+            # A nightly lane tracks the newest build on purpose.
+            what += "; a nightly image tracks the newest build on purpose"
+            at_most = "notice"
+        elif ref is not None and pin.source not in _RUNTIME_SOURCES and _utility(ref.repository):
+            # alpine, manylinux, a Rust or Node toolchain: hygiene (hadolint's DL3006/DL3007),
+            # not the torch, CUDA or Python this gate is about.
+            what += "; a utility image that carries no torch, CUDA or Python stack"
+            at_most = "warning"
         out.add(
             "VG001",
             what + via,
             pin,
             fix=f"pin a versioned tag ({example}) or a digest"
             + (", and tag the base build with the same version." if local else "."),
-            at_most="warning" if local or partly else None,
+            at_most=at_most,
         )
+
+
+_RUNTIME_SOURCES = frozenset({"compose", "devcontainer"})
+"""Where an image is what users run: every image there is the stack."""
+
+_UTILITY_IMAGE = re.compile(
+    r"(alpine|busybox|scratch|(many|musl)linux[\w.-]*|node|golang|rust|cargo-chef|nginx|"
+    r"httpd|caddy|traefik|redis|postgres|mysql|mariadb|mongo|memcached|docker|dind|"
+    r"buildpack-deps|gcc|clang|bash|curl|git|gradle|maven|openjdk|eclipse-temurin)",
+    re.I,
+)
+"""Images known to hold tools or services, not a torch, CUDA or Python stack. Any other image
+(a team's own `ghcr.io/org/train`, say) may carry the stack, so it stays an error."""
+
+
+def _utility(repository: str) -> bool:
+    return _UTILITY_IMAGE.fullmatch(repository.rsplit("/", 1)[-1]) is not None
 
 
 def _torch_backend_auto(env: Environment, roles: Roles, out: Findings) -> None:

@@ -103,7 +103,21 @@ def _exact_in_deployable(scan: ScanResult, roles: Roles, out: Findings) -> None:
     for pin in scan.pins:
         if pin.component not in TORCH_FAMILY or pin.how not in {"range", "unpinned", "latest"}:
             continue
-        if pin.derived_from or not roles.deployable(pin.file):
+        if pin.derived_from:
+            continue
+        if not roles.deployable(pin.file):
+            if pin.how == "unpinned" and roles.installed_metadata(pin.file):
+                # Library metadata that an image also installs: its ranges suit the library,
+                # but no version at all leaves the image to whatever the index serves.
+                out.add(
+                    "VG002",
+                    f"{pin.component} has no version in {pin.file}, which an image installs "
+                    "(it is also the package's metadata, so ranges are fine here)",
+                    pin,
+                    fix=f"give {pin.component} at least a range here, or pin it exactly in the "
+                    "image's own install.",
+                    at_most="warning",
+                )
             continue
         shown = f"`{pin.value}`" if pin.value else "no version"
         if is_nightly(pin):
@@ -132,7 +146,8 @@ def _exact_in_deployable(scan: ScanResult, roles: Roles, out: Findings) -> None:
             pin,
             fix=f"write {pin.component}==<version>, or list {pin.file} under "
             "version-guard.library if it is not deployed.",
-            at_most="warning" if bounded or torch is not None else None,
+            # Decided by the exact torch beside it: a fact worth a notice, nothing to fix.
+            at_most="notice" if torch is not None else "warning" if bounded else None,
         )
 
 

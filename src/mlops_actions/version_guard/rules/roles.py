@@ -29,9 +29,16 @@ SIDE_TREES = frozenset(
         "docs",
         "notebook",
         "notebooks",
+        "archive",
+        "archived",
+        "attic",
+        "deprecated",
+        "previous_version",
+        "previous_versions",
     }
 )
-"""Directory names whose files show how to use the project rather than deploy it."""
+"""Directory names whose files show how to use the project, or keep an old state of it, rather
+than deploy it."""
 
 _DEPLOYED_SOURCES = frozenset({"dockerfile", "compose", "devcontainer"})
 _STACK_SOURCES = frozenset({*_DEPLOYED_SOURCES, "requirements", "conda"})
@@ -79,6 +86,11 @@ class Roles:
             return False
         return path in self.deployed and path not in self.metadata
 
+    def installed_metadata(self, path: str) -> bool:
+        """Library metadata an image installs too (``COPY requirements.txt`` beside a
+        ``setup.py`` that reads it, then ``pip install -r``), outside side trees."""
+        return path in self.metadata and path in self.deployed and not in_side_tree(path)
+
     def in_stack(self, pin: Pin) -> bool:
         """Whether a pin describes the repository's own stack: deployed, or an environment
         definition (requirements, conda, image) outside example and docs trees that is not
@@ -101,6 +113,10 @@ class Roles:
         if pin.how != "exact" or in_side_tree(pin.file) or is_nightly(pin):
             return False
         if any(glob_match(pin.file, p) for p in self.settings.library):
+            return False
+        if pin.file in self.metadata:
+            # A requirement list the package's metadata reads (an extra such as `typing`):
+            # what the package asks of its users, told by the project file itself.
             return False
         if pin.source in _CI_SOURCES:
             return " container" in pin.context or " service " in pin.context

@@ -179,3 +179,13 @@ def test_vg016_a_release_spelt_short_is_the_same_story(tmp_path: Path) -> None:
     (tmp_path / "serve" / "requirements.txt").write_text("torch==2.7.0\n")
     scan = scan_repo(tmp_path)
     assert at(evaluate(scan, environments(scan), Settings()), "VG016") == set()
+
+
+def test_a_file_of_many_different_pins_pairs_each_with_a_few(tmp_path: Path) -> None:
+    """1,500 different exact torch pins in one file: every pin is a VG003 finding, each paired
+    with a bounded number of other lines (linear work, not a pair per two pins)."""
+    (tmp_path / "requirements.txt").write_text("".join(f"torch==2.4.{i}\n" for i in range(1500)))
+    scan = scan_repo(tmp_path)
+    found = [f for f in evaluate(scan, environments(scan), Settings()) if f.rule_id == "VG003"]
+    assert len(found) == 1500
+    assert max(len(f.related) for f in found) == 8

@@ -9,9 +9,10 @@ Tests: tests/test_version_guard_rules_agreement.py."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from typing import TypeVar
 
 from packaging.version import Version
 
@@ -143,17 +144,14 @@ def _agreement(env: Environment, out: Findings) -> None:
     # torch, torchvision, torchaudio: one version; ranges must allow it.
     for component in TORCH_FAMILY:
         exact = [(p, v) for p in pins if p.component == component and (v := version_of(p))]
-        for p, v in exact:
-            for q, w in exact:
-                if v != w:
-                    out.conflict(
-                        "VG003", p, f"{component} {p.value}", q, f"{component} {q.value}", name
-                    )
+        for p, _, q, _ in _apart(exact):
+            out.conflict("VG003", p, f"{component} {p.value}", q, f"{component} {q.value}", name)
+        versions = _first_of_each(exact)
         for r in pins:
             spec = range_spec(r) if r.component == component else None
             if spec is None:
                 continue
-            for p, v in exact:
+            for v, p in versions:
                 if not spec.contains(v, prereleases=True):
                     out.conflict(
                         "VG003", r, f"{component} `{r.value}`", p, f"{component} {p.value}", name
@@ -163,30 +161,62 @@ def _agreement(env: Environment, out: Findings) -> None:
                     )
     # CUDA variant.
     keyed = [(p, k) for p in pins if (k := variant_key(p))]
-    for p, k in keyed:
-        for q, m in keyed:
-            if k != m:
-                out.conflict("VG004", p, variant_text(p, k), q, variant_text(q, m), name)
+    for p, k, q, m in _apart(keyed):
+        out.conflict("VG004", p, variant_text(p, k), q, variant_text(q, m), name)
     # cuDNN major.
     majors = [(p, k) for p in pins if (k := cudnn_major(p))]
-    for p, k in majors:
-        for q, m in majors:
-            if k != m:
-                out.conflict("VG005", p, cudnn_text(p, k), q, cudnn_text(q, m), name)
+    for p, k, q, m in _apart(majors):
+        out.conflict("VG005", p, cudnn_text(p, k), q, cudnn_text(q, m), name)
     # Python minor; ranges must include it.
     minors = [(p, k) for p in pins if (k := python_minor(p))]
-    for p, k in minors:
-        for q, m in minors:
-            if k != m:
-                out.conflict("VG006", p, f"Python {k}", q, f"Python {m}", name)
+    for p, k, q, m in _apart(minors):
+        out.conflict("VG006", p, f"Python {k}", q, f"Python {m}", name)
+    python_versions = _first_of_each(minors)
     for r in pins:
         spec = range_spec(r) if r.component == "python" else None
         if spec is None:
             continue
-        for p, k in minors:
+        for k, p in python_versions:
             if not spec.contains(Version(k.rstrip("t")), prereleases=True):
                 out.conflict("VG006", r, f"Python `{r.value}`", p, f"Python {k}", name)
                 out.conflict("VG006", p, f"Python {k}", r, f"Python `{r.value}`", name)
+
+
+_OTHERS_PER_PIN = 8
+"""Disagreeing lines one finding is paired with. The message names them; a hostile file of
+thousands of different pins then costs linear time and memory, not a pair per two pins."""
+
+_VALUES_PER_RANGE = 64
+"""Distinct pinned values a range is checked against: no real environment pins more."""
+
+K = TypeVar("K", bound=Hashable)
+
+
+def _apart(keyed: Sequence[tuple[Pin, K]]) -> Iterator[tuple[Pin, K, Pin, K]]:
+    """Each pin with up to ``_OTHERS_PER_PIN`` pins whose key differs from its own."""
+    by_key: dict[K, list[Pin]] = {}
+    for p, k in keyed:
+        by_key.setdefault(k, []).append(p)
+    if len(by_key) < 2:
+        return
+    for p, k in keyed:
+        paired = 0
+        for m, others in by_key.items():
+            if m == k:
+                continue
+            for q in others[: _OTHERS_PER_PIN - paired]:
+                yield p, k, q, m
+                paired += 1
+            if paired >= _OTHERS_PER_PIN:
+                break
+
+
+def _first_of_each(keyed: Sequence[tuple[Pin, K]]) -> list[tuple[K, Pin]]:
+    """One pin per distinct value (the first), at most ``_VALUES_PER_RANGE`` values."""
+    first: dict[K, Pin] = {}
+    for p, k in keyed:
+        first.setdefault(k, p)
+    return list(first.items())[:_VALUES_PER_RANGE]
 
 
 def _shared(scan: ScanResult, envs: Sequence[Environment], roles: Roles, out: Findings) -> None:
@@ -214,10 +244,9 @@ def _shared(scan: ScanResult, envs: Sequence[Environment], roles: Roles, out: Fi
                 shown = f"Python {k}" if k else ""
             if k is not None:
                 keyed.append((p, k, shown))
-        for p, k, s in keyed:
-            for q, m, t in keyed:
-                if k != m:
-                    out.conflict("VG013", p, s, q, t, env_of.get(q, q.file))
+        shown_of = {p: text for p, _, text in keyed}
+        for p, _, q, _ in _apart([(p, k) for p, k, _ in keyed]):
+            out.conflict("VG013", p, shown_of[p], q, shown_of[q], env_of.get(q, q.file))
 
 
 # --- VG004 for a bare PyPI pin: the CUDA build PyPI serves ------------------------------------

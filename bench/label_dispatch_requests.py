@@ -29,7 +29,7 @@ def sync_requests(scratch: Path) -> tuple[int, list[str]]:
         root = scratch / "sync"
         root.mkdir()
         scenario = sync_scenario(double, root)
-        result = scenario.run("sync", "--dry-run", "false")
+        result = scenario.run("sync", "--no-dry-run")
         if result.code != 0 or result.outputs.get("changes") != "5":
             raise SystemExit(f"sync scenario did not run as planned: {result.log}")
         return len(double.log.entries), [f"{e.method} {e.path}" for e in double.log.entries]

@@ -50,6 +50,7 @@ def _rows_with_source(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows += data["gpu_arches"]
     rows.append(data["cudnn_gpu_floor"])
     rows += list(data["images"].values())
+    rows += data["os_python"]
     return rows
 
 
@@ -293,6 +294,18 @@ def test_cuda_builds_and_has_cuda_build() -> None:
     assert has_cuda_build("2.4", "cuda") is None
 
 
+def test_builds_that_exist_beyond_the_install_pages() -> None:
+    """Wheels on download.pytorch.org that the previous-versions page does not list (sources J,
+    K, L of the data file)."""
+    for torch in ("2.9.0", "2.9.1", "2.10.0", "2.11.0"):
+        assert has_cuda_build(torch, "cu129") is True, torch
+    assert has_cuda_build("2.12.0", "cu129") is False
+    assert has_cuda_build("1.11.0", "cu115") is True
+    assert has_cuda_build("1.12.0", "cu115") is False
+    assert python_supported("2.5.0", "3.13") is True
+    assert python_supported("2.5.0", "3.13t") is False
+
+
 def test_defaults_and_experimental() -> None:
     assert pypi_default_cuda("2.5.1") == "12.4"
     assert pypi_default_cuda("2.11.0") == "13.0"
@@ -312,7 +325,8 @@ def test_rocm() -> None:
     ("torch", "py", "ok"),
     [
         ("2.5.1", "3.12", True),
-        ("2.5.1", "3.13", False),
+        ("2.5.1", "3.13", True),  # Linux x86_64 wheels, experimental
+        ("2.4.1", "3.13", False),
         ("2.5.1", "3.8", False),
         ("2.4.0", "3.8.18", True),
         ("1.13.1", "3.7", True),

@@ -37,7 +37,7 @@ def test_good_config_loads_with_positions() -> None:
         ("environment:\n  torch: [2.4\n", ".github/mlops.yml:3:1: YAML syntax error"),
         (
             'environment:\n  toch: "2.4"\n',
-            ".github/mlops.yml:2:3: `environment.toch`: unknown key Fix: did you mean `torch`?",
+            ".github/mlops.yml:2:3: `environment.toch`: unknown key. Fix: did you mean `torch`?",
         ),
         (
             'environment:\n  require-gpu: "yes please"\n',
@@ -53,7 +53,7 @@ def test_good_config_loads_with_positions() -> None:
             ".github/mlops.yml:3:7: `label-dispatch.labels[0]`: missing required key `name`",
         ),
         ("- a\n- b\n", ".github/mlops.yml:1: the config file must be a mapping"),
-        ("version: 2\n", ".github/mlops.yml:1:1: `version`: 2 is not allowed Fix: use 1."),
+        ("version: 2\n", ".github/mlops.yml:1:1: `version`: 2 is not allowed. Fix: use 1."),
     ],
 )
 def test_bad_config_names_file_line_and_fix(text: str, expected: str) -> None:
@@ -96,7 +96,7 @@ def test_cli_config_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["config", "check", "--working-directory", str(tmp_path)], env={}) == 2
     err = capsys.readouterr().err
     assert err.strip().splitlines() == [
-        ".github/mlops.yml:2:3: error: `environment.torch`: must be a string, not the number 2.4 "
+        ".github/mlops.yml:2:3: error: `environment.torch`: must be a string, not the number 2.4. "
         'Fix: write a string (quote versions: "2.4").'
     ]
     assert "Traceback" not in err

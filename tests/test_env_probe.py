@@ -19,7 +19,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlops_actions.env_verify import probe
+from mlops_actions.env_verify import checks, probe
+from mlops_actions.env_verify.checks import Expectations
 from tests.support.envs import (
     A100,
     BUILDS,
@@ -28,6 +29,7 @@ from tests.support.envs import (
     SMI_FIELDS,
     V100,
     Dist,
+    GpuHealth,
     SmiGpu,
     TorchBuild,
     build_fake_nvml,
@@ -37,11 +39,13 @@ from tests.support.envs import (
     python_interpreters,
     run_probe,
     smi_csv,
+    smi_health_csv,
     version_py_source,
     write_nvidia_smi,
     write_rocm_smi,
     write_scripted_torch,
     write_site_packages,
+    write_torchvision,
 )
 
 # What each synthetic build must be reported as: (variant, cudnn, nccl).
@@ -359,7 +363,26 @@ def _gpu_report(tmp_path: Path, extra_env: dict[str, str] | None = None, **stub:
     return report["gpu"]
 
 
-def _expected_devices(gpus: tuple[SmiGpu, ...]) -> list[dict[str, Any]]:
+# The NVML stand-in always answers the clock-event reasons (0 unless its telemetry says
+# otherwise) and nothing else of the GPU health unless asked to.
+NVML_DEFAULT_HEALTH: dict[str, Any] = {
+    "ecc_volatile_uncorrected": None,
+    "retired_pages_pending": None,
+    "remapped_rows_pending": None,
+    "remapped_rows_failure": None,
+    "persistence_mode": None,
+    "throttle_mask": 0,
+    "throttle_reasons": [],
+    "mig_mode": None,
+    "mig_pending": None,
+    "mig_devices": [],
+    "unreadable": [],
+}
+
+
+def _expected_devices(
+    gpus: tuple[SmiGpu, ...], health: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     return [
         {
             "index": g.index,
@@ -367,6 +390,7 @@ def _expected_devices(gpus: tuple[SmiGpu, ...]) -> list[dict[str, Any]]:
             "uuid": g.uuid,
             "memory_total_mib": g.memory_mib,
             "compute_capability": g.compute_cap,
+            "health": health,
         }
         for g in gpus
     ]
@@ -464,7 +488,7 @@ def test_nvml_preferred_when_importable(tmp_path: Path, nvml_library: Path) -> N
     assert gpu["nvml"] == {"importable": True, "detail": None}
     assert gpu["cuda_driver_version"] == "12.4"
     assert gpu["driver_version"] == "550.54.15"
-    assert gpu["devices"] == _expected_devices(H100_X2)
+    assert gpu["devices"] == _expected_devices(H100_X2, NVML_DEFAULT_HEALTH)
     assert gpu["faults"] == []
     assert not log.exists()  # nvidia-smi was not needed
 
@@ -472,7 +496,13 @@ def test_nvml_preferred_when_importable(tmp_path: Path, nvml_library: Path) -> N
 def test_nvml_and_nvidia_smi_agree_on_the_same_machine(tmp_path: Path, nvml_library: Path) -> None:
     """The two sources describe one fleet identically, so checks never depend on which answered."""
     site = copy_pynvml(tmp_path / "site")
-    write_nvidia_smi(tmp_path / "bin", stdout=smi_csv(H100_X2))
+    # The same GPUs' health as nvidia-smi prints it: only the (idle) clock-event reasons known.
+    unknown = GpuHealth(None, None, None, None, None, 0, None, None)
+    write_nvidia_smi(
+        tmp_path / "bin",
+        stdout=smi_csv(H100_X2),
+        health=smi_health_csv(H100_X2, {0: unknown, 1: unknown}),
+    )
     through_nvml = run_probe(
         [site], bin_dirs=[tmp_path / "bin"], extra_env=nvml_env(nvml_library, H100_X2)
     )["gpu"]
@@ -527,13 +557,14 @@ def test_nvml_lost_gpu_is_a_fault_and_the_others_still_report(
     gpu = report["gpu"]
     assert gpu["source"] == "nvml"
     assert gpu["count"] == 2
-    assert gpu["devices"][0] == _expected_devices(H100_X2)[0]
+    assert gpu["devices"][0] == _expected_devices(H100_X2, NVML_DEFAULT_HEALTH)[0]
     assert gpu["devices"][1] == {
         "index": 1,
         "name": None,
         "uuid": None,
         "memory_total_mib": None,
         "compute_capability": None,
+        "health": None,
     }
     assert [(f["kind"], f["source"]) for f in gpu["faults"]] == [("nvml", "nvml")]
     assert "GPU 1" in gpu["faults"][0]["detail"]
@@ -643,6 +674,51 @@ def test_smoke_hang_and_crash_do_not_hide_other_probes(tmp_path: Path) -> None:
     assert probes["compile"]["status"] == "skipped"
 
 
+def test_device_side_assert_is_named_and_the_rest_runs_in_a_fresh_worker(tmp_path: Path) -> None:
+    site = write_scripted_torch(tmp_path / "site")
+    report = run_probe(
+        [site],
+        args=["--smoke", "--timeout", "10"],
+        extra_env={"FAKE_TORCH_PLAN": json.dumps({"nccl": "device-assert"})},
+    )
+    probes = report["smoke"]["probes"]
+    assert probes["nccl"]["status"] == "fail"
+    assert probes["nccl"]["detail"].startswith(
+        "a CUDA kernel hit a device-side assert (the CUDA context is unusable after it; rerun "
+        "with CUDA_LAUNCH_BLOCKING=1 to see which kernel): RuntimeError: CUDA error: "
+        "device-side assert triggered"
+    )
+    # The next probe ran (in a new worker) and failed on its own: the stand-in has no tensors.
+    assert probes["matmul_cpu"]["status"] == "fail"
+    assert "worker exited" not in probes["matmul_cpu"]["detail"]
+    assert "AttributeError" in probes["matmul_cpu"]["detail"]
+    assert probes["cuda_assert"]["status"] == "skipped"  # no GPU
+
+
+def test_job_environment_is_reported_with_secrets_masked(tmp_path: Path) -> None:
+    report = run_probe(
+        [],
+        extra_env={
+            "NCCL_DEBUG": "INFO",
+            "NCCL_IB_DISABLE": "1",
+            "CUDA_LAUNCH_BLOCKING": "1",
+            "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True",
+            "TORCH_HUB_TOKEN": "hunter2",
+            "TORCH_SECRET_KEY": "hunter3",
+            "HOME": "/root",
+        },
+    )
+    assert report["env"] == {
+        "CUDA_LAUNCH_BLOCKING": "1",
+        "NCCL_DEBUG": "INFO",
+        "NCCL_IB_DISABLE": "1",
+        "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True",
+        "TORCH_HUB_TOKEN": "***",
+        "TORCH_SECRET_KEY": "***",
+    }
+    assert "hunter" not in json.dumps(report)
+
+
 def test_smoke_import_hang_times_out(tmp_path: Path) -> None:
     site = write_scripted_torch(tmp_path / "site")
     report = run_probe(
@@ -708,12 +784,37 @@ def test_real_torch_smoke_on_this_machine() -> None:
         assert probes["nccl"]["status"] == "skipped"
 
 
+@pytest.mark.parametrize(
+    ("kind", "status"), [("working", "ok"), ("unregistered", "fail")], ids=["ok", "mismatch"]
+)
+def test_torchvision_nms_on_the_real_torch(tmp_path: Path, kind: str, status: str) -> None:
+    """The real CPU torch with a torchvision whose C++ ops are there, or never registered."""
+    _real_torch()
+    site = write_torchvision(tmp_path / "site", kind)
+    report = run_probe([site], isolated=False, args=["--smoke", "--timeout", "120"], timeout=600)
+    nms = report["smoke"]["probes"]["torchvision_nms"]
+    assert nms["status"] == status, nms
+    if status == "ok":
+        assert nms["value"]["cpu"] == {"kept": [0, 2], "ok": True}
+    else:
+        assert "operator torchvision::nms does not exist" in nms["detail"]
+        results = checks.evaluate(report, Expectations())
+        [failed] = [r for r in results if r.id == "smoke-torchvision-nms"]
+        assert failed.status == "fail"
+        assert "torchvision was built for another torch" in failed.message
+        assert "same pip command" in failed.fix
+
+
 def test_real_torch_compile() -> None:
     _real_torch()
     if not any(shutil.which(cc) for cc in ("c++", "g++", "clang++")):
         pytest.skip("torch.compile on CPU needs a C++ compiler")
+    # Inductor runs the machine's C++ compiler, so this one probe keeps the machine's PATH.
     report = run_probe(
-        isolated=False, args=["--smoke", "--compile", "--timeout", "300"], timeout=900
+        isolated=False,
+        args=["--smoke", "--compile", "--timeout", "300"],
+        extra_env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        timeout=900,
     )
     compiled = report["smoke"]["probes"]["compile"]
     assert compiled["status"] == "ok", compiled

@@ -28,12 +28,19 @@ def test_self_test_workflow(act_runner: ActRunner, tmp_path: Path) -> None:
     run = act_runner.run(repo, WORKFLOW, "push", event, job=JOB, timeout=900)
     assert run.succeeded, run.explain(80)
     assert {job.job_id: job.result for job in run.jobs} == {
+        "no-torch-fails": "success",
         "no-torch": "success",
         "synthetic-torch": "success",
         "wrong-torch-pin": "success",
         "require-gpu-on-cpu": "success",
         "all": "success",
     }, run.explain(80)
+
+    missing = run.job("no-torch-fails")
+    assert missing.step("x").result == "failure"
+    [error] = [a for a in missing.annotations if a.level == "error"]
+    assert error.properties.get("title") == "env-verify torch-install"
+    assert "torch is not importable by this interpreter" in error.message
 
     no_torch = run.job("no-torch").step("verify").outputs
     assert no_torch["ok"] == "true"

@@ -267,8 +267,9 @@ def test_torch_expectations(probe: Callable[..., Facts]) -> None:
     failed = by_id(checks.evaluate(facts, expect(torch="2.5.0")), "torch-version")
     assert failed.found == "2.4.1+cu121"
     assert failed.expected == "2.5.0 (input)"
-    assert 'pip install "torch==2.5.0" --index-url https://download.pytorch.org/whl/cu121' in (
-        failed.fix
+    assert failed.fix.startswith(
+        "pip install torch==2.5.0 torchvision==0.20.0 torchaudio==2.5.0 "
+        "--index-url https://download.pytorch.org/whl/cu121 "
     )
 
 
@@ -282,16 +283,30 @@ def test_pypi_wheel_variant_comes_from_version_py(probe: Callable[..., Facts]) -
     )
 
 
-def test_no_torch_is_a_fact_unless_expected(probe: Callable[..., Facts]) -> None:
+def test_no_torch_fails_unless_torch_is_optional(probe: Callable[..., Facts]) -> None:
     facts = probe(None)
-    quiet = checks.evaluate(facts, Expectations())
-    assert not checks.failed(quiet)
+    default = checks.evaluate(facts, Expectations())
+    assert [r.id for r in checks.failed(default)] == ["torch-install"]
+    missing = by_id(default, "torch-install")
+    assert missing.message == "torch is not importable by this interpreter"
+    assert "torch-optional: true" in missing.fix
+    optional = checks.evaluate(facts, expect(torch_optional="true"))
+    assert not checks.failed(optional)
     for check_id in ("torch-install", "driver-floor", "gpu-arch", "python-supported"):
-        assert by_id(quiet, check_id).status == "skip"
+        assert by_id(optional, check_id).status == "skip"
+    assert "torch-optional: true allows that" in by_id(optional, "torch-install").message
     loud = checks.evaluate(facts, expect(torch="2.4.1", cuda="12.1"))
     assert by_id(loud, "torch-version").status == "fail"
     assert by_id(loud, "torch-version").found == "(none)"
     assert by_id(loud, "cuda-version").status == "fail"
+
+
+def test_torch_metadata_without_its_package_fails(probe: Callable[..., Facts]) -> None:
+    facts = copy.deepcopy(probe("2.4.1+cu121"))
+    facts["torch"]["found"] = False
+    result = by_id(checks.evaluate(facts, Expectations()), "torch-install")
+    assert result.status == "fail"
+    assert "in the metadata but its package is missing" in result.message
 
 
 def test_cuda_expectation(probe: Callable[..., Facts]) -> None:
@@ -337,9 +352,12 @@ def test_min_driver_and_gpu_count(probe: Callable[..., Facts]) -> None:
     assert by_id(checks.evaluate(facts, expect(min_driver="535")), "min-driver").status == "ok"
     low = by_id(checks.evaluate(facts, expect(min_driver="550.54.14")), "min-driver")
     assert (low.status, low.found) == ("fail", "535.104.05")
-    none = by_id(checks.evaluate(probe("2.4.1+cu121"), expect(min_driver="535")), "min-driver")
+    driverless = probe("2.4.1+cu121")
+    none = by_id(checks.evaluate(driverless, expect(min_driver="535")), "min-driver")
     assert none.status == "fail"
-    assert "no NVIDIA driver" in none.message
+    # PATH has no nvidia-smi here; device nodes cannot be hidden, so the reason names them.
+    nodes = driverless["gpu"]["device_nodes"]
+    assert ("the driver lists no GPU" if nodes else "no NVIDIA driver") in none.message
     two = probe("2.4.1+cu121", H100_X2)
     assert by_id(checks.evaluate(two, expect(gpu_count="2")), "gpu-count").status == "ok"
     assert by_id(checks.evaluate(two, expect(gpu_count=">=3")), "gpu-count").status == "fail"
@@ -482,8 +500,14 @@ def test_companions_match_torch(probe: Callable[..., Facts]) -> None:
     vision = by_id(results, "torchvision-matches-torch")
     assert vision.status == "fail"
     assert vision.expected.startswith("0.19.1")
-    assert 'pip install "torchvision==0.19.1"' in vision.fix
-    assert by_id(results, "torchaudio-matches-torch").status == "fail"
+    one_command = (
+        "pip install torch==2.4.1 torchvision==0.19.1 torchaudio==2.4.1 "
+        "--index-url https://download.pytorch.org/whl/cu121"
+    )
+    assert vision.fix.startswith(one_command + " (one command for the whole torch stack")
+    audio = by_id(results, "torchaudio-matches-torch")
+    assert audio.status == "fail"
+    assert audio.fix == vision.fix
     assert (
         by_id(checks.evaluate(probe(None), Expectations()), "torchvision-matches-torch").status
         == "skip"
@@ -649,7 +673,120 @@ def test_summary_escapes_table_cells(probe: Callable[..., Facts]) -> None:
     facts = probe(None)
     weird = CheckResult("x", "fail", "a|b", "c\nd", "m", "f")
     text = report.summary(facts, [weird])
-    assert "| `x` | :x: fail | a\\|b | c d | m **Fix:** f |" in text
+    assert "| `x` | :x: fail | a\\|b | c d | m. **Fix:** f. |" in text
+
+
+# -- one install command for the whole torch stack --------------------------------------------
+
+CPU_241 = TorchBuild(
+    version="2.4.1+cpu",
+    dist_version="2.4.1+cpu",
+    companions=(
+        Dist("torchvision", "0.19.1+cpu", ("torch==2.4.1",)),
+        Dist("torchaudio", "2.4.1+cpu", ("torch==2.4.1",)),
+    ),
+)
+
+
+def stack_fixes(results: Sequence[CheckResult]) -> set[str]:
+    return {r.fix for r in results if r.status == "fail"}
+
+
+def test_cpu_build_with_a_cuda_pin_gets_one_command(probe: Callable[..., Facts]) -> None:
+    """torch 2.4.1 and CUDA 12.1 expected on a CPU build: one command, the cu121 index, the
+    companions paired from the table — never a cpu-index fix beside a cu121 one."""
+    results = checks.evaluate(probe(CPU_241), expect(torch="2.4.1", cuda="12.1"))
+    assert [r.id for r in checks.failed(results)] == ["cuda-version"]
+    [fix] = stack_fixes(results)
+    assert fix.startswith(
+        "pip install torch==2.4.1 torchvision==0.19.1 torchaudio==2.4.1 "
+        "--index-url https://download.pytorch.org/whl/cu121 "
+    )
+    assert "whl/cpu" not in fix
+
+
+def test_every_failing_stack_check_gets_the_same_command(probe: Callable[..., Facts]) -> None:
+    results = checks.evaluate(
+        probe("2.4.1+cu121"), expect(torch="2.5.1", torchvision="0.20.1", cuda="12.4")
+    )
+    assert [r.id for r in checks.failed(results)] == [
+        "torch-version",
+        "torchvision-version",
+        "cuda-version",
+    ]
+    [fix] = stack_fixes(results)
+    # torchaudio is installed, so the command re-pairs it from the table too.
+    assert fix.startswith(
+        "pip install torch==2.5.1 torchvision==0.20.1 torchaudio==2.5.1 "
+        "--index-url https://download.pytorch.org/whl/cu124 "
+    )
+
+
+def test_stack_command_keeps_specifiers_and_quotes_them(probe: Callable[..., Facts]) -> None:
+    facts = probe("2.4.1+cu121")
+    command = checks.torch_stack_command(facts, expect(torch=">=2.5,<2.7", cuda="cpu"))
+    assert command == (
+        'pip install "torch>=2.5,<2.7" torchvision torchaudio '
+        "--index-url https://download.pytorch.org/whl/cpu"
+    )
+    # Inside the range already: torch stays, the companions stay paired.
+    kept = checks.torch_stack_command(facts, expect(torch=">=2.4,<2.6"))
+    assert kept == (
+        "pip install torch==2.4.1 torchvision==0.19.1 torchaudio==2.4.1 "
+        "--index-url https://download.pytorch.org/whl/cu121"
+    )
+
+
+def test_stack_command_says_when_the_table_has_no_such_build(
+    probe: Callable[..., Facts],
+) -> None:
+    results = checks.evaluate(probe("2.4.1+cu121"), expect(cuda="13.0"))
+    [fix] = stack_fixes(results)
+    assert "--index-url https://download.pytorch.org/whl/cu130" in fix
+    assert "torch 2.4.1 has no official CUDA 13.0 wheels (its builds: 11.8, 12.1, 12.4)" in fix
+
+
+def test_contradictory_companion_pin_is_named(probe: Callable[..., Facts]) -> None:
+    results = checks.evaluate(probe("2.4.1+cu121"), expect(torch="2.4.1", torchvision="0.20.1"))
+    [fix] = stack_fixes(results)
+    assert "torchvision==0.20.1" in fix
+    assert "the expectations disagree: torchvision 0.20.1 does not pair with torch 2.4.1" in fix
+
+
+def test_no_torch_fix_installs_the_expected_stack(probe: Callable[..., Facts]) -> None:
+    results = checks.evaluate(probe(None), expect(torch="2.4.1", cuda="cpu"))
+    assert {r.id for r in checks.failed(results)} == {
+        "torch-version",
+        "cuda-version",
+        "torch-install",
+    }
+    [fix] = stack_fixes(results)
+    assert fix.startswith(
+        "pip install torch==2.4.1 --index-url https://download.pytorch.org/whl/cpu "
+    )
+    assert fix.endswith("set torch-optional: true.")
+
+
+def test_require_gpu_on_a_cpu_build_gets_the_cuda_install(probe: Callable[..., Facts]) -> None:
+    results = checks.evaluate(probe(CPU_241, A100), expect(require_gpu="true"))
+    [fix] = stack_fixes(results)
+    # PyPI's default CUDA for 2.4 is 12.1 (compatibility table).
+    assert fix.startswith(
+        "pip install torch==2.4.1 torchvision==0.19.1 torchaudio==2.4.1 "
+        "--index-url https://download.pytorch.org/whl/cu121 "
+    )
+
+
+def test_every_declared_check_names_what_it_reads_and_its_fix() -> None:
+    ids = [c.id for c in checks.CATALOGUE]
+    assert len(ids) == len(set(ids))
+    for check in checks.CATALOGUE:
+        assert check.reads, check.id
+        assert check.fix.endswith("."), check.id
+    # Each declared check's id appears in the documentation's table.
+    docs = (Path(__file__).parents[1] / "docs" / "env-verify.md").read_text(encoding="utf-8")
+    missing = [i for i in ids if f"`{i}`" not in docs]
+    assert missing == []
 
 
 def test_min_driver_at_its_exact_boundary(probe: Callable[..., Facts]) -> None:

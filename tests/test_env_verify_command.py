@@ -1,6 +1,10 @@
 """`mlops-actions env-verify` end to end through `cli.main`, with a fake runner (GITHUB_OUTPUT,
 GITHUB_STEP_SUMMARY and RUNNER_TEMP in tmp_path): against the real torch in the test venv, and
-against synthetic installs with stub `nvidia-smi` executables."""
+against synthetic installs with stub `nvidia-smi` executables.
+
+Each run states its machine: PATH holds no GPU tool (only the stubs a test writes), and the
+runs against the real torch hide any GPU with CUDA_VISIBLE_DEVICES="", so the tests pass the
+same on a GPU machine and with a CUDA build of torch."""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from tests.support.envs import (
     H100_X2,
     V100,
     SmiGpu,
+    gpu_free_tools,
     run_probe,
     smi_csv,
     write_nvidia_smi,
@@ -32,6 +37,8 @@ from tests.support.envs import (
 
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
 needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="the test venv has no torch")
+# A runner whose GPUs, if it has any, the job does not see.
+NO_GPU = {"CUDA_VISIBLE_DEVICES": ""}
 # The interpreter the venv was made from: same Python, without the venv's torch.
 BASE_PYTHON = str(Path(sys.base_prefix) / "bin" / "python3")
 
@@ -78,7 +85,7 @@ def run_cli(
     temp = tmp_path / "runner_temp"
     temp.mkdir(exist_ok=True)
     environ = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PATH": str(gpu_free_tools()),
         "GITHUB_ACTIONS": "true",
         "GITHUB_OUTPUT": str(out),
         "GITHUB_STEP_SUMMARY": str(summary),
@@ -143,6 +150,7 @@ def test_real_torch_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
             "--expect",
             f"python-version={sys.version_info[0]}.{sys.version_info[1]}",
         ],
+        NO_GPU,
     )
     assert run.code == 0, run.stdout + run.stderr
     assert run.errors == []
@@ -176,14 +184,19 @@ def test_wrong_torch_pin_fails_with_one_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     installed = importlib.metadata.version("torch")
-    run = run_cli(tmp_path, capsys, ["--python", sys.executable, "--expect", "torch=2.4.1"])
+    run = run_cli(tmp_path, capsys, ["--python", sys.executable, "--expect", "torch=2.4.1"], NO_GPU)
     assert run.code == 1
     assert len(run.errors) == 1, run.stdout
     [error] = run.errors
     assert error.startswith("::error title=env-verify torch-version::")
     assert f"torch is {installed}, expected 2.4.1" in error
     assert "Expected: 2.4.1 (input); found:" in error
-    assert 'Fix: install it (pip install "torch==2.4.1"' in error
+    # The index is the installed build's (cpu here, cu12x with a CUDA build of torch).
+    variant = run.report["installed"]["variant"]
+    command = f"pip install torch==2.4.1 --index-url https://download.pytorch.org/whl/{variant}"
+    assert f"Fix: {command} (" in error
+    assert run.report["install"] == command
+    assert f"**Fix the torch stack with one command:** `{command}`" in run.summary
     assert run.outputs["ok"] == "false"
     assert run.outputs["failed-checks"] == '["torch-version"]'
     assert run.report["failed"] == ["torch-version"]
@@ -191,8 +204,12 @@ def test_wrong_torch_pin_fails_with_one_error(
 
 
 @needs_torch
-def test_smoke_on_the_real_cpu_torch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run = run_cli(tmp_path, capsys, ["--python", sys.executable, "--smoke", "--timeout", "120"])
+def test_smoke_on_the_real_torch_without_gpu(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = run_cli(
+        tmp_path, capsys, ["--python", sys.executable, "--smoke", "--timeout", "120"], NO_GPU
+    )
     assert run.code == 0, run.stdout
     checks = {c["id"]: c["status"] for c in run.report["checks"]}
     assert checks["smoke-import-torch"] == "ok"
@@ -201,8 +218,44 @@ def test_smoke_on_the_real_cpu_torch(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert checks["smoke-matmul-cuda"] == "skip"
 
 
+def test_no_torch_fails_and_counts_say_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    facts = facts_file(tmp_path, None)
+    run = run_cli(tmp_path, capsys, ["--facts", str(facts)])
+    assert run.code == 1
+    [error] = run.errors
+    assert error.startswith("::error title=env-verify torch-install::")
+    assert "torch is not importable" in error
+    counts = run.report["counts"]
+    assert counts["failed"] == 1 and counts["passed"] + counts["skipped"] >= 1
+    assert sum(counts.values()) == len(run.report["checks"])
+    last = run.stdout.strip().splitlines()[-1]
+    assert last == (
+        f"env-verify: failed ({counts['passed']} passed, {counts['skipped']} skipped, "
+        f"{counts['warned']} warned, 1 failed): torch-install"
+    )
+
+
+def test_torch_optional_passes_without_torch_and_never_calls_skips_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    facts = facts_file(tmp_path, None)
+    run = run_cli(tmp_path, capsys, ["--facts", str(facts), "--torch-optional"])
+    assert run.code == 0, run.stdout
+    counts = run.report["counts"]
+    assert counts["failed"] == 0 and counts["skipped"] >= 10
+    assert f"{counts['skipped']} skipped" in run.stdout.strip().splitlines()[-1]
+    assert (
+        run.stdout.strip()
+        .splitlines()[-1]
+        .startswith(f"env-verify: ok ({counts['passed']} passed, {counts['skipped']} skipped")
+    )
+    assert f"{counts['skipped']} skipped" in run.summary
+
+
 def test_require_gpu_on_a_cpu_runner(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run = run_cli(tmp_path, capsys, ["--python", sys.executable, "--require-gpu", "true"])
+    run = run_cli(tmp_path, capsys, ["--python", sys.executable, "--require-gpu"], NO_GPU)
     assert run.code == 1
     [error] = run.errors
     assert error.startswith("::error title=env-verify require-gpu::")
@@ -245,7 +298,7 @@ def test_the_same_volta_with_a_cu121_build_passes(
 ) -> None:
     facts = facts_file(tmp_path, "2.4.1+cu121", V100)
     run = run_cli(
-        tmp_path, capsys, ["--facts", str(facts), "--torch", "2.4.1+cu121", "--require-gpu", "true"]
+        tmp_path, capsys, ["--facts", str(facts), "--torch", "2.4.1+cu121", "--require-gpu"]
     )
     assert run.code == 0, run.stdout
     assert run.outputs["ok"] == "true"
@@ -273,13 +326,19 @@ def test_command_runs_the_probe_with_the_jobs_path(
         capsys,
         ["--python", BASE_PYTHON, "--cuda", "cu121", "--min-driver", "535"],
         env={
-            "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PATH": f"{tmp_path / 'bin'}{os.pathsep}{gpu_free_tools()}",
             "PYTHONPATH": str(site),
+            "NCCL_DEBUG": "INFO",
+            "TORCH_HUB_TOKEN": "hunter2",
         },
     )
     assert run.code == 0, run.stdout + run.stderr
     assert run.outputs["torch-version"] == "2.4.1+cu121"
     assert run.outputs["driver-version"] == "535.104.05"
+    # The job's variables, as the job sees them, with the secret-looking one masked.
+    assert run.report["facts"]["env"] == {"NCCL_DEBUG": "INFO", "TORCH_HUB_TOKEN": "***"}
+    assert "| `NCCL_DEBUG` | INFO |" in run.summary
+    assert "hunter2" not in run.summary + json.dumps(run.report)
 
 
 # -- expectations from the config file and the repository ------------------------------------
@@ -342,12 +401,12 @@ def test_expect_from_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--torch", "banana"], "input `torch`: 'banana' is neither a version"),
+        (["--torch", "banana"], "`--torch`: 'banana' is neither a version"),
         (["--expect", "jax=0.4"], "does not start with a known name"),
         (["--torch", "2.4.1", "--expect", "torch=2.5.0"], "given as an input"),
-        (["--facts", "/nonexistent/probe.json"], "input `facts`: cannot read"),
+        (["--facts", "/nonexistent/probe.json"], "`--facts`: cannot read"),
         (["--python", "/nonexistent/python3"], "interpreter '/nonexistent/python3' not found"),
-        (["--timeout", "0"], "input `timeout` must be above 0"),
+        (["--timeout", "0"], "`--timeout`: must be above 0"),
     ],
 )
 def test_bad_inputs_are_one_line_errors(

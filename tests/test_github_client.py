@@ -129,7 +129,7 @@ def test_permission_refusal_names_the_grant(repo_double: GitHubDouble) -> None:
         repo.create_label("gpu:required", "b60205")
     line = caught.value.one_line()
     assert line == (
-        "create label: the token lacks permission (403 Resource not accessible by integration) "
+        "create label: the token lacks permission (403 Resource not accessible by integration). "
         "Fix: add `issues: write` to the workflow's or job's `permissions:`."
     )
     assert repo_double.log.count("POST", "/repos/acme/trainer/labels") == 1  # not retried

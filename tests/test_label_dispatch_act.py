@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from tests.support.act_fixtures import ActRunner
 
 WORKFLOW = ".github/workflows/gpu.yml"
-FIXTURES = ("label-dispatch", "env-verify", "tests/fixtures/label_dispatch")
+FIXTURES = ("label-dispatch", "env-verify", "gpu-monitor", "tests/fixtures/label_dispatch")
 ACT_ARGS = ("--platform", "gpu=-self-hosted", "--platform", "self-hosted=-self-hosted")
 
 
@@ -43,7 +43,7 @@ def make_repo(target: Path) -> Path:
     )
     (target / ".github/workflows").mkdir(parents=True)
     shutil.copy2(ROOT / "tests/fixtures/label_dispatch/caller.yml", target / WORKFLOW)
-    copy_repo(target, FIXTURES[:2], remote=f"https://github.com/{REPO}.git")
+    copy_repo(target, FIXTURES[:3], remote=f"https://github.com/{REPO}.git")
     return target
 
 
@@ -102,12 +102,15 @@ def test_label_route_loop_end_to_end(
     results = {job.job_id: job.result for job in run.jobs}
     assert all(r == "success" for r in results.values()), results
     assert run.ran("work"), run.explain(120)
+    # The command ran under gpu-monitor (the default); this runner has no GPU.
     work = run.job("work")
-    assert f"training #{pull.number} for 1 epoch(s)" in work.step("command").output
+    assert f"training #{pull.number} for 1 epoch(s)" in work.step(("gpu", "run")).output
+    assert work.step("gpu").outputs["gpu-count"] == "0"
 
     [comment] = scenario.comments(pull.number)
     assert "**succeeded**" in comment, comment
     assert "| loss | 0.25 |" in comment and "| epochs | 1 |" in comment
+    assert "| GPUs | no NVIDIA GPU visible |" in comment
     assert f"`gpu-training` at `{pull.pull.head_sha[:7]}`" in comment
     assert "status:done" in scenario.labels(pull.number)
     # route: permission + comments + comment write; report: comments + edit + labels.

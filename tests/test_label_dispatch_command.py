@@ -37,7 +37,7 @@ def test_sync_of_100_labels_with_renames_makes_six_requests(
     s = sync_scenario(github_double, root)
     issue = s.state.add_issue(REPO, "Old label on an issue", labels=["old-95"])
 
-    result = s.run("sync", "--dry-run", "false")
+    result = s.run("sync", "--no-dry-run")
 
     assert result.code == 0, result.log
     assert result.outputs["changes"] == "5"
@@ -72,7 +72,7 @@ def test_sync_refuses_rename_onto_existing_label(scenario: Scenario) -> None:
     scenario.state.add_label(REPO, "bug", color="d73a4a")  # type:bug exists too
     scenario.state.add_label(REPO, "enhancement", color="a2eeef")
 
-    result = scenario.run("sync", "--dry-run", "false")
+    result = scenario.run("sync", "--no-dry-run")
 
     assert result.code == 1
     assert "cannot merge labels" in result.log
@@ -85,10 +85,10 @@ def test_sync_deletes_unmanaged_only_when_asked_and_never_excluded(scenario: Sce
     scenario.state.add_label(REPO, "wontfix")
     scenario.state.add_label(REPO, "release:2.5")
 
-    kept = scenario.run("sync", "--dry-run", "false")
+    kept = scenario.run("sync", "--no-dry-run")
     assert kept.code == 0 and scenario.repo.label("wontfix") is not None
 
-    deleted = scenario.run("sync", "--dry-run", "false", "--delete-unmanaged", "true")
+    deleted = scenario.run("sync", "--no-dry-run", "--delete-unmanaged")
     assert deleted.code == 0
     assert scenario.repo.label("wontfix") is None
     assert scenario.repo.label("release:2.5") is not None
@@ -411,6 +411,51 @@ def test_report_moves_one_comment_through_the_run_and_moves_status_labels(
     assert "**succeeded**" in scenario.comments(pull.number)[0]
 
 
+def test_report_merges_gpu_monitor_figures_into_the_comment(scenario: Scenario) -> None:
+    number = scenario.issue(["task:eval"])
+    gpus = [
+        {
+            "index": 0,
+            "name": "NVIDIA H100 80GB HBM3 | <b>x</b> @org/team",
+            "util_mean": 87.5,
+            "util_p95": 99,
+            "peak_mib": 61440.0,
+            "peak_percent": 75.3,
+            "power_mean_w": 512.0,
+            "energy_wh": 0.4231,
+            "temperature_max_c": 74.0,
+            "throttle": ["sw-power-cap"],
+            "xid": 1,
+            "ecc": 0,
+            "lost": False,
+        },
+        {"index": 1, "name": "NVIDIA H100 80GB HBM3", "util_mean": None, "lost": True},
+    ]
+    done = scenario.run(
+        "report", "--status", "success", "--number", str(number), "--gpu-report", json.dumps(gpus)
+    )
+    assert done.code == 0, done.log
+    [comment] = scenario.comments(number)
+    assert (
+        "| GPU 0 NVIDIA H100 80GB HBM3 \\| &lt;b&gt;x&lt;/b&gt; \\@org/team "
+        "| util 87.5% mean, 99% p95 · peak 61440 MiB (75.3%) · 512 W mean · 0.4231 Wh · "
+        "max 74 °C · throttled: sw-power-cap · 1 Xid events |"
+    ) in comment
+    assert "| GPU 1 NVIDIA H100 80GB HBM3 | lost during the run |" in comment
+    assert "<b>" not in comment and "@org" not in comment.replace("\\@org", "")
+
+
+def test_report_leaves_out_a_gpu_report_of_another_shape(scenario: Scenario) -> None:
+    number = scenario.issue(["task:eval"])
+    done = scenario.run(
+        "report", "--status", "success", "--number", str(number), "--gpu-report", '{"a": 1}'
+    )
+    assert done.code == 0, done.log
+    assert "`--gpu-report` is not gpu-monitor's `gpus` output" in done.log
+    [comment] = scenario.comments(number)
+    assert "GPU" not in comment.split("<!--")[0].replace("gpu:", "")
+
+
 def test_report_rejects_an_unknown_status(scenario: Scenario) -> None:
     number = scenario.issue(["task:eval"])
     result = scenario.run("report", "--status", "exploded", "--number", str(number))
@@ -436,6 +481,25 @@ def test_docs_writes_labels_md_and_check_detects_drift(scenario: Scenario) -> No
     stale = scenario.run("docs", "--check")
     assert stale.code == 1
     assert "out of date" in stale.log
+
+
+@pytest.mark.parametrize("config", ["version: 1\n", None])
+def test_docs_without_labels_refuses_and_writes_nothing(
+    scenario: Scenario, config: str | None
+) -> None:
+    path = scenario.root / ".github" / "mlops.yml"
+    if config is None:
+        path.unlink()
+    else:
+        path.write_text(config, encoding="utf-8")
+    result = scenario.run("docs")
+    assert result.code == 2
+    assert "no labels are configured." in result.log
+    assert "Fix: list the labels (name, color, description) under `label-dispatch.labels`" in (
+        result.log
+    )
+    assert not (scenario.root / "LABELS.md").exists()
+    assert scenario.run("docs", "--check").code == 2
 
 
 def test_lint_finds_unknown_labels_in_workflow_conditions(scenario: Scenario) -> None:

@@ -270,14 +270,14 @@ def test_move_major_tag(github_double: GitHubDouble, tmp_path: Path) -> None:
     seeded = seed(github_double.state, items=5)
     github_double.state.add_tag(REPO, "v2", at=seeded.previous_tag_sha)
     event = milestone_event(github_double, 1)
-    result = run_release(github_double, tmp_path, "--move-major-tag", "true", event=event)
+    result = run_release(github_double, tmp_path, "--move-major-tag", event=event)
     assert result.code == 0, result.stdout
     repo = repo_of(github_double)
     assert repo.peel(repo.refs["refs/tags/v2"]) == seeded.head
     assert result.outputs["tag"] == "v2.9.0"
     # A pre-release never moves it.
     github_double.state.add_milestone(REPO, "v3.0.0rc1", state="closed")
-    rc = run_release(github_double, tmp_path, "--move-major-tag", "true", "--milestone", "2")
+    rc = run_release(github_double, tmp_path, "--move-major-tag", "--milestone", "2")
     assert rc.code == 0, rc.stdout
     assert "refs/tags/v3" not in repo.refs and "major tag" not in rc.stdout
 
@@ -285,15 +285,13 @@ def test_move_major_tag(github_double: GitHubDouble, tmp_path: Path) -> None:
 def test_draft_release(github_double: GitHubDouble, tmp_path: Path) -> None:
     seed(github_double.state, items=5)
     result = run_release(
-        github_double, tmp_path, "--draft", "true", event=milestone_event(github_double, 1)
+        github_double, tmp_path, "--draft", event=milestone_event(github_double, 1)
     )
     assert result.code == 0, result.stdout
     release = repo_of(github_double).release_by_tag("v2.9.0")
     assert release is not None and release.draft
     # A re-run finds the draft (the tag lookup cannot see drafts) and does not add another.
-    again = run_release(
-        github_double, tmp_path, "--draft", "true", event=milestone_event(github_double, 1)
-    )
+    again = run_release(github_double, tmp_path, "--draft", event=milestone_event(github_double, 1))
     assert again.code == 0
     assert len([r for r in repo_of(github_double).releases.values() if r.tag_name == "v2.9.0"]) == 1
 

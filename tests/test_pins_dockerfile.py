@@ -141,3 +141,24 @@ def test_copy_resolves_installed_requirement_files() -> None:
 def test_no_pins_in_unrelated_dockerfile() -> None:
     pins = _pins("FROM scratch\nCOPY app /app\nRUN echo torch==1.0\nENV FOO=1\n")
     assert pins == []
+
+
+def test_bind_mounted_script_and_unmapped_image_paths() -> None:
+    scan = scan_dockerfile(
+        "docker/Dockerfile",
+        "FROM python:3.11\n"
+        "RUN --mount=type=bind,source=docker/nccl.sh,target=/opt/nccl.sh bash /opt/nccl.sh\n"
+        "RUN bash /opt/unmapped.sh\n",
+        exists=lambda p: p == "docker/nccl.sh",
+    )
+    assert [(ln.kind, ln.dst, ln.line) for ln in scan.links] == [
+        ("installs", "docker/nccl.sh", 2),
+        ("installs", "/opt/unmapped.sh", 3),
+    ]
+
+
+def test_os_python_gives_way_to_conda_and_other_installers() -> None:
+    base = "FROM nvidia/cuda:12.1.0-cudnn8-devel-ubuntu20.04\n"
+    assert [p.value for p in _pins(base) if p.component == "python"] == ["3.8"]
+    conda = base + "RUN bash Miniconda3-py310_23.1.0-1-Linux-x86_64.sh -b -p /opt/conda\n"
+    assert [p for p in _pins(conda) if p.component == "python"] == []

@@ -119,3 +119,17 @@ def test_python_version_file() -> None:
     (pin,) = scan_python_version(".python-version", "\n3.11.9\n").pins
     assert (pin.line, pin.value, pin.how) == (2, "3.11.9", "exact")
     assert scan_python_version(".python-version", "").pins == ()
+
+
+def test_pyproject_dynamic_dependencies_are_metadata_reads() -> None:
+    text = (
+        '[project]\nname = "x"\ndynamic = ["dependencies", "optional-dependencies"]\n'
+        "[tool.setuptools.dynamic]\n"
+        'dependencies = {file = ["requirements/base.txt"]}\n'
+        'optional-dependencies.gpu = {file = ["requirements/gpu.txt"]}\n'
+    )
+    scan = scan_pyproject("pkg/pyproject.toml", text)
+    assert [(ln.kind, ln.dst, ln.line) for ln in scan.links] == [
+        ("reads", "pkg/requirements/base.txt", 5),
+        ("reads", "pkg/requirements/gpu.txt", 6),
+    ]

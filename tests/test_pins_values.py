@@ -55,12 +55,14 @@ def test_nvidia_cuda_tag_grammar() -> None:
     assert [(d.component, d.value, d.how) for d in old[1:]] == [
         ("cuda", "11.8.0", "exact"),
         ("cudnn", "8", "exact"),
+        ("python", "3.10", "exact"),  # ubuntu22.04's python3
     ]
     new = decode_image("nvidia/cuda:12.6.3-cudnn-devel-ubuntu24.04")
     assert new[1].value == "12.6.3" and new[1].variant == "cu126"
     assert new[2].component == "cudnn" and new[2].how == "unresolved"
+    assert (new[3].component, new[3].value) == ("python", "3.12")
     base = decode_image("nvidia/cuda:12.4.1-base-ubuntu22.04")
-    assert [d.component for d in base] == ["image", "cuda"]
+    assert [d.component for d in base] == ["image", "cuda", "python"]
 
 
 def test_image_pinning_kinds() -> None:

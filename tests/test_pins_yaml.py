@@ -43,19 +43,25 @@ jobs:
 def test_matrix_combinations_follow_github_include_exclude() -> None:
     scan = scan_workflow(".github/workflows/ci.yml", MATRIX)
     ids = [g.id.removeprefix("ci:.github/workflows/ci.yml:") for g in scan.groups]
-    assert ids == [
+    combos = [
         "test[torch=2.4.1, cuda=12.1, runner=gpu-cu124, python=3.12]",
         "test[torch=2.4.1, cuda=12.4, runner=gpu-cu124, python=3.12]",
         "test[torch=2.5.1, cuda=12.4, runner=gpu-cu124]",
         "test[torch=2.6.0, cuda=12.6, runner=gpu-cu126]",
     ]
+    # A container job with setup-python: the image's interpreter and setup-python's are two.
+    assert ids == [i for c in combos for i in (c, c + "/setup-python")]
 
 
 def test_matrix_values_resolve_into_images_inputs_and_labels() -> None:
     scan = scan_workflow(".github/workflows/ci.yml", MATRIX)
-    last = scan.groups[-1]
+    container, last = scan.groups[-2:]
     got = {(p.component, p.value, p.context.split(" ", 2)[-1]) for p in last.pins}
-    assert ("image", "pytorch/pytorch:2.6.0-cuda12.6-cudnn9-runtime", "container") in got
+    in_image = {(p.component, p.value, p.context.split(" ", 2)[-1]) for p in container.pins}
+    assert ("image", "pytorch/pytorch:2.6.0-cuda12.6-cudnn9-runtime", "container") in in_image
+    assert ("torch", "2.6.0", "container") in in_image
+    assert not any(p.component == "python" for p in container.pins)
+    assert not any(c == "container" for _, _, c in got)
     assert ("torch", "2.6.0", "step #2 env-verify torch") in got
     assert ("cuda", "12.6", "runs-on") in got
     python = [p for p in last.pins if p.component == "python"]
@@ -64,7 +70,7 @@ def test_matrix_values_resolve_into_images_inputs_and_labels() -> None:
         ("3.11", "exact"),
         ("${{ matrix.python }}", "unresolved"),
     }
-    first = scan.groups[0]
+    first = scan.groups[1]
     py = sorted((p.line, p.value) for p in first.pins if p.component == "python")
     assert py == [(16, "3.12"), (24, "3.11"), (25, "3.12")]
     matrix_torch = [p for p in scan.pins if p.context == "job test matrix.torch"]

@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 
 from mlops_actions.errors import ConfigError, ExitCode, UsageError
 from mlops_actions.runner import (
+    SUMMARY_LIMIT,
     Annotation,
     Runner,
     escape_data,
+    fit_sections,
     format_annotation,
     read_inputs,
 )
@@ -239,3 +241,47 @@ def test_bad_inputs_are_one_line_errors(raw: dict[str, str], message: str) -> No
 
 def test_escape_data_keeps_percent_reversible() -> None:
     assert escape_data("50%0A") == "50%250A"
+
+
+# -- the step summary stays under GitHub's 1 MiB ------------------------------------------------
+
+
+def _sections(count: int, size: int) -> str:
+    return "".join(f"### Section {i}\n\n" + ("x" * 99 + "\n") * (size // 100) for i in range(count))
+
+
+def test_summary_keeps_whole_sections_under_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "summary.md"
+    path.write_text("# Written earlier in this step\n\n", encoding="utf-8")
+    runner = Runner({"GITHUB_STEP_SUMMARY": str(path)})
+    runner.report_pointer = "`/tmp/report.json`"
+    big = _sections(30, 100_000)  # ~3 MB in 30 sections
+    runner.summary(big)
+    runner.summary("### Written after the cut\n")
+    text = path.read_text(encoding="utf-8")
+    assert len(text.encode("utf-8")) < SUMMARY_LIMIT
+    assert text.startswith("# Written earlier in this step\n\n### Section 0\n")
+    body, _, cut = text.rpartition("\n_The rest of this summary is left out")
+    assert "`/tmp/report.json`" in cut and "Written after the cut" not in text
+    kept = body.split("### Section ")[1:]
+    assert 8 <= len(kept) < 30
+    # Every kept section is whole: exactly as it was given.
+    for section in kept:
+        assert "### Section " + section in big
+
+
+def test_summary_under_the_limit_is_written_as_given(tmp_path: Path) -> None:
+    path = tmp_path / "summary.md"
+    runner = Runner({"GITHUB_STEP_SUMMARY": str(path)})
+    runner.summary(_sections(3, 1000))
+    assert path.read_text(encoding="utf-8") == _sections(3, 1000).rstrip("\n") + "\n\n"
+
+
+@given(st.lists(st.integers(min_value=0, max_value=400), max_size=12), st.integers(0, 3000))
+def test_fit_sections_keeps_a_prefix_of_whole_sections(sizes: list[int], room: int) -> None:
+    text = "".join(f"## s{i}\n" + "y" * n + "\n" for i, n in enumerate(sizes))
+    kept, whole = fit_sections(text, room)
+    assert text.startswith(kept)
+    assert len(kept.encode("utf-8")) <= room or (whole and len(text.encode("utf-8")) <= room)
+    assert whole == (kept == text)
+    assert kept == "" or kept == text or text[len(kept) :].startswith("## s")

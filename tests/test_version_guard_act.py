@@ -5,45 +5,25 @@ in the log at the planted lines, with paths relative to the repository root."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from tests.support.events import load_event, retarget
-from tests.support.repos import copy_repo
 
 if TYPE_CHECKING:
     from tests.support.act_fixtures import ActRunner
 
-WORKFLOW = ".github/workflows/self-test.yml"
 JOB = "version-guard"
 FIXTURES = (
     "version-guard",
     "tests/fixtures/repos/vg-consistent",
     "tests/fixtures/repos/vg-mismatch",
+    "tests/fixtures/config/vg-consistent.yml",
 )
 
 
-def make_repo(target: Path) -> str:
-    return copy_repo(target, FIXTURES)
-
-
 def test_self_test_workflow(act_runner: ActRunner, tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    sha = make_repo(repo)
-    event = retarget(
-        load_event("pull_request.opened"),
-        overrides={"pull_request.base.sha": sha, "pull_request.head.sha": sha},
+    run = act_runner.self_test_on_pull_request(
+        tmp_path, FIXTURES, JOB, ("consistent", "planted", "all")
     )
-    event_path = tmp_path / "pull_request.json"
-    event_path.write_text(json.dumps(event), encoding="utf-8")
-    run = act_runner.run(repo, WORKFLOW, "pull_request", event_path, job=JOB, timeout=900)
-    assert run.succeeded, run.explain(80)
-    assert {job.job_id: job.result for job in run.jobs} == {
-        "consistent": "success",
-        "planted": "success",
-        "all": "success",
-    }, run.explain(80)
 
     clean = run.job("consistent").step("guard").outputs
     assert clean["ok"] == "true" and clean["findings"] == "[]"

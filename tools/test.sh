@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The test command: lint, types, action/workflow schemas, zizmor, then the whole pytest suite.
-# Runs in ./.venv (made by .ci/run or by hand: see README "Running it on this repository").
+# First makes what is missing (.venv, torch, the Docker engine, the base image: tools/setup.sh),
+# so on a fresh machine this one command is all. Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash tools/setup.sh all
 bin=.venv/bin
 mapfile -t action_files < <(git ls-files --cached --others --exclude-standard -- 'action.yml' '*/action.yml')
 mapfile -t workflow_files < <(git ls-files --cached --others --exclude-standard -- '.github/workflows/*.yml')

@@ -14,19 +14,22 @@ import json
 import os
 import sys
 import traceback
+import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mlops_actions import __version__
 from mlops_actions.command import Command, Context
-from mlops_actions.errors import ActionError, ExitCode
+from mlops_actions.errors import ActionError, ExitCode, refer_to_flag, refer_to_input
 from mlops_actions.runner import (
     Runner,
     github_context,
     input_help,
     input_is_secret,
+    input_metavar,
     input_name,
+    is_switch,
     raw_inputs_from_env,
     read_inputs,
 )
@@ -49,6 +52,8 @@ COMMAND_MODULES = {
     "version-guard": "mlops_actions.version_guard.command",
     "label-dispatch": "mlops_actions.label_dispatch.command",
     "milestone-release": "mlops_actions.milestone_release.command",
+    "gpu-monitor": "mlops_actions.gpu_monitor.command",
+    "branch-policy": "mlops_actions.branch_policy.command",
 }
 
 
@@ -64,6 +69,8 @@ def build_parser(available: Sequence[Command[Any]]) -> argparse.ArgumentParser:
         "release milestones. Each command is also a GitHub Action with the same inputs.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        # A flag is spelled out: an abbreviation that works today breaks when a flag is added.
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"mlops-actions {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -74,6 +81,7 @@ def build_parser(available: Sequence[Command[Any]]) -> argparse.ArgumentParser:
             description=command.summary,
             epilog=EXIT_CODES,
             formatter_class=argparse.RawDescriptionHelpFormatter,
+            allow_abbrev=False,
         )
         child.add_argument(
             "--json",
@@ -81,49 +89,102 @@ def build_parser(available: Sequence[Command[Any]]) -> argparse.ArgumentParser:
             help="print the report as JSON on stdout (text goes to stderr)",
         )
         child.add_argument("--debug", action="store_true", help="show debug lines and tracebacks")
+        if command.trailing:
+            # Only shown in --help: main() takes everything after `--` before argparse runs.
+            child.add_argument(
+                "trailing",
+                nargs="*",
+                metavar=f"-- {command.trailing.upper()}",
+                help=f"the {command.trailing} and its arguments, after --",
+            )
         hints = typing.get_type_hints(command.inputs)
         for field in dataclasses.fields(command.inputs):
-            name = input_name(field)
-            dest = _dest(name)
-            help_text = input_help(field)
-            if name in command.positional:
-                # `label-dispatch sync` and `label-dispatch --mode sync` both work.
-                child.add_argument(
-                    dest, nargs="?", default=None, metavar=name.upper(), help=help_text
-                )
-                child.add_argument(
-                    f"--{name}", dest=dest + _FLAG, default=None, help=argparse.SUPPRESS
-                )
-            elif hints[field.name] is bool:
-                child.add_argument(
-                    f"--{name}",
-                    dest=dest,
-                    default=None,
-                    action="store_const",
-                    const="true",
-                    help=help_text,
-                )
-                child.add_argument(
-                    f"--no-{name}",
-                    dest=dest,
-                    action="store_const",
-                    const="false",
-                    help=argparse.SUPPRESS,
-                )
-            elif typing.get_origin(hints[field.name]) is tuple:
-                child.add_argument(
-                    f"--{name}",
-                    dest=dest,
-                    default=None,
-                    action="append",
-                    help=help_text + " (repeatable)",
-                )
-            else:
-                child.add_argument(f"--{name}", dest=dest, default=None, help=help_text)
+            _add_flag(child, field, hints[field.name], positional=command.positional)
     return parser
 
 
 _FLAG = "_flag"
+
+
+def _referrer(flags: set[str], *, on_actions: bool) -> Callable[[str], str]:
+    """Messages name what the user wrote: a flag on the command line, an input in a workflow."""
+
+    def refer(name: str) -> str:
+        return refer_to_flag(name) if name in flags or not on_actions else refer_to_input(name)
+
+    return refer
+
+
+def _add_flag(
+    parser: argparse.ArgumentParser,
+    field: dataclasses.Field[Any],
+    hint: Any,
+    *,
+    positional: Sequence[str],
+) -> None:
+    """One input as command-line grammar: a switch pair for booleans, else a flag with a value."""
+    name = input_name(field)
+    dest = _dest(name)
+    help_text = input_help(field)
+    if name in positional:
+        # `label-dispatch sync` and `label-dispatch --mode sync` both work.
+        parser.add_argument(dest, nargs="?", default=None, metavar=name.upper(), help=help_text)
+        parser.add_argument(f"--{name}", dest=dest + _FLAG, default=None, help=argparse.SUPPRESS)
+        return
+    if is_switch(field, hint):
+        # Flags are positive statements; --no-x says false, leaving both out keeps the default.
+        parser.add_argument(
+            f"--{name}",
+            f"--no-{name}",
+            dest=dest,
+            default=None,
+            action=_Switch,
+            nargs=0,
+            help=help_text,
+        )
+        return
+    choices = _choices(hint)
+    parser.add_argument(
+        f"--{name}",
+        dest=dest,
+        default=None,
+        action="append" if typing.get_origin(hint) is tuple else "store",
+        choices=choices,
+        metavar=None if choices else input_metavar(field, hint),
+        help=help_text + (" (repeatable)" if typing.get_origin(hint) is tuple else ""),
+    )
+
+
+class _Switch(argparse.Action):
+    """``--x`` stores "true" and ``--no-x`` "false": the strings an action passes as input."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        negative = bool(option_string and option_string.startswith("--no-"))
+        setattr(namespace, self.dest, "false" if negative else "true")
+
+    def format_usage(self) -> str:
+        return " | ".join(self.option_strings)
+
+
+def _choices(hint: Any) -> list[str] | None:
+    literal = _literal(hint)
+    return [str(a) for a in typing.get_args(literal)] if literal is not None else None
+
+
+def _literal(hint: Any) -> Any:
+    if typing.get_origin(hint) is typing.Literal:
+        return hint
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(inner) == 1 and typing.get_origin(inner[0]) is typing.Literal:
+            return inner[0]
+    return None
 
 
 def _dest(name: str) -> str:
@@ -138,17 +199,25 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         args_list = environ["INPUT_COMMAND"].split()
     named = [a for a in args_list[:1] if a in COMMAND_MODULES]
     available = commands(named or None)
+    trailing: list[str] = []
+    if named and available[0].trailing and "--" in args_list:
+        # Everything after the first `--` belongs to the child command, untouched.
+        cut = args_list.index("--")
+        args_list, trailing = args_list[:cut], args_list[cut + 1 :]
     parser = build_parser(available)
     args = parser.parse_args(args_list)
     if not args.command:
         parser.print_help()
         return int(ExitCode.USAGE)
     command = next(c for c in available if c.name == args.command)
+    if command.trailing and getattr(args, "trailing", None):
+        parser.error(f"put the {command.trailing} after --: {' '.join(args.trailing)}")
     runner = Runner(
         environ, out=sys.stderr if args.json else sys.stdout, debug=True if args.debug else None
     )
     try:
         raw = raw_inputs_from_env(command.inputs, environ)
+        flags: set[str] = set()
         for field in dataclasses.fields(command.inputs):
             dest = _dest(input_name(field))
             value = getattr(args, dest, None)
@@ -158,17 +227,21 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
                 value = "\n".join(value)
             if value is not None:
                 raw[input_name(field)] = value
+                flags.add(input_name(field))
             if input_is_secret(field) and raw.get(input_name(field)):
                 runner.mask(str(raw[input_name(field)]))
+        runner.refer = _referrer(flags, on_actions=runner.on_actions)
         # A token taken from the environment is as secret as one given as an input.
         runner.mask(environ.get("GITHUB_TOKEN", ""))
         inputs = read_inputs(command.inputs, raw)
-        ctx = Context(runner=runner, github=github_context(environ))
+        ctx = Context(runner=runner, github=github_context(environ), trailing=tuple(trailing))
         outcome = command.run(inputs, ctx)
     except ActionError as error:
         code = runner.fail(error)
         if args.json:
-            print(json.dumps({"ok": False, "error": error.one_line(), "exit_code": code}))
+            print(
+                json.dumps({"ok": False, "error": error.one_line(runner.refer), "exit_code": code})
+            )
         return code
     except KeyboardInterrupt:
         return 130

@@ -11,6 +11,22 @@ from mlops_actions.runner import Runner
 
 InputsT = TypeVar("InputsT")
 
+CONFIG_HELP = "Config file (default .github/mlops.yml)."
+
+
+def text_input(
+    help_text: str, *, default: str = "", secret: bool = False, metavar: str = ""
+) -> Any:
+    """A string input of a command's inputs dataclass: its default, its help, what goes after
+    its flag on the command line (`BRANCH`, `PATH`, …) and whether it is a secret (masked in
+    every log line)."""
+    metadata: dict[str, Any] = {"help": help_text}
+    if metavar:
+        metadata["metavar"] = metavar
+    if secret:
+        metadata["secret"] = True
+    return field(default=default, metadata=metadata)
+
 
 @dataclass
 class Context:
@@ -19,6 +35,7 @@ class Context:
     runner: Runner
     github: Mapping[str, str] = field(default_factory=dict)  # GITHUB_* facts, see runner
     cwd: Path = field(default_factory=Path.cwd)
+    trailing: tuple[str, ...] = ()  # the arguments after `--`, for commands that take them
 
     def workspace(self, working_directory: str | Path | None = None) -> Path:
         base = Path(self.github.get("GITHUB_WORKSPACE") or self.cwd)
@@ -43,3 +60,4 @@ class Command(Generic[InputsT]):
     inputs: type[InputsT]
     run: Callable[[InputsT, Context], Outcome]
     positional: tuple[str, ...] = ()  # inputs that the CLI also takes as positional arguments
+    trailing: str = ""  # names what the arguments after `--` are (gpu-monitor: a command)

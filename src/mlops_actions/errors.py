@@ -2,7 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import IntEnum
+
+SENTENCE_ENDS = (".", "!", "?")
+
+
+def with_fix(message: str, fix: str) -> str:
+    """``message`` as a sentence, then ``Fix: fix`` as another: the one shape of every message.
+
+    Every producer of a message with a fix goes through here, so a message never runs on into
+    its fix ("… not found Fix: …").
+    """
+    message = end_sentence(message)
+    return f"{message} Fix: {end_sentence(fix)}" if fix.strip() else message
+
+
+def end_sentence(text: str) -> str:
+    text = text.rstrip()
+    if not text or text.endswith(SENTENCE_ENDS):
+        return text
+    # A message ending in code or a quote still gets its full stop after it.
+    return text + "."
+
+
+def refer_to_input(name: str) -> str:
+    """How a message names an input inside a workflow step."""
+    return f"input `{name}`"
+
+
+def refer_to_flag(name: str) -> str:
+    """How a message names an input given on the command line."""
+    return f"`--{name}`"
 
 
 class ExitCode(IntEnum):
@@ -29,6 +60,7 @@ class ActionError(Exception):
         file: str | None = None,
         line: int | None = None,
         col: int | None = None,
+        input: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -36,8 +68,22 @@ class ActionError(Exception):
         self.file = file
         self.line = line
         self.col = col
+        # The input the problem is about. Where it is named depends on where it came from
+        # (`--repository` on the command line, input `repository` in a workflow), so the message
+        # leaves it out and `refer` puts it in front; a fix names it as "{input}".
+        self.input = input
 
-    def one_line(self) -> str:
+    def message_text(self, refer: Callable[[str], str] = refer_to_input) -> str:
+        return f"{refer(self.input)}: {self.message}" if self.input else self.message
+
+    def fix_text(self, refer: Callable[[str], str] = refer_to_input) -> str:
+        return self.fix.replace("{input}", refer(self.input)) if self.input else self.fix
+
+    def text(self, refer: Callable[[str], str] = refer_to_input) -> str:
+        """The message and fix as one line, the input named the way ``refer`` says."""
+        return with_fix(self.message_text(refer), self.fix_text(refer))
+
+    def one_line(self, refer: Callable[[str], str] = refer_to_input) -> str:
         where = ""
         if self.file:
             where = self.file
@@ -46,10 +92,7 @@ class ActionError(Exception):
                 if self.col:
                     where += f":{self.col}"
             where += ": "
-        text = f"{where}{self.message}"
-        if self.fix:
-            text += f" Fix: {self.fix}"
-        return text
+        return where + self.text(refer)
 
 
 class UsageError(ActionError):

@@ -1,27 +1,47 @@
-"""Files a command writes for the user (reports, SARIF, LABELS.md): whole or not at all."""
+"""Files a command writes for the user (reports, SARIF, LABELS.md), and repository files it
+reads as data (pin files, the config, workflows): both bounded and safe against odd targets.
+
+Writing: a regular file (or a new one) is replaced through a temporary file and a rename, so a
+reader never sees half a file and a failure leaves the old one. Anything else is written in
+place, as a shell's ``>`` would: a device (``/dev/null``), a FIFO or ``/dev/stdout`` must stay
+what it is, and a rename over it would replace ``/dev/null`` with a regular file when run as
+root. (A FIFO, as with ``>``, waits for its reader.) A symbolic link is written through, in place: the link and the file it names both stay
+(renaming over the link would cut it; renaming over its target would strand a shell's open
+``/dev/stdout`` on the old file); give the real path for an all-or-nothing write.
+
+Reading: only regular files inside the repository, at most ``MAX_DATA_BYTES``, and valid UTF-8.
+A link to a file outside the tree is neither read nor followed into a message, a link to
+``/dev/zero`` or a FIFO is refused before a byte is read, and bad bytes name their line.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from mlops_actions.errors import UsageError
 
+MAX_DATA_BYTES = 4 * 1024 * 1024
+"""Largest repository data file read (a 100,000-line Dockerfile is about 3.3 MiB)."""
+
 
 def write_atomically(path: Path, text: str, *, what: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename, so a reader never sees
-    half a file and a failure leaves the old one. ``what`` names the input that chose the path,
-    for the one-line error when it cannot be written."""
+    """Write a report to ``path``: atomically over a regular file or a new one, in place over
+    anything else (device, FIFO, symbolic link), which an atomic rename would destroy. The one
+    helper for every report path. ``what`` names the input that chose the path, for the
+    one-line error when it cannot be written."""
     try:
+        if _writes_in_place(path):
+            with open(path, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:
-        raise UsageError(
-            f"input `{what}`: cannot write {path}: {exc.strerror or exc}",
-            fix=f"point `{what}` at a writable path.",
-        ) from None
+        raise _unwritable(path, what, exc) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
@@ -29,11 +49,98 @@ def write_atomically(path: Path, text: str, *, what: str) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp)
-        raise UsageError(
-            f"input `{what}`: cannot write {path}: {exc.strerror or exc}",
-            fix=f"point `{what}` at a writable path.",
-        ) from None
+        raise _unwritable(path, what, exc) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def _writes_in_place(path: Path) -> bool:
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return False
+    return not stat.S_ISREG(mode)
+
+
+def _unwritable(path: Path, what: str, exc: OSError) -> UsageError:
+    return UsageError(
+        f"cannot write {path}: {exc.strerror or exc}",
+        fix="point {input} at a writable path.",
+        input=what,
+    )
+
+
+class DataFileError(UsageError):
+    """A repository file that is not read as data: outside the tree, not a regular file, too
+    large or not UTF-8. ``file`` and ``line`` say where; scanners turn it into a finding."""
+
+
+def read_data_file(root: Path, rel: str, *, limit: int = MAX_DATA_BYTES) -> str:
+    """The text of ``root/rel``, a repository file read as data. Raises ``DataFileError``
+    (never ``OSError``) naming ``rel`` (never where a link points) and the fix."""
+    root_real = os.path.realpath(root)
+    real = os.path.realpath(os.path.join(root, rel))
+    if real != root_real and not real.startswith(root_real.rstrip(os.sep) + os.sep):
+        raise DataFileError(
+            "not read: a symbolic link to a file outside the repository",
+            fix="commit the file itself, or exclude the link from the scan.",
+            file=rel,
+        )
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore it.
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise DataFileError(
+            f"cannot read: {exc.strerror or exc}",
+            fix="make it a readable file, or exclude it.",
+            file=rel,
+        ) from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DataFileError(
+                "not read: not a regular file (a device, FIFO, socket or directory)",
+                fix="replace it with a regular file, or exclude it.",
+                file=rel,
+            )
+        data = handle.read(limit + 1) if info.st_size <= limit else b""
+        if info.st_size > limit or len(data) > limit:
+            raise DataFileError(
+                f"not read: larger than {limit // (1024 * 1024)} MiB",
+                fix="split it, or exclude it if it holds no pins.",
+                file=rel,
+            )
+    return decode_utf8(data, rel)
+
+
+def read_named_file(path: Path, root: Path) -> tuple[str, str]:
+    """A file an input names, and how to show it: under ``root`` it is held to the repository
+    (``read_data_file``, shown relative); elsewhere the workflow chose it, so only the
+    regular-file, size and UTF-8 checks apply."""
+    try:
+        rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    except ValueError:
+        rel = os.pardir
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return read_data_file(path.parent, path.name), str(path)
+    shown = Path(rel).as_posix()
+    return read_data_file(root, shown), shown
+
+
+def decode_utf8(data: bytes, shown: str) -> str:
+    """``data`` as UTF-8, or a ``DataFileError`` naming the line and column of the first bad
+    byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise DataFileError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x})",
+            fix="save the file as UTF-8.",
+            file=shown,
+            line=line,
+            col=col,
+        ) from None

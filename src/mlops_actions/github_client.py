@@ -150,7 +150,9 @@ def connect(token: str, options: ClientOptions) -> Github:
     if not token:
         raise UsageError(
             "no GitHub token given",
-            fix="pass `token: ${{ github.token }}` (the default) or set GITHUB_TOKEN.",
+            fix="give {input} (in a workflow the default `${{ github.token }}`) or set "
+            "GITHUB_TOKEN.",
+            input="token",
         )
     retry = _Retry(
         total=options.retries,
@@ -313,7 +315,8 @@ def split_repository(full_name: str) -> tuple[str, str]:
     owner, sep, name = full_name.partition("/")
     if not sep or not owner or not name or "/" in name:
         raise UsageError(
-            f"repository {full_name!r} is not of the form owner/name",
-            fix="pass `repository: owner/name` (default: the workflow's repository).",
+            f"{full_name!r} is not of the form owner/name",
+            fix="give {input} as owner/name (default: the workflow's repository).",
+            input="repository",
         )
     return owner, name

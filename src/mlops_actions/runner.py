@@ -10,16 +10,23 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import sys
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NoReturn, TextIO, TypeVar, get_args, get_origin
 
-from mlops_actions.errors import ActionError, ExitCode, UsageError
+from mlops_actions.errors import (
+    ActionError,
+    ExitCode,
+    UsageError,
+    end_sentence,
+    refer_to_input,
+)
 
 Level = Literal["error", "warning", "notice"]
 
@@ -96,6 +103,35 @@ def render_value(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+# GitHub shows no step summary larger than 1 MiB; stay below it with room for the cut line.
+SUMMARY_LIMIT = 1024 * 1024
+SUMMARY_BUDGET = SUMMARY_LIMIT - 4 * 1024
+_HEADING = re.compile(r"^#{1,6} ", re.M)
+
+
+def fit_sections(markdown: str, room: int) -> tuple[str, bool]:
+    """The leading whole sections of ``markdown`` that fit in ``room`` bytes (UTF-8), and
+    whether that is all of it. A section is a heading line and everything up to the next."""
+    if len(markdown.encode("utf-8")) <= room:
+        return markdown, True
+    starts = [0, *(m.start() for m in _HEADING.finditer(markdown) if m.start() > 0)]
+    kept = ""
+    for start, end in zip(starts, [*starts[1:], len(markdown)], strict=True):
+        section = markdown[start:end]
+        if len((kept + section).encode("utf-8")) > room:
+            break
+        kept += section
+    return kept, False
+
+
+def summary_cut_line(pointer: str) -> str:
+    return (
+        f"\n_The rest of this summary is left out: GitHub shows at most "
+        f"{SUMMARY_LIMIT // 1024 // 1024} MiB of a step summary. The full report is in "
+        f"{pointer}._\n"
+    )
+
+
 class Runner:
     """Writes what a command reports, to the runner's files or to a terminal."""
 
@@ -117,6 +153,11 @@ class Runner:
             else self.env.get("RUNNER_DEBUG") == "1"
             or self.env.get("MLOPS_ACTIONS_DEBUG", "").lower() in ("1", "true")
         )
+        # How a message names an input: the CLI makes it say `--flag` for what came as a flag.
+        self.refer: Callable[[str], str] = refer_to_input
+        # Where the whole report is, for the line that replaces what the summary cannot hold.
+        self.report_pointer = "the command's JSON report (`--json`)"
+        self._summary_full = False
         self.outputs: dict[str, str] = {}
         self.annotations: list[Annotation] = []
         self._masked: list[str] = []
@@ -138,11 +179,23 @@ class Runner:
             self.set_output(name, value)
 
     def summary(self, markdown: str) -> None:
-        """Append Markdown to the step summary; without a runner it is not printed (text output is)."""
+        """Append Markdown to the step summary; without a runner it is not printed (text output is).
+
+        GitHub refuses a step summary over 1 MiB and shows none of it, so the summary stops
+        below that: whole sections (a heading and what follows it) are kept, the rest becomes
+        one line that points to the full report.
+        """
         path = self.env.get("GITHUB_STEP_SUMMARY")
-        if path:
-            with open(path, "a", encoding="utf-8", newline="\n") as handle:
-                handle.write(markdown.rstrip("\n") + "\n\n")
+        if not path or self._summary_full:
+            return
+        text = markdown.rstrip("\n") + "\n\n"
+        used = os.path.getsize(path) if os.path.exists(path) else 0
+        kept, whole = fit_sections(text, SUMMARY_BUDGET - used)
+        if not whole:
+            kept += summary_cut_line(self.report_pointer)
+            self._summary_full = True
+        with open(path, "a", encoding="utf-8", newline="\n") as handle:
+            handle.write(kept)
 
     # -- log ---------------------------------------------------------------------------------
 
@@ -151,7 +204,8 @@ class Runner:
         self.out.flush()
 
     def annotate(self, annotation: Annotation) -> None:
-        annotation = dataclasses.replace(annotation, message=self._redact(annotation.message))
+        message = _LONG_WORD.sub(_shorten, self._redact(annotation.message))
+        annotation = dataclasses.replace(annotation, message=message)
         self.annotations.append(annotation)
         if self.on_actions:
             self.print(format_annotation(annotation))
@@ -214,18 +268,19 @@ class Runner:
         self.annotate(
             Annotation(
                 "error",
-                _message_with_fix(error),
+                error.text(self.refer),
                 file=error.file,
                 line=error.line,
                 col=error.col,
                 title=type(error).__name__ if self.on_actions else None,
             )
         )
-        fix = f"\n\n**Fix:** {error.fix}" if error.fix else ""
         where = (
             f" (`{error.file}`{':' + str(error.line) if error.line else ''})" if error.file else ""
         )
-        self.summary(f"### :x: {error.message}{where}{fix}")
+        message = end_sentence(error.message_text(self.refer) + where)
+        fix = f"\n\n**Fix:** {end_sentence(error.fix_text(self.refer))}" if error.fix else ""
+        self.summary(f"### :x: {message}{fix}")
         return int(error.exit_code)
 
     def die(
@@ -242,10 +297,6 @@ class Runner:
         raise SystemExit(self.fail(error))
 
 
-def _message_with_fix(error: ActionError) -> str:
-    return f"{error.message} Fix: {error.fix}" if error.fix else error.message
-
-
 # -- typed inputs -------------------------------------------------------------------------------
 
 T = TypeVar("T")
@@ -260,6 +311,41 @@ def input_name(field: dataclasses.Field[Any]) -> str:
 
 def input_help(field: dataclasses.Field[Any]) -> str:
     return str(field.metadata.get("help", ""))
+
+
+def input_metavar(field: dataclasses.Field[Any], hint: Any) -> str:
+    """What goes after the flag in help: ``metadata={"metavar": "PATH"}``, else by type."""
+    if "metavar" in field.metadata:
+        return str(field.metadata["metavar"])
+    inner = _without_none(hint)
+    if inner is int:
+        return "N"
+    if inner is float:
+        return "NUMBER"
+    return "TEXT"
+
+
+def is_switch(field: dataclasses.Field[Any], hint: Any) -> bool:
+    """Whether an input is a yes/no question: ``--x``/``--no-x`` on the command line.
+
+    ``bool`` and ``bool | None`` are; so is a ``Literal`` of "true", "false" and its default
+    (label-dispatch ``dry-run: auto``), where leaving both flags out keeps the default.
+    """
+    inner = _without_none(hint)
+    if inner is bool:
+        return True
+    if get_origin(inner) is Literal:
+        values = set(get_args(inner))
+        return {"true", "false"} <= values and values <= {"true", "false", field.default}
+    return False
+
+
+def _without_none(hint: Any) -> Any:
+    if get_origin(hint) in (typing.Union, types.UnionType):
+        inner = [a for a in get_args(hint) if a is not type(None)]
+        if len(inner) == 1:
+            return inner[0]
+    return hint
 
 
 def input_is_secret(field: dataclasses.Field[Any]) -> bool:
@@ -304,10 +390,7 @@ def read_inputs(spec: type[T], raw: Mapping[str, str | None]) -> T:
             and f.default_factory is dataclasses.MISSING
         ]
         if missing:
-            raise UsageError(
-                f"input `{missing[0]}` is required",
-                fix=f"set `{missing[0]}` in the step's `with:` (or pass --{missing[0]}).",
-            ) from exc
+            raise UsageError("is required", fix="give {input} a value.", input=missing[0]) from exc
         raise
 
 
@@ -323,20 +406,20 @@ def _convert(name: str, text: str, annotation: Any) -> Any:
             return True
         if word in FALSE_WORDS:
             return False
-        raise UsageError(f"input `{name}`: {text!r} is not a boolean", fix="use true or false.")
+        raise UsageError(f"{text!r} is not a boolean", fix="use true or false.", input=name)
     if annotation is int:
         try:
             return int(text.strip())
         except ValueError:
             raise UsageError(
-                f"input `{name}`: {text!r} is not a whole number", fix="write digits only, e.g. 2."
+                f"{text!r} is not a whole number", fix="write digits only, e.g. 2.", input=name
             ) from None
     if annotation is float:
         try:
             return float(text.strip())
         except ValueError:
             raise UsageError(
-                f"input `{name}`: {text!r} is not a number", fix="write a number, e.g. 30."
+                f"{text!r} is not a number", fix="write a number, e.g. 30.", input=name
             ) from None
     if annotation is Path:
         return Path(text.strip())
@@ -349,7 +432,7 @@ def _convert(name: str, text: str, annotation: Any) -> Any:
         if word not in args:
             allowed = ", ".join(str(a) for a in args)
             raise UsageError(
-                f"input `{name}`: {word!r} is not one of {allowed}", fix=f"use one of {allowed}."
+                f"{word!r} is not one of {allowed}", fix=f"use one of {allowed}.", input=name
             )
         return word
     return text.strip()
@@ -375,6 +458,8 @@ def github_context(env: Mapping[str, str]) -> dict[str, str]:
         "GITHUB_RUN_ID",
         "GITHUB_RUN_ATTEMPT",
         "GITHUB_ACTOR",
+        "GITHUB_WORKFLOW",
+        "RUNNER_NAME",
         "RUNNER_TEMP",
         "GITHUB_TOKEN",
         "MLOPS_ACTIONS_WRITE_INTERVAL",
@@ -391,7 +476,8 @@ def load_event(path: str | None) -> dict[str, Any]:
             data = json.load(handle)
     except FileNotFoundError:
         raise UsageError(
-            f"event file {path} does not exist", fix="run inside a workflow or pass --event FILE."
+            f"event file {path} does not exist",
+            fix="run inside a workflow, or point GITHUB_EVENT_PATH at a webhook payload.",
         ) from None
     except json.JSONDecodeError as exc:
         raise UsageError(
@@ -401,3 +487,13 @@ def load_event(path: str | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UsageError(f"event file {path} holds no JSON object", fix="pass a webhook payload.")
     return data
+
+
+# A value quoted from a hostile file (a 100,000-digit "version") must not make a 100 KB log line:
+# an unbroken run this long is shown by its ends, and the rest of the message (the fix) stays.
+_LONG_WORD = re.compile(r"\S{201,}")
+
+
+def _shorten(match: re.Match[str]) -> str:
+    word = match.group(0)
+    return f"{word[:60]}…({len(word):,} characters)…{word[-20:]}"

@@ -6,6 +6,7 @@ missing engine fails them: CI must exercise the real runner.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -15,6 +16,10 @@ from pathlib import Path
 import pytest
 
 from .act import BASE_IMAGE, BED_DIR, ActRun, Platform, run_workflow
+from .events import load_event, retarget
+from .repos import copy_repo
+
+SELF_TEST = ".github/workflows/self-test.yml"
 
 
 def _unavailable(reason: str) -> None:
@@ -98,6 +103,26 @@ class ActRunner:
             rebuild=rebuild,
             extra_args=extra_args,
         )
+
+    def self_test_on_pull_request(
+        self, workdir: Path, paths: Sequence[str], job: str, passing: Sequence[str]
+    ) -> ActRun:
+        """Run `job` of self-test.yml in a throwaway repository holding `paths`, on GitHub's
+        `pull_request.opened` example aimed at the repository's commit; every job of
+        `passing` (the reusable workflow's jobs) must succeed and no other may run."""
+        repo = workdir / "repo"
+        sha = copy_repo(repo, paths)
+        event = retarget(
+            load_event("pull_request.opened"),
+            overrides={"pull_request.base.sha": sha, "pull_request.head.sha": sha},
+        )
+        event_path = workdir / "pull_request.json"
+        event_path.write_text(json.dumps(event), encoding="utf-8")
+        run = self.run(repo, SELF_TEST, "pull_request", event_path, job=job, timeout=900)
+        assert run.succeeded, run.explain(80)
+        results = {found.job_id: found.result for found in run.jobs}
+        assert results == dict.fromkeys(passing, "success"), run.explain(80)
+        return run
 
 
 @pytest.fixture

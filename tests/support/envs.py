@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import os
@@ -23,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,6 +246,13 @@ def _act(name, default):
         _os._exit(3)
     if what == "raise":
         raise RuntimeError(name + " failed on cue")
+    if what == "device-assert":
+        # How torch reports a kernel's assert (c10/cuda/CUDAException.cpp).
+        raise RuntimeError(
+            "CUDA error: device-side assert triggered\\nCUDA kernel errors might be "
+            "asynchronously reported at some other API call, so the stacktrace below might be "
+            "incorrect.\\nFor debugging consider passing CUDA_LAUNCH_BLOCKING=1"
+        )
     return default
 
 
@@ -289,6 +298,46 @@ cuda = _Cuda()
 backends = _types.SimpleNamespace(cudnn=_Cudnn())
 _C = _types.SimpleNamespace(_cudnn=_types.SimpleNamespace(getCompileVersion=lambda: (9, 1, 0)))
 '''
+
+
+# torchvision with its Python side only: what a torchvision built for another torch looks like
+# (the C++ ops never registered), and one whose nms works, written with torch's own ops.
+_TORCHVISION_OPS = {
+    "unregistered": """
+def nms(boxes, scores, iou_threshold):
+    raise RuntimeError("operator torchvision::nms does not exist")
+""",
+    "working": """
+import torch
+
+
+def nms(boxes, scores, iou_threshold):
+    order = scores.argsort(descending=True).tolist()
+    keep = []
+    for i in order:
+        ok = True
+        for j in keep:
+            a, b = boxes[i], boxes[j]
+            w = (torch.minimum(a[2], b[2]) - torch.maximum(a[0], b[0])).clamp(min=0)
+            h = (torch.minimum(a[3], b[3]) - torch.maximum(a[1], b[1])).clamp(min=0)
+            inter = w * h
+            union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+            if float(inter / union) > iou_threshold:
+                ok = False
+        if ok:
+            keep.append(i)
+    return torch.tensor(keep)
+""",
+}
+
+
+def write_torchvision(site: Path, kind: str) -> Path:
+    """A `torchvision` package whose `ops.nms` is `kind` (see `_TORCHVISION_OPS`)."""
+    package = site / "torchvision"
+    (package / "ops").mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "ops" / "__init__.py").write_text(_TORCHVISION_OPS[kind], encoding="utf-8")
+    return site
 
 
 def write_scripted_torch(site: Path) -> Path:
@@ -389,18 +438,25 @@ def write_nvidia_smi(
     hang: bool = False,
     without_compute_cap: str | None = None,
     log: Path | None = None,
+    health: str | None = None,
+    listing: str | None = None,
 ) -> Path:
     """An `nvidia-smi` on `bin_dir`.
 
     `hang` sleeps in a child process (as a wedged driver call would). `without_compute_cap`
     plays a driver before R510: asked for compute_cap it refuses, otherwise it prints this text.
-    `log` records each invocation's arguments.
+    `log` records each invocation's arguments. `health` answers the GPU health query
+    (`smi_health_csv`), `listing` answers `nvidia-smi -L` (`smi_listing`).
     """
     body = ""
     if log is not None:
         body += f"printf '%s\\n' \"$*\" >> '{log}'\n"
     if hang:
         body += "sleep 60\n"
+    if health is not None:
+        body += 'case "$*" in *persistence_mode*)\n' + _heredoc(health) + "  exit 0;;\nesac\n"
+    if listing is not None:
+        body += 'if [ "$*" = "-L" ]; then\n' + _heredoc(listing) + "  exit 0\nfi\n"
     if without_compute_cap is not None:
         body += 'case "$*" in *compute_cap*)\n'
         body += "  echo 'Field \"compute_cap\" is not a valid field to query.'\n  echo\n"
@@ -418,6 +474,97 @@ def write_nvidia_smi(
 
 def write_rocm_smi(bin_dir: Path, payload: Mapping[str, Any]) -> Path:
     return _write_script(bin_dir / "rocm-smi", _heredoc(json.dumps(payload)))
+
+
+@dataclass(frozen=True)
+class GpuHealth:
+    """The health facts of one GPU, as NVML and nvidia-smi report them; None: not supported."""
+
+    ecc_uncorrected: int | None = 0
+    retired_pending: bool | None = False
+    remap_pending: bool | None = False
+    remap_failure: bool | None = False
+    persistence: bool | None = True
+    throttle: int | None = 0
+    mig: bool | None = False
+    mig_pending: bool | None = False
+    mig_devices: tuple[str, ...] = ()
+
+
+def _smi_word(value: bool | None, yes: str = "Yes", no: str = "No") -> str:
+    return "[N/A]" if value is None else (yes if value else no)
+
+
+def smi_health_csv(gpus: Sequence[SmiGpu], health: Mapping[int, GpuHealth]) -> str:
+    """`nvidia-smi --query-gpu=index,persistence_mode,ecc.errors.uncorrected.volatile.total,
+    retired_pages.pending,remapped_rows.pending,remapped_rows.failure,
+    clocks_throttle_reasons.active,mig.mode.current,mig.mode.pending
+    --format=csv,noheader,nounits` output, as a real driver prints it."""
+    lines = []
+    for gpu in gpus:
+        h = health.get(gpu.index, GpuHealth(None, None, None, None, None, None, None, None))
+        lines.append(
+            ", ".join(
+                (
+                    str(gpu.index),
+                    _smi_word(h.persistence, "Enabled", "Disabled"),
+                    "[N/A]" if h.ecc_uncorrected is None else str(h.ecc_uncorrected),
+                    _smi_word(h.retired_pending),
+                    _smi_word(h.remap_pending),
+                    _smi_word(h.remap_failure),
+                    "[N/A]" if h.throttle is None else f"0x{h.throttle:016x}",
+                    _smi_word(h.mig, "Enabled", "Disabled"),
+                    _smi_word(h.mig_pending, "Enabled", "Disabled"),
+                )
+            )
+        )
+    return "\n".join(lines) + "\n"
+
+
+def smi_listing(gpus: Sequence[SmiGpu], health: Mapping[int, GpuHealth]) -> str:
+    """`nvidia-smi -L` output, MIG devices indented under their GPU."""
+    lines = []
+    for gpu in gpus:
+        lines.append(f"GPU {gpu.index}: {gpu.name} (UUID: {gpu.uuid})")
+        migs = health.get(gpu.index, GpuHealth()).mig_devices
+        for slot, uuid in enumerate(migs):
+            lines.append(f"  MIG 3g.40gb     Device  {slot}: (UUID: {uuid})")
+    return "\n".join(lines) + "\n"
+
+
+def nvml_health_env(health: Mapping[int, GpuHealth]) -> dict[str, str]:
+    """FAKE_NVML_HEALTH for the NVML stand-in's GPU health block, and the throttle reasons
+    through its telemetry block (FAKE_NVML_TELEMETRY `throttle=`), one line per GPU."""
+
+    def word(value: bool | int | None) -> str:
+        return "na" if value is None else str(int(value))
+
+    lines = [
+        "\t".join(
+            (
+                str(index),
+                word(h.ecc_uncorrected),
+                word(h.retired_pending),
+                word(h.remap_pending),
+                word(h.remap_failure),
+                word(h.persistence),
+                word(h.mig),
+                word(h.mig_pending),
+                ",".join(h.mig_devices) or "-",
+            )
+        )
+        for index, h in sorted(health.items())
+    ]
+    last = max(health, default=-1)
+    # The telemetry parser skips empty lines, so a GPU without a throttle value gets a line
+    # holding only the default sampling period.
+    telemetry = [
+        f"throttle={health[i].throttle:x}"
+        if i in health and health[i].throttle is not None
+        else "period_ms=100"
+        for i in range(last + 1)
+    ]
+    return {"FAKE_NVML_HEALTH": "\n".join(lines), "FAKE_NVML_TELEMETRY": "\n".join(telemetry)}
 
 
 FAKE_NVML_SOURCE = REPO_ROOT / "tests" / "fixtures" / "env_verify" / "fake_libnvidia_ml.c"
@@ -491,13 +638,35 @@ def python_interpreters() -> dict[str, str]:
     return found
 
 
+# What the driver stubs run (`cat`, `sleep`); nothing else of the machine's PATH.
+STUB_TOOLS = ("cat", "sleep")
+_TOOLS: list[Path] = []
+
+
+def gpu_free_tools() -> Path:
+    """A folder with only the commands the stubs need, linked from this machine.
+
+    Tests put it on PATH instead of /usr/bin, which holds the real `nvidia-smi` on a GPU
+    machine: a test that plays "no driver" must not find one there."""
+    if not _TOOLS:
+        folder = Path(tempfile.mkdtemp(prefix="env-verify-tools-"))
+        for tool in STUB_TOOLS:
+            found = shutil.which(tool)
+            if found is None:
+                raise RuntimeError(f"tests need `{tool}` on PATH for the driver stubs")
+            (folder / tool).symlink_to(found)
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _TOOLS.append(folder)
+    return _TOOLS[0]
+
+
 def probe_env(
     site_dirs: Sequence[Path] = (),
     bin_dirs: Sequence[Path] = (),
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     env = {
-        "PATH": os.pathsep.join([*map(str, bin_dirs), "/usr/bin", "/bin"]),
+        "PATH": os.pathsep.join([*map(str, bin_dirs), str(gpu_free_tools())]),
         "PYTHONPATH": os.pathsep.join(map(str, site_dirs)),
         "LC_ALL": "C.UTF-8",
     }

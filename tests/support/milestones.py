@@ -117,6 +117,9 @@ class Result:
     def json(self) -> Any:
         return json.loads(self.stdout)
 
+    def json_outputs(self, name: str) -> Any:
+        return json.loads(self.outputs[name])
+
 
 _BLOCK = re.compile(
     r"^(?P<name>[^<\n]+)<<(?P<delim>\S+)\n(?P<value>.*?)\n(?P=delim)\n", re.S | re.M

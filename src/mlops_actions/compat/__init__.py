@@ -8,13 +8,13 @@ pure and answers ``None`` when the table does not know, so callers can tell "inc
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Literal
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 __all__ = [
     "ArchRange",
@@ -41,6 +41,7 @@ __all__ = [
     "load_table",
     "min_driver",
     "min_driver_minor_compat",
+    "os_python",
     "parse_compute_capability",
     "parse_version",
     "pypi_default_cuda",
@@ -242,7 +243,17 @@ def table_from_dict(data: dict[str, Any]) -> CompatTable:
 
 
 def load_raw() -> dict[str, Any]:
-    text = resources.files("mlops_actions.compat").joinpath("data.json").read_text(encoding="utf-8")
+    # The file beside this module: importlib.resources costs ~10 ms of imports (zipfile,
+    # threading) that env-verify's start-up cannot afford. It is the route only for a zipped
+    # install, where no such file exists.
+    path = os.path.join(os.path.dirname(__file__), "data.json")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    else:
+        from importlib import resources
+
+        text = resources.files("mlops_actions.compat").joinpath("data.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 
@@ -255,11 +266,14 @@ def load_table() -> CompatTable:
 # --- parsing helpers ----------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def parse_version(text: str) -> Version | None:
-    """``packaging`` version or None; never raises."""
+    """``packaging`` version or None; never raises. Cached: a repository repeats a few
+    version texts thousands of times (one per matrix combination), and Version is immutable."""
     try:
         return Version(text.strip())
-    except (InvalidVersion, TypeError):
+    except (ValueError, TypeError):
+        # InvalidVersion is a ValueError; so is a part past Python's int conversion limit.
         return None
 
 
@@ -581,3 +595,13 @@ def arch_supported(cuda_version: str, compute_capability: str) -> bool | None:
     if arch.ptx:
         return True
     return False if arch.exact and arch.ptx is False else None
+
+
+@lru_cache(maxsize=64)
+def os_python(os_name: str, release: str) -> str | None:
+    """The Python minor an OS release's ``python3`` package gives (``ubuntu``, ``22.04`` →
+    ``3.10``; ``debian``, ``bookworm`` or ``12`` → ``3.11``); None when the table does not know."""
+    for row in load_raw().get("os_python", []):
+        if row["os"] == os_name.lower() and release.lower() in {row["version"], row["codename"]}:
+            return str(row["python"])
+    return None

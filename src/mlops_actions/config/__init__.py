@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_actions.errors import ConfigError
+from mlops_actions.files import DataFileError, read_named_file
 
 if TYPE_CHECKING:
     import jsonschema
@@ -25,7 +26,13 @@ if TYPE_CHECKING:
 
 DEFAULT_PATHS = (".github/mlops.yml", ".github/mlops.yaml")
 SCHEMA_ID = "https://github.com/mlops-actions/mlops-actions/blob/v1/docs/mlops.schema.json"
-SECTIONS = ("environment", "version-guard", "label-dispatch", "milestone-release")
+SECTIONS = (
+    "environment",
+    "version-guard",
+    "label-dispatch",
+    "milestone-release",
+    "branch-policy",
+)
 
 KeyPath = tuple[str | int, ...]
 
@@ -68,6 +75,8 @@ def dotted(keys: Sequence[str | int]) -> str:
 @functools.cache
 def schema() -> dict[str, Any]:
     """The whole config schema, composed from one file per section."""
+    from importlib import resources  # ~10 ms of imports; only a config file needs it
+
     base = resources.files("mlops_actions.config") / "schema"
     properties: dict[str, Any] = {
         "version": {
@@ -104,19 +113,20 @@ def load_config(path: Path | None, *, root: Path, required: bool = False) -> Con
     elif not path.is_absolute():
         path = root / path
     shown = _display(path, root)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         if required:
             raise ConfigError(
                 f"config file {shown} does not exist",
-                fix=f"create it (see the README) or point `config` at the right path; "
+                fix="create it (see the README) or point {input} at the right path; "
                 f"the default is {DEFAULT_PATHS[0]}.",
-            ) from None
+                input="config",
+            )
         return Config(path=None, data={})
-    except (OSError, UnicodeDecodeError) as exc:
+    try:
+        text, _ = read_named_file(path, root)
+    except DataFileError as exc:
         raise ConfigError(
-            f"cannot read config file {shown}: {exc}", fix="make it a UTF-8 text file."
+            f"config file {exc.message}", fix=exc.fix, file=shown, line=exc.line, col=exc.col
         ) from None
     return parse_config(text, shown)
 
@@ -124,9 +134,24 @@ def load_config(path: Path | None, *, root: Path, required: bool = False) -> Con
 def parse_config(text: str, shown: str) -> Config:
     import yaml
 
+    from mlops_actions.parse import YAMLLimitError, compose_yaml, construct_yaml
+
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = compose_yaml(text)
+        positions: dict[KeyPath, tuple[int, int]] = {}
+        if node is not None:
+            # Keys are checked on the nodes first: data with a key `1` or `true` is no config.
+            _record_positions(node, (), positions, shown)
+        data = construct_yaml(node)
+    except YAMLLimitError as exc:
+        mark = exc.problem_mark
+        raise ConfigError(
+            f"YAML {exc.problem}",
+            fix="write the value out plainly (quote text, repeat no aliases, nest less).",
+            file=shown,
+            line=mark.line + 1 if mark else None,
+            col=mark.column + 1 if mark else None,
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -143,9 +168,6 @@ def parse_config(text: str, shown: str) -> Config:
         raise ConfigError(f"YAML error: {exc}", fix="correct the YAML.", file=shown) from None
     if data is None:
         data = {}
-    positions: dict[KeyPath, tuple[int, int]] = {}
-    if node is not None:
-        _record_positions(node, (), positions, shown)
     config = Config(path=shown, data=data, positions=positions)
     if not isinstance(data, dict):
         raise ConfigError(
@@ -168,6 +190,15 @@ def _record_positions(
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = str(key_node.value)
+            if key_node.tag not in _KEY_TAGS:
+                raise ConfigError(
+                    f"key {key!r} under `{dotted(path)}` is not text "
+                    f"(YAML reads it as {key_node.tag.rpartition(':')[2]})",
+                    fix='quote the key ("1": ...) or remove it.',
+                    file=shown,
+                    line=key_node.start_mark.line + 1,
+                    col=key_node.start_mark.column + 1,
+                )
             if key in seen:
                 raise ConfigError(
                     f"key `{dotted((*path, key))}` appears twice",
@@ -184,6 +215,10 @@ def _record_positions(
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _record_positions(item, (*path, index), out, shown)
+
+
+# Text keys, and `<<` merge keys (their entries are merged into the mapping).
+_KEY_TAGS = frozenset({"tag:yaml.org,2002:str", "tag:yaml.org,2002:merge"})
 
 
 def validate(config: Config) -> None:
@@ -278,10 +313,9 @@ def _closest(word: str, options: Sequence[str]) -> str | None:
 
 
 def _display(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
+    # Lexically, never resolved: where a link in the repository points is not shown.
+    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    return str(path) if rel == os.pardir or rel.startswith(os.pardir + os.sep) else rel
 
 
 def iter_sections(config: Config) -> Iterator[tuple[str, Mapping[str, Any]]]:

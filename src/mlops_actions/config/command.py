@@ -14,9 +14,12 @@ from mlops_actions.errors import ExitCode
 
 @dataclass(frozen=True)
 class ConfigInputs:
-    config: str = field(default="", metadata={"help": "Config file (default .github/mlops.yml)."})
+    config: str = field(
+        default="", metadata={"metavar": "FILE", "help": "Config file (default .github/mlops.yml)."}
+    )
     working_directory: str = field(
-        default="", metadata={"help": "Repository root (default: the workspace)."}
+        default="",
+        metadata={"metavar": "PATH", "help": "Repository root (default: the workspace)."},
     )
     mode: Literal["check", "schema"] = field(
         default="check", metadata={"help": "check, or schema to print the JSON Schema."}

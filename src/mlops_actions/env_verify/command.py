@@ -4,62 +4,90 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mlops_actions.command import Command, Context, Outcome
-from mlops_actions.config import load_config
-from mlops_actions.env_verify import checks, report
-from mlops_actions.env_verify.checks import CheckResult, ExpectationError, Expectations
-from mlops_actions.errors import EnvironmentProblem, ExitCode, UsageError
-from mlops_actions.files import write_atomically
+from mlops_actions.env_verify.probing import ProbeRun, load_facts, start_probe
+from mlops_actions.errors import (
+    EnvironmentProblem,
+    ExitCode,
+    UsageError,
+    end_sentence,
+    with_fix,
+)
 
-PROBE_FILE = Path(__file__).with_name("probe.py")
-PROBE_SCHEMA = "mlops-actions/env-probe"
-# Per smoke probe the probe's own limit applies; this bounds the whole run on top.
-SMOKE_PROBE_COUNT = 12
-BASE_PROBE_LIMIT = 90.0
+if TYPE_CHECKING:
+    from mlops_actions.env_verify import checks
+    from mlops_actions.env_verify.checks import CheckResult, Expectations
+
+# The checks, the report and the config (with their packaging, compatibility data and YAML) are
+# imported inside `run`, after the probe has been started: their import overlaps its run.
 
 
 @dataclass(frozen=True)
 class EnvVerifyInputs:
     python: str = field(
         default="",
-        metadata={"help": "Interpreter to probe (default: `python`, else `python3`, on PATH)."},
+        metadata={
+            "metavar": "INTERPRETER",
+            "help": "Interpreter to probe (default: `python`, else `python3`, on PATH).",
+        },
     )
     facts: str = field(
         default="",
         metadata={
-            "help": "A probe JSON file already written (probe.py --out FILE); no probe runs."
+            "metavar": "FILE",
+            "help": "A probe JSON file already written (probe.py --out FILE); no probe runs.",
         },
     )
-    torch: str = field(default="", metadata={"help": "Expected torch: 2.4.1, 2.4.1+cu121, >=2.4."})
-    torchvision: str = field(default="", metadata={"help": "Expected torchvision version."})
-    torchaudio: str = field(default="", metadata={"help": "Expected torchaudio version."})
-    cuda: str = field(
-        default="", metadata={"help": "Expected CUDA of the torch build: 12.1, cu121 or cpu."}
+    torch: str = field(
+        default="",
+        metadata={"metavar": "VERSION", "help": "Expected torch: 2.4.1, 2.4.1+cu121, >=2.4."},
     )
-    cudnn: str = field(default="", metadata={"help": "Expected cuDNN: 9, 9.1.0, >=9.1."})
-    nccl: str = field(default="", metadata={"help": "Expected NCCL version."})
+    torchvision: str = field(
+        default="", metadata={"metavar": "VERSION", "help": "Expected torchvision version."}
+    )
+    torchaudio: str = field(
+        default="", metadata={"metavar": "VERSION", "help": "Expected torchaudio version."}
+    )
+    cuda: str = field(
+        default="",
+        metadata={
+            "metavar": "VERSION",
+            "help": "Expected CUDA of the torch build: 12.1, cu121 or cpu.",
+        },
+    )
+    cudnn: str = field(
+        default="", metadata={"metavar": "VERSION", "help": "Expected cuDNN: 9, 9.1.0, >=9.1."}
+    )
+    nccl: str = field(default="", metadata={"metavar": "VERSION", "help": "Expected NCCL version."})
     python_version: str = field(
-        default="", metadata={"help": "Expected Python of the probed interpreter: 3.11, >=3.10."}
+        default="",
+        metadata={
+            "metavar": "VERSION",
+            "help": "Expected Python of the probed interpreter: 3.11, >=3.10.",
+        },
     )
     min_driver: str = field(
-        default="", metadata={"help": "Lowest NVIDIA driver accepted, e.g. 535.104.05."}
+        default="",
+        metadata={"metavar": "VERSION", "help": "Lowest NVIDIA driver accepted, e.g. 535.104.05."},
     )
-    gpu_count: str = field(default="", metadata={"help": "GPUs the job must see: 2 or >=1."})
+    gpu_count: str = field(
+        default="", metadata={"metavar": "COUNT", "help": "GPUs the job must see: 2 or >=1."}
+    )
     require_gpu: bool | None = field(
-        default=None, metadata={"help": "true: fail unless a usable GPU is present."}
+        default=None, metadata={"help": "Fail unless a usable GPU is present."}
+    )
+    torch_optional: bool | None = field(
+        default=None,
+        metadata={"help": "Let a job without torch pass (by default it fails)."},
     )
     expect: tuple[str, ...] = field(
-        default=(), metadata={"help": "Expectations as name=value, e.g. torch=2.4.1"}
+        default=(),
+        metadata={"metavar": "NAME=VALUE", "help": "Expectations as name=value, e.g. torch=2.4.1"},
     )
     expect_from: Literal["inputs", "config", "repo"] = field(
         default="config",
@@ -72,35 +100,52 @@ class EnvVerifyInputs:
         default=False, metadata={"help": "Also import torch and run small CPU/GPU smoke probes."}
     )
     compile: bool = field(default=False, metadata={"help": "With smoke: also try torch.compile."})
-    timeout: float = field(default=120.0, metadata={"help": "Seconds per smoke probe."})
+    timeout: float = field(
+        default=120.0, metadata={"metavar": "SECONDS", "help": "Seconds per smoke probe."}
+    )
     image: str = field(
-        default="", metadata={"help": "Verify this image through the Docker engine instead."}
+        default="",
+        metadata={
+            "metavar": "IMAGE",
+            "help": "Verify this image through the Docker engine instead.",
+        },
     )
     report: str = field(
         default="",
-        metadata={"help": "JSON report path (default $RUNNER_TEMP/env-verify.json)."},
+        metadata={
+            "metavar": "FILE",
+            "help": "JSON report path (default $RUNNER_TEMP/env-verify.json).",
+        },
     )
-    config: str = field(default="", metadata={"help": "Config file (default .github/mlops.yml)."})
+    config: str = field(
+        default="", metadata={"metavar": "FILE", "help": "Config file (default .github/mlops.yml)."}
+    )
     working_directory: str = field(
-        default="", metadata={"help": "Repository root (default: the workspace)."}
+        default="",
+        metadata={"metavar": "PATH", "help": "Repository root (default: the workspace)."},
     )
 
 
 # -- expectations ---------------------------------------------------------------------------
 
-# Each expectation key has an input of the same name, except `python` (that input names the
-# interpreter to probe; its expectation is `python-version`) and the boolean `require-gpu`.
-_VERSION_INPUTS = tuple(k for k in checks.EXPECTATION_KEYS if k not in ("python", "require-gpu"))
-
 
 def input_expectations(inputs: EnvVerifyInputs) -> Expectations:
+    from mlops_actions.env_verify import checks
+    from mlops_actions.env_verify.checks import ExpectationError
+
+    # Each expectation key has an input of the same name, except `python` (that input names the
+    # interpreter to probe; its expectation is `python-version`) and the booleans.
+    booleans = [k for k, name in checks.EXPECTATION_KEYS.items() if name in checks.BOOLEAN_FIELDS]
     values: dict[str, str] = {}
-    for key in _VERSION_INPUTS:
+    for key in (k for k in checks.EXPECTATION_KEYS if k != "python" and k not in booleans):
         text = str(getattr(inputs, key.replace("-", "_"))).strip()
         if text:
             values[key] = text
-    if inputs.require_gpu is not None:
-        values["require-gpu"] = "true" if inputs.require_gpu else "false"
+    for key in booleans:
+        flag = getattr(inputs, key.replace("-", "_"))
+        if flag is not None:
+            values[key] = "true" if flag else "false"
+    given = set(values)
     try:
         extra = checks.parse_expect_items(inputs.expect)
         for key, text in extra.items():
@@ -115,10 +160,21 @@ def input_expectations(inputs: EnvVerifyInputs) -> Expectations:
             values[canon] = text
         return checks.expectations_from_mapping(values, lambda _key: "input")
     except ExpectationError as exc:
-        raise UsageError(f"input {exc.message}", fix=exc.fix) from None
+        # A bad value of its own input names that input; one from `expect` names `expect`.
+        prefix = f"`{exc.key}`: "
+        own = exc.key in given and exc.message.startswith(prefix)
+        raise UsageError(
+            exc.message[len(prefix) :] if own else exc.message,
+            fix=exc.fix,
+            input=exc.key if own else "expect",
+        ) from None
 
 
 def config_expectations(inputs: EnvVerifyInputs, root: Path) -> Expectations:
+    from mlops_actions.config import load_config
+    from mlops_actions.env_verify import checks
+    from mlops_actions.env_verify.checks import ExpectationError, Expectations
+
     config = load_config(
         Path(inputs.config) if inputs.config else None, root=root, required=bool(inputs.config)
     )
@@ -158,6 +214,8 @@ def repo_expectations(root: Path) -> checks.RepoExpectations:
             "expect-from: repo needs the pin scanners, which this install lacks",
             fix="use expect-from: config and write the expectations in .github/mlops.yml.",
         ) from None
+    from mlops_actions.env_verify import checks
+
     result = scan_repo(root)
     return checks.expectations_from_pins(result.pins)
 
@@ -171,6 +229,8 @@ def _relative(path: str | Path, root: Path) -> str:
 
 def gather_expectations(inputs: EnvVerifyInputs, root: Path) -> tuple[Expectations, list[str]]:
     """Repo pins < config < inputs (see checks module docstring)."""
+    from mlops_actions.env_verify import checks
+
     layers: list[Expectations] = []
     notes: list[str] = []
     if inputs.expect_from == "repo":
@@ -184,97 +244,6 @@ def gather_expectations(inputs: EnvVerifyInputs, root: Path) -> tuple[Expectatio
 
 
 # -- facts ----------------------------------------------------------------------------------
-
-
-def load_facts(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(
-            f"input `facts`: cannot read {path} ({exc.strerror or exc})",
-            fix="pass the file written by probe.py --out, or leave `facts` empty to probe now.",
-        ) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"input `facts`: {path} is not JSON ({exc.msg} at line {exc.lineno})",
-            fix="pass the file written by probe.py --out.",
-        ) from None
-    if not isinstance(data, dict) or data.get("schema") != PROBE_SCHEMA:
-        raise UsageError(
-            f"input `facts`: {path} is not an env-verify probe document",
-            fix="pass the file written by probe.py --out.",
-        )
-    return data
-
-
-def find_interpreter(name: str, path: str | None = None) -> str:
-    candidates = [name] if name else ["python", "python3"]
-    for candidate in candidates:
-        found = shutil.which(candidate, path=path) if os.sep not in candidate else candidate
-        if found and os.access(found, os.X_OK):
-            return found
-    if name:
-        raise EnvironmentProblem(
-            f"input `python`: interpreter {name!r} not found or not executable",
-            fix="give the path or name of the job's Python (e.g. python3.11).",
-        )
-    raise EnvironmentProblem(
-        "no `python` or `python3` on PATH to probe",
-        fix="set the `python` input to the interpreter the job uses.",
-    )
-
-
-def run_probe(
-    interpreter: str,
-    *,
-    smoke: bool,
-    want_compile: bool,
-    timeout: float,
-    env: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """Run probe.py by path with ``interpreter``; the probe itself bounds each external call.
-
-    ``env`` is the environment the probe sees (the runner's), so PATH, PYTHONPATH and
-    CUDA_VISIBLE_DEVICES are the job's.
-    """
-    python = find_interpreter(interpreter, None if env is None else env.get("PATH", ""))
-    limit = BASE_PROBE_LIMIT + (timeout * SMOKE_PROBE_COUNT if smoke else 0)
-    with tempfile.TemporaryDirectory(prefix="mlops-env-verify-") as scratch:
-        out = Path(scratch) / "probe.json"
-        argv = [python, str(PROBE_FILE), "--out", str(out), "--timeout", f"{timeout:g}"]
-        if smoke:
-            argv.append("--smoke")
-        if want_compile:
-            argv.append("--compile")
-        try:
-            done = subprocess.run(
-                argv,
-                capture_output=True,
-                text=True,
-                timeout=limit,
-                stdin=subprocess.DEVNULL,
-                check=False,
-                env=None if env is None else dict(env),
-            )
-        except subprocess.TimeoutExpired:
-            raise EnvironmentProblem(
-                f"the probe did not finish within {limit:g} s",
-                fix="raise `timeout`, or run with smoke: false to find which part hangs.",
-            ) from None
-        except OSError as exc:
-            raise EnvironmentProblem(
-                f"could not run {python}: {exc.strerror or exc}",
-                fix="set the `python` input to a working interpreter.",
-            ) from None
-        if done.returncode != 0 or not out.is_file():
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1][:300]
-            raise EnvironmentProblem(
-                f"the probe failed under {python} (exit {done.returncode}): {last}",
-                fix="the probe needs Python 3.8 or newer; set `python` to such an interpreter.",
-            )
-        return load_facts(out)
 
 
 # -- running --------------------------------------------------------------------------------
@@ -291,11 +260,11 @@ def annotate(ctx: Context, results: list[CheckResult]) -> None:
     for result in results:
         if result.status not in ("fail", "warn"):
             continue
-        text = (
-            f"{result.message}. Expected: {result.expected or '-'}; found: {result.found or '-'}."
+        text = with_fix(
+            f"{end_sentence(result.message)} Expected: {result.expected or '-'}; "
+            f"found: {result.found or '-'}",
+            result.fix,
         )
-        if result.fix:
-            text += f" Fix: {result.fix}"
         if result.status == "fail":
             ctx.runner.error(text, title=f"env-verify {result.id}")
         else:
@@ -312,8 +281,43 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
     runner = ctx.runner
     root = ctx.workspace(inputs.working_directory)
     if inputs.timeout <= 0:
-        raise UsageError("input `timeout` must be above 0", fix="give seconds, e.g. 120.")
+        raise UsageError("must be above 0", fix="give seconds, e.g. 120.", input="timeout")
+    # The probe first: it runs in the job's interpreter while this process imports the checks
+    # and reads the config. In image mode this one only describes the host.
+    pending: ProbeRun | None = None
+    cannot_probe: EnvironmentProblem | None = None
+    if not inputs.facts:
+        try:
+            pending = start_probe(
+                (inputs.python or sys.executable) if inputs.image else inputs.python,
+                smoke=inputs.smoke and not inputs.image,
+                want_compile=inputs.compile and not inputs.image,
+                timeout=inputs.timeout,
+                env=runner.env,
+            )
+        except EnvironmentProblem as exc:
+            cannot_probe = exc  # said after the inputs are checked: a bad input comes first
+    try:
+        return _verify(inputs, ctx, root, pending, cannot_probe)
+    finally:
+        if pending is not None:
+            pending.close()
+
+
+def _verify(
+    inputs: EnvVerifyInputs,
+    ctx: Context,
+    root: Path,
+    pending: ProbeRun | None,
+    cannot_probe: EnvironmentProblem | None,
+) -> Outcome:
+    from mlops_actions.env_verify import checks, report
+    from mlops_actions.files import write_atomically
+
+    runner = ctx.runner
     expectations, notes = gather_expectations(inputs, root)
+    if cannot_probe is not None:
+        raise cannot_probe
     for note in notes:
         runner.notice(note)
 
@@ -322,23 +326,15 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
     extra: list[CheckResult] = []
     if inputs.image:
         from mlops_actions.env_verify import image as image_mode
+        from mlops_actions.env_verify.checks import image as image_checks
 
-        host_facts = (
-            load_facts(Path(inputs.facts))
-            if inputs.facts
-            else run_probe(
-                inputs.python or sys.executable,
-                smoke=False,
-                want_compile=False,
-                timeout=inputs.timeout,
-                env=runner.env,
-            )
-        )
+        host_facts = pending.facts() if pending else load_facts(Path(inputs.facts))
+        host_gpus = checks.gpu_count(host_facts) > 0
         with runner.group(f"probing image {inputs.image}"):
             probed = image_mode.verify_image(
                 inputs.image,
                 environment=runner.env,
-                host_gpus=checks.gpu_count(host_facts) > 0,
+                host_gpus=host_gpus,
                 smoke=inputs.smoke,
                 want_compile=inputs.compile,
                 timeout=inputs.timeout,
@@ -348,21 +344,26 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
         for note in probed.notes:
             runner.warning(note)
         notes.extend(probed.notes)
-        claims = image_mode.claims_from_image(probed.info.labels, probed.info.env, probed.info.tags)
+        claims = image_checks.claims_from_image(
+            probed.info.labels, probed.info.env, probed.info.tags
+        )
         image_info["claims"] = [c.__dict__ for c in claims]
-        extra = image_mode.compare_claims(claims, facts)
-    elif inputs.facts:
+        settings = image_checks.image_env(probed.info.env)
+        require_gpu = bool(expectations.require_gpu)
+        extra = [
+            image_checks.check_gpu_runtime(probed.gpus_refused, host_gpus, require_gpu),
+            image_checks.check_require_cuda(settings, host_facts),
+            image_checks.check_gpu_env(settings, require_gpu),
+            *image_checks.compare_claims(claims, facts),
+        ]
+    elif pending is None:
         facts = load_facts(Path(inputs.facts))
     else:
-        facts = run_probe(
-            inputs.python,
-            smoke=inputs.smoke,
-            want_compile=inputs.compile,
-            timeout=inputs.timeout,
-            env=runner.env,
-        )
+        assert pending is not None  # started in `run` whenever `facts` is empty
+        facts = pending.facts()
 
     results = [*extra, *checks.evaluate(facts, expectations)]
+    install = checks.stack_fix(results, facts, expectations)
     ok = not checks.failed(results)
     verified_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     report_path = Path(inputs.report) if inputs.report else default_report_path(ctx)
@@ -380,6 +381,7 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
         notes=notes,
         image=image_info,
         host_facts=host_facts,
+        install=install,
     )
     if report_path is not None:
         write_atomically(
@@ -390,13 +392,19 @@ def run(inputs: EnvVerifyInputs, ctx: Context) -> Outcome:
     annotate(ctx, results)
     runner.set_outputs(outputs)
     title = f"env-verify {inputs.image}" if inputs.image else "env-verify"
-    runner.summary(report.summary(facts, results, title=title, report_path=shown_path, notes=notes))
+    if shown_path:
+        runner.report_pointer = f"`{shown_path}` (the `report-path` output)"
+    runner.summary(
+        report.summary(
+            facts, results, title=title, report_path=shown_path, notes=notes, install=install
+        )
+    )
     bad = checks.failed(results)
+    tally = report.counts_text(results)
     runner.print(
-        f"env-verify: {len(bad)} failed check(s): {', '.join(r.id for r in bad)}"
+        f"env-verify: failed ({tally}): {', '.join(r.id for r in bad)}"
         if bad
-        else f"env-verify: ok ({len(results)} checks)"
-        + (f"; report {report_path}" if report_path else "")
+        else f"env-verify: ok ({tally})" + (f"; report {report_path}" if report_path else "")
     )
     return Outcome(ExitCode.FINDINGS if bad else ExitCode.OK, document)
 

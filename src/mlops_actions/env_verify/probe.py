@@ -50,8 +50,15 @@ or absent. Versions are reported as written, never normalised.
   cu11 order).
 - ``gpu``: ``source`` ("nvml" | "nvidia-smi" | null), ``driver_version``,
   ``cuda_driver_version`` ("12.4", NVML only), ``count`` (int), ``devices`` [{``index``,
-  ``name``, ``uuid``, ``memory_total_mib``, ``compute_capability`` "9.0"}] (a field is null
-  when the driver gave no usable value), ``faults`` [{``kind``: "timeout" | "exit" |
+  ``name``, ``uuid``, ``memory_total_mib``, ``compute_capability`` "9.0", ``health``}] (a
+  field is null when the driver gave no usable value). ``health`` (null when unread):
+  {``ecc_volatile_uncorrected`` int, ``retired_pages_pending`` bool, ``remapped_rows_pending``
+  bool, ``remapped_rows_failure`` bool, ``persistence_mode`` bool, ``throttle_mask`` int,
+  ``throttle_reasons`` [names of the set bits: "gpu_idle", "sw_power_cap", "hw_slowdown",
+  "sw_thermal_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown", ...],
+  ``mig_mode`` / ``mig_pending`` bool (current / after reset), ``mig_devices`` [MIG UUIDs],
+  ``unreadable`` [str]}; each is null where the GPU lacks the feature (NVML NotSupported,
+  nvidia-smi "[N/A]"), ``faults`` [{``kind``: "timeout" | "exit" |
   "bad-field" | "exec" | "nvml" | "parse", ``source``: "nvml" | "nvidia-smi" | "rocm-smi",
   ``detail``: str}], ``nvidia_smi`` (path or null), ``nvml`` {``importable`` bool, ``detail``
   str or null}, ``notes`` [str], ``device_nodes`` [/dev/nvidia* paths], ``env``
@@ -59,6 +66,9 @@ or absent. Versions are reported as written, never normalised.
   HIP_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES: str or null}, ``rocm`` {``kfd`` bool,
   ``render_nodes`` [str], ``version`` (from /opt/rocm/.info/version) or null, ``rocm_smi``
   (path or null), ``rocm_smi_output`` (parsed JSON or null)}.
+- ``env``: {name: value} of the job's ``NCCL_*``, ``CUDA_*``, ``PYTORCH_*`` and ``TORCH_*``
+  variables; the value of a name with TOKEN, SECRET, PASSW, KEY, CREDENTIAL, AUTH, COOKIE or
+  SESSION in it is "***".
 - ``smoke``: null unless ``--smoke``; else {``timeout`` float, ``compile`` bool, ``probes``
   {name: {``status`` "ok" | "fail" | "timeout" | "skipped", ``seconds`` float, ``value``
   (JSON or null), ``detail`` (str or null)}}}, probes in this order: import_torch (value:
@@ -66,7 +76,11 @@ or absent. Versions are reported as written, never normalised.
   devices: [{index, name, capability, total_memory_mib}]}), arch_list ([str]), cudnn
   ({available, runtime, runtime_raw, compiled, enabled}), nccl (str), matmul_cpu, conv2d_cpu,
   matmul_cuda, conv2d_cuda (each {device: {dtype: {rel_err, tolerance, ok} | {error}}};
-  conv2d_cuda also has cudnn_enabled), compile ({device, rel_err, ok}). Matmul runs float32
+  conv2d_cuda also has cudnn_enabled), torchvision_nms ({device: {kept, ok}}: torchvision.ops.nms
+  on the CPU and each GPU; skipped without torchvision), compile ({device, rel_err, ok}),
+  cuda_assert ({error}: an out-of-bounds index on cuda:0 must raise "device-side assert
+  triggered"; last, since it leaves the CUDA context unusable). A probe failing with a
+  device-side assert says so, and the probes after it run in a fresh worker. Matmul runs float32
   and bfloat16 on CPU; float32, float16 and (from sm_80, or on ROCm) bfloat16 on each GPU.
   rel_err is the largest error against a float64 CPU reference over the largest reference
   value. import_torch's ``seconds`` is the import time. GPU probes are "skipped" with a detail starting "no GPU"
@@ -287,6 +301,7 @@ def parse_smi_csv(
             "uuid": None,
             "memory_total_mib": None,
             "compute_capability": None,
+            "health": None,
         }
         driver = None
         for field, value in raw.items():
@@ -790,6 +805,7 @@ def nvml_query() -> dict[str, Any]:
                 "uuid": None,
                 "memory_total_mib": None,
                 "compute_capability": None,
+                "health": None,
             }
             try:
                 handle = pynvml.nvmlDeviceGetHandleByIndex(index)
@@ -800,6 +816,7 @@ def nvml_query() -> dict[str, Any]:
                 )
                 major, minor = pynvml.nvmlDeviceGetCudaComputeCapability(handle)
                 device["compute_capability"] = f"{major}.{minor}"
+                device["health"] = nvml_health(pynvml, handle)
             except Exception as exc:
                 result["faults"].append(_fault("nvml", "nvml", f"GPU {index}: {_err(exc)}"))
             result["devices"].append(device)
@@ -807,6 +824,93 @@ def nvml_query() -> dict[str, Any]:
     finally:
         with contextlib.suppress(Exception):
             pynvml.nvmlShutdown()
+
+
+# Bits of nvmlDeviceGetCurrentClocksEventReasons (nvml.h, nvmlClocksEventReason*).
+THROTTLE_REASONS = (
+    (0x1, "gpu_idle"),
+    (0x2, "applications_clocks_setting"),
+    (0x4, "sw_power_cap"),
+    (0x8, "hw_slowdown"),
+    (0x10, "sync_boost"),
+    (0x20, "sw_thermal_slowdown"),
+    (0x40, "hw_thermal_slowdown"),
+    (0x80, "hw_power_brake_slowdown"),
+    (0x100, "display_clock_setting"),
+)
+
+
+def throttle_names(mask: int) -> list[str]:
+    return [name for bit, name in THROTTLE_REASONS if mask & bit]
+
+
+def empty_health() -> dict[str, Any]:
+    return {
+        "ecc_volatile_uncorrected": None,
+        "retired_pages_pending": None,
+        "remapped_rows_pending": None,
+        "remapped_rows_failure": None,
+        "persistence_mode": None,
+        "throttle_mask": None,
+        "throttle_reasons": None,
+        "mig_mode": None,
+        "mig_pending": None,
+        "mig_devices": [],
+        "unreadable": [],
+    }
+
+
+def known_health(health: dict[str, Any]) -> dict[str, Any] | None:
+    """``health``, or None when the driver answered none of it (nothing supported)."""
+    return health if any(v not in (None, []) for v in health.values()) else None
+
+
+def nvml_health(pynvml: Any, handle: Any) -> dict[str, Any] | None:
+    """The health facts of one GPU; a feature the GPU lacks (NotSupported) stays null."""
+    health = empty_health()
+
+    def ask(name: str, *args: Any) -> Any:
+        func = getattr(pynvml, name, None)
+        if func is None:
+            return None
+        try:
+            return func(handle, *args)
+        except Exception as exc:
+            if type(exc).__name__ not in ("NVMLError_NotSupported", "NVMLError_FunctionNotFound"):
+                health["unreadable"].append(f"{name}: {_err(exc)}")
+            return None
+
+    # Uncorrected errors (1) of the volatile counter (0): since the last driver load.
+    ecc = ask("nvmlDeviceGetTotalEccErrors", 1, 0)
+    health["ecc_volatile_uncorrected"] = None if ecc is None else int(ecc)
+    pending = ask("nvmlDeviceGetRetiredPagesPendingStatus")
+    health["retired_pages_pending"] = None if pending is None else bool(pending)
+    rows = ask("nvmlDeviceGetRemappedRows")
+    if rows is not None:
+        health["remapped_rows_pending"] = bool(rows[2])
+        health["remapped_rows_failure"] = bool(rows[3])
+    persistence = ask("nvmlDeviceGetPersistenceMode")
+    health["persistence_mode"] = None if persistence is None else bool(persistence)
+    reasons = ask("nvmlDeviceGetCurrentClocksEventReasons")
+    if reasons is None:
+        reasons = ask("nvmlDeviceGetCurrentClocksThrottleReasons")
+    if reasons is not None:
+        health["throttle_mask"] = int(reasons)
+        health["throttle_reasons"] = throttle_names(int(reasons))
+    mig = ask("nvmlDeviceGetMigMode")
+    if mig is not None:
+        health["mig_mode"] = bool(mig[0])
+        health["mig_pending"] = bool(mig[1])
+    if health["mig_mode"]:
+        for slot in range(int(ask("nvmlDeviceGetMaxMigDeviceCount") or 0)):
+            mig_handle = ask("nvmlDeviceGetMigDeviceHandleByIndex", slot)
+            if mig_handle is None:
+                continue
+            try:
+                health["mig_devices"].append(_text(pynvml.nvmlDeviceGetUUID(mig_handle)))
+            except Exception as exc:
+                health["unreadable"].append(f"MIG device {slot}: {_err(exc)}")
+    return known_health(health)
 
 
 def _in_thread(func: Callable[[], dict[str, Any]], timeout: float) -> tuple[str, Any]:
@@ -926,6 +1030,97 @@ def _gpu_from_smi(facts: dict[str, Any], smi: str, timeout: float) -> None:
         )
     facts["devices"] = devices
     facts["count"] = len(devices)
+    _health_from_smi(facts, smi, timeout)
+
+
+SMI_HEALTH_FIELDS = (
+    "index",
+    "persistence_mode",
+    "ecc.errors.uncorrected.volatile.total",
+    "retired_pages.pending",
+    "remapped_rows.pending",
+    "remapped_rows.failure",
+    "clocks_throttle_reasons.active",
+    "mig.mode.current",
+    "mig.mode.pending",
+)
+
+
+def _smi_flag(value: str) -> bool | None:
+    word = value.strip().lower()
+    if word in ("enabled", "yes", "1"):
+        return True
+    if word in ("disabled", "no", "0"):
+        return False
+    return None
+
+
+def parse_smi_health(text: str) -> dict[int, dict[str, Any] | None]:
+    """Rows of the health query (SMI_HEALTH_FIELDS) -> {GPU index: health}; "[N/A]" is null."""
+    out: dict[int, dict[str, Any] | None] = {}
+    for line in text.splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) != len(SMI_HEALTH_FIELDS) or _int_or_none(parts[0]) is None:
+            continue
+        raw = dict(zip(SMI_HEALTH_FIELDS, parts))  # noqa: B905 - lengths checked above
+        health = empty_health()
+        health["persistence_mode"] = _smi_flag(raw["persistence_mode"])
+        health["ecc_volatile_uncorrected"] = _int_or_none(
+            raw["ecc.errors.uncorrected.volatile.total"]
+        )
+        health["retired_pages_pending"] = _smi_flag(raw["retired_pages.pending"])
+        health["remapped_rows_pending"] = _smi_flag(raw["remapped_rows.pending"])
+        health["remapped_rows_failure"] = _smi_flag(raw["remapped_rows.failure"])
+        mask = raw["clocks_throttle_reasons.active"]
+        if mask.lower().startswith("0x"):
+            try:
+                health["throttle_mask"] = int(mask, 16)
+                health["throttle_reasons"] = throttle_names(health["throttle_mask"])
+            except ValueError:
+                pass
+        health["mig_mode"] = _smi_flag(raw["mig.mode.current"])
+        health["mig_pending"] = _smi_flag(raw["mig.mode.pending"])
+        out[int(parts[0])] = known_health(health)
+    return out
+
+
+def parse_smi_list(text: str) -> dict[int, list[str]]:
+    """`nvidia-smi -L` -> {GPU index: [MIG device UUIDs]}."""
+    out: dict[int, list[str]] = {}
+    current: int | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("GPU ") and ":" in stripped:
+            current = _int_or_none(stripped[4 : stripped.index(":")])
+            if current is not None:
+                out.setdefault(current, [])
+        elif stripped.startswith("MIG ") and "(UUID: " in stripped and current is not None:
+            uuid = stripped.rsplit("(UUID: ", 1)[1].rstrip(")").strip()
+            out[current].append(uuid)
+    return out
+
+
+def _health_from_smi(facts: dict[str, Any], smi: str, timeout: float) -> None:
+    """GPU health through nvidia-smi; a driver that does not know a field gives a note."""
+    query = [smi, "--query-gpu=" + ",".join(SMI_HEALTH_FIELDS), "--format=csv,noheader,nounits"]
+    _, out, err, fault = run_command(query, timeout)
+    if fault is not None:
+        if fault["kind"] == "exit" and "valid field" in out + err:
+            facts["notes"].append("nvidia-smi does not know the GPU health fields (old driver)")
+        else:
+            facts["faults"].append(fault)
+        return
+    by_index = parse_smi_health(out)
+    if any(h and h["mig_mode"] for h in by_index.values()):
+        _, listing, _, list_fault = run_command([smi, "-L"], timeout)
+        if list_fault is not None:
+            facts["faults"].append(list_fault)
+        for index, uuids in parse_smi_list(listing).items():
+            found = by_index.get(index)
+            if found is not None:
+                found["mig_devices"] = uuids
+    for device in facts["devices"]:
+        device["health"] = by_index.get(device.get("index"))
 
 
 def rocm_facts(timeout: float, faults: list[dict[str, Any]]) -> dict[str, Any]:
@@ -954,6 +1149,28 @@ def rocm_facts(timeout: float, faults: list[dict[str, Any]]) -> dict[str, Any]:
     return facts
 
 
+# ---------------------------------------------------------------- facts: the job's variables
+
+ENV_PREFIXES = ("NCCL_", "CUDA_", "PYTORCH_", "TORCH_")
+_SECRET_WORDS = ("TOKEN", "SECRET", "PASSW", "KEY", "CREDENTIAL", "AUTH", "COOKIE", "SESSION")
+
+
+def job_environment() -> dict[str, str]:
+    """The NCCL_*, CUDA_*, PYTORCH_* and TORCH_* variables; values of secret-looking names are
+    masked, long values cut."""
+    out: dict[str, str] = {}
+    for name in sorted(os.environ):
+        if not name.startswith(ENV_PREFIXES):
+            continue
+        value = os.environ[name]
+        if any(word in name.upper() for word in _SECRET_WORDS):
+            value = "***"
+        elif len(value) > 1000:
+            value = value[:1000] + "..."
+        out[name] = value
+    return out
+
+
 # ---------------------------------------------------------------- deep path: smoke probes
 
 SMOKE_PROBES = (
@@ -967,9 +1184,13 @@ SMOKE_PROBES = (
     "conv2d_cpu",
     "matmul_cuda",
     "conv2d_cuda",
+    "torchvision_nms",
     "compile",
+    # Last: a device-side assert leaves the CUDA context unusable for anything after it.
+    "cuda_assert",
 )
-_GPU_PROBES = frozenset(("devices", "arch_list", "matmul_cuda", "conv2d_cuda"))
+_GPU_PROBES = frozenset(("devices", "arch_list", "matmul_cuda", "conv2d_cuda", "cuda_assert"))
+DEVICE_ASSERT = "device-side assert triggered"
 _TOLERANCE = {"float64": 1e-9, "float32": 5e-3, "float16": 2e-2, "bfloat16": 6e-2}
 
 
@@ -988,6 +1209,8 @@ def skip_reason(name: str, results: dict[str, Any], want_compile: bool) -> str |
         return "import torch did not succeed"
     if name == "compile" and not want_compile:
         return "not requested (--compile)"
+    if name == "torchvision_nms" and find_spec("torchvision") is None:
+        return "torchvision is not installed"
     info = imported["value"] or {}
     if name in ("cudnn", "nccl") and not (info.get("cuda") or info.get("hip")):
         return "CPU-only build: torch.version.cuda and torch.version.hip are None"
@@ -1084,6 +1307,42 @@ def _cuda_matmul_dtypes(torch: Any) -> Callable[[str], list[str]]:
     return dtypes
 
 
+def _nms(torch: Any) -> tuple[str, Any]:
+    """torchvision.ops.nms, a compiled torchvision op, on the CPU and each GPU.
+
+    "operator torchvision::nms does not exist" is the classic sign of a torchvision built for
+    another torch: the Python side imports, the C++ ops never registered."""
+    import importlib
+
+    ops: Any = importlib.import_module("torchvision.ops")
+    boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [1.0, 1.0, 11.0, 11.0], [20.0, 20.0, 30.0, 30.0]])
+    scores = torch.tensor([0.9, 0.8, 0.7])
+    devices = ["cpu"] + (_cuda_devices(torch) if torch.cuda.is_available() else [])
+    value: dict[str, Any] = {}
+    ok = True
+    for device in devices:
+        kept = ops.nms(boxes.to(device), scores.to(device), 0.5).to("cpu").tolist()
+        value[device] = {"kept": kept, "ok": kept == [0, 2]}
+        ok = ok and kept == [0, 2]
+    return ("ok" if ok else "fail"), value
+
+
+def _cuda_assert(torch: Any) -> tuple[str, Any]:
+    """Provoke a device-side assert (an out-of-bounds index in a CUDA kernel): it must come back
+    as an error within the time limit, not as a hang or a silent wrong result."""
+    x = torch.zeros(4, device="cuda:0")
+    index = torch.tensor([9], device="cuda:0")
+    try:
+        x[index] += 1
+        torch.cuda.synchronize("cuda:0")
+    except RuntimeError as exc:
+        text = str(exc)
+        if DEVICE_ASSERT in text:
+            return "ok", {"error": text.strip().splitlines()[0][:300]}
+        raise
+    return "fail", {"error": None}
+
+
 def run_probe(name: str, want_compile: bool) -> tuple[str, Any]:
     """Run one smoke probe in this (worker) process: (status, value); raises on failure."""
     import importlib
@@ -1144,6 +1403,10 @@ def run_probe(name: str, want_compile: bool) -> tuple[str, Any]:
         return _matmul(torch, _cuda_devices(torch), _cuda_matmul_dtypes(torch))
     if name == "conv2d_cuda":
         return _conv2d(torch, _cuda_devices(torch), lambda _d: ["float32", "float16"])
+    if name == "torchvision_nms":
+        return _nms(torch)
+    if name == "cuda_assert":
+        return _cuda_assert(torch)
     if name == "compile":
         device = "cuda:0" if torch.cuda.is_available() else "cpu"
 
@@ -1198,9 +1461,20 @@ def worker_main() -> int:
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:
-                result = _result("fail", time.perf_counter() - start, None, _err(exc))
+                detail = _err(exc)
+                if DEVICE_ASSERT in detail:
+                    detail = (
+                        "a CUDA kernel hit a device-side assert (the CUDA context is unusable "
+                        "after it; rerun with CUDA_LAUNCH_BLOCKING=1 to see which kernel): "
+                        + detail
+                    )
+                result = _result("fail", time.perf_counter() - start, None, detail)
         results[name] = result
         emit({"event": "result", "probe": name, "result": result})
+        if name != "cuda_assert" and DEVICE_ASSERT in str(result.get("detail") or ""):
+            # Every later CUDA call in this process fails: the rest runs in a fresh worker.
+            emit({"event": "restart"})
+            return 0
     return 0
 
 
@@ -1281,6 +1555,8 @@ def run_smoke(timeout: float, want_compile: bool) -> dict[str, Any]:
             if message.get("event") == "start":
                 current = message["probe"]
                 started = time.perf_counter()
+            elif message.get("event") == "restart":
+                break
             elif message.get("event") == "result":
                 results[message["probe"]] = message["result"]
                 if message["probe"] in remaining:
@@ -1334,6 +1610,7 @@ def collect(
     section("cudnn", lambda: library_from_wheels(dists, "cudnn"))
     section("nccl", lambda: library_from_wheels(dists, "nccl"))
     section("gpu", lambda: gpu_facts(command_timeout))
+    section("env", job_environment)
     if smoke:
         section("smoke", lambda: run_smoke(timeout, want_compile))
     else:

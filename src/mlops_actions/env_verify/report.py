@@ -11,23 +11,11 @@ from typing import Any
 
 from mlops_actions.env_verify import checks
 from mlops_actions.env_verify.checks import CheckResult, Expectations
+from mlops_actions.env_verify.checks.image import LABEL_COMPONENTS, LABEL_PREFIX
+from mlops_actions.errors import end_sentence
 
 REPORT_SCHEMA = "mlops-actions/env-verify-report"
 REPORT_SCHEMA_VERSION = 1
-LABEL_PREFIX = "io.mlops-actions."
-
-# Namespaced labels this action writes and image mode reads back: label suffix → component.
-LABEL_COMPONENTS: dict[str, str] = {
-    "torch.version": "torch",
-    "torch.variant": "variant",
-    "torchvision.version": "torchvision",
-    "torchaudio.version": "torchaudio",
-    "cuda.version": "cuda",
-    "cudnn.version": "cudnn",
-    "nccl.version": "nccl",
-    "python.version": "python",
-}
-
 _STATUS_ICON = {
     "ok": ":white_check_mark:",
     "fail": ":x:",
@@ -86,6 +74,23 @@ def labels_text(labels: Sequence[tuple[str, str]]) -> str:
     return "\n".join(f"{k}={v.replace(chr(10), ' ')}" for k, v in labels)
 
 
+_COUNT_WORDS = (("ok", "passed"), ("skip", "skipped"), ("warn", "warned"), ("fail", "failed"))
+
+
+def counts(results: Sequence[CheckResult]) -> dict[str, int]:
+    """How many checks passed, were skipped, warned and failed (a skip is never a pass)."""
+    tally = {word: 0 for _, word in _COUNT_WORDS}
+    words = dict(_COUNT_WORDS)
+    for result in results:
+        tally[words[result.status]] += 1
+    return tally
+
+
+def counts_text(results: Sequence[CheckResult]) -> str:
+    """``3 passed, 8 skipped, 0 warned, 1 failed``."""
+    return ", ".join(f"{n} {word}" for word, n in counts(results).items())
+
+
 def failed_ids(results: Sequence[CheckResult]) -> list[str]:
     seen: list[str] = []
     for result in results:
@@ -102,7 +107,7 @@ def outputs(
     labels: Sequence[tuple[str, str]],
 ) -> dict[str, object]:
     values = installed(facts)
-    devices = checks.gpu_devices(facts)
+    devices = checks.visible_devices(facts)
     return {
         "ok": not checks.failed(results),
         "torch-version": values["torch"],
@@ -133,6 +138,7 @@ def report(
     notes: Sequence[str] = (),
     image: Mapping[str, Any] | None = None,
     host_facts: Mapping[str, Any] | None = None,
+    install: str = "",
 ) -> dict[str, Any]:
     """The JSON report file: everything the step knew, and what it concluded."""
     expected = {
@@ -146,8 +152,10 @@ def report(
         "verified_at": verified_at,
         "expected": expected,
         "installed": installed(facts),
+        "counts": counts(results),
         "checks": [r.as_dict() for r in results],
         "failed": failed_ids(results),
+        "install": install,
         "notes": list(notes),
         "outputs": {k: _plain(v) for k, v in outputs_.items()},
         "image": dict(image) if image is not None else None,
@@ -172,17 +180,16 @@ def summary(
     title: str = "env-verify",
     report_path: str = "",
     notes: Sequence[str] = (),
+    install: str = "",
 ) -> str:
     """The step summary: a verdict line, what is installed, and one row per check."""
     bad = checks.failed(results)
-    warned = [r for r in results if r.status == "warn"]
     verdict = (
         f":x: {len(bad)} check(s) failed" if bad else ":white_check_mark: the environment matches"
     )
-    if warned:
-        verdict += f", {len(warned)} warning(s)"
+    verdict += f" ({counts_text(results)})"
     values = installed(facts)
-    devices = checks.gpu_devices(facts)
+    devices = checks.visible_devices(facts)
     gpus = ", ".join(
         f"{d.get('name') or 'GPU'} (sm {d.get('compute_capability') or '?'})" for d in devices
     )
@@ -207,10 +214,31 @@ def summary(
     ]
     order = {status: i for i, status in enumerate(checks.STATUS_ORDER)}
     for result in sorted(results, key=lambda r: order[r.status]):
-        detail = result.message + (f" **Fix:** {result.fix}" if result.status == "fail" else "")
+        detail = end_sentence(result.message) + (
+            f" **Fix:** {end_sentence(result.fix)}"
+            if result.status == "fail" and result.fix
+            else ""
+        )
         lines.append(
             f"| `{result.id}` | {_STATUS_ICON[result.status]} {result.status} "
             f"| {_cell(result.expected)} | {_cell(result.found)} | {_cell(detail)} |"
+        )
+    if install:
+        lines.extend(["", f"**Fix the torch stack with one command:** `{install}`"])
+    variables = facts.get("env")
+    if isinstance(variables, Mapping) and variables:
+        lines.extend(
+            [
+                "",
+                f"<details><summary>Job variables ({len(variables)}: NCCL_*, CUDA_*, "
+                "PYTORCH_*, TORCH_*; secret-looking values masked)</summary>",
+                "",
+                "| Variable | Value |",
+                "|---|---|",
+                *(f"| `{_cell(k)}` | {_cell(v)} |" for k, v in variables.items()),
+                "",
+                "</details>",
+            ]
         )
     for note in notes:
         lines.extend(["", f"> {note}"])

@@ -231,7 +231,8 @@ class RepoApi:
         if isinstance(found, list):
             raise UsageError(
                 f"{path} at {ref} is a folder, not a config file",
-                fix="point `config` at the YAML file.",
+                fix="point {input} at the YAML file.",
+                input="config",
             )
         return found.decoded_content.decode("utf-8")
 

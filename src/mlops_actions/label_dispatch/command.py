@@ -9,12 +9,13 @@ from typing import Any, Literal
 
 from mlops_actions.command import Command, Context, Outcome
 from mlops_actions.config import DEFAULT_PATHS, Config, load_config, parse_config
-from mlops_actions.errors import ConfigError, ExitCode, GitHubError, UsageError
-from mlops_actions.files import write_atomically
+from mlops_actions.errors import ConfigError, ExitCode, GitHubError, UsageError, with_fix
+from mlops_actions.files import read_named_file, write_atomically
 from mlops_actions.github_client import connect, options_from_context
 from mlops_actions.label_dispatch.api import RepoApi
 from mlops_actions.label_dispatch.docs import render_labels_md
 from mlops_actions.label_dispatch.event import PULL_EVENTS, Event, Subject, parse_event
+from mlops_actions.label_dispatch.gpu import gpu_rows
 from mlops_actions.label_dispatch.lint import lint_all
 from mlops_actions.label_dispatch.marker import (
     Marker,
@@ -47,6 +48,7 @@ from mlops_actions.label_dispatch.taxonomy import (
     needs_sender_role,
     valid_labels,
 )
+from mlops_actions.parse import ParseError, loads_json
 from mlops_actions.runner import load_event
 
 Mode = Literal["sync", "validate", "route", "report", "docs", "lint"]
@@ -60,22 +62,35 @@ class LabelDispatchInputs:
             "help": "sync, validate, route, report, docs or lint (see docs/label-dispatch.md)."
         },
     )
-    config: str = field(default="", metadata={"help": "Config file (default .github/mlops.yml)."})
+    config: str = field(
+        default="", metadata={"metavar": "FILE", "help": "Config file (default .github/mlops.yml)."}
+    )
     config_ref: str = field(
         default="",
         metadata={
+            "metavar": "REF",
             "help": "Read the config file at this commit through the API instead of from disk "
-            "(a PR's base SHA, so a PR cannot change its own gate)."
+            "(a PR's base SHA, so a PR cannot change its own gate).",
         },
     )
     working_directory: str = field(
-        default="", metadata={"help": "Repository root (default: the workspace)."}
+        default="",
+        metadata={"metavar": "PATH", "help": "Repository root (default: the workspace)."},
     )
     token: str = field(
-        default="", metadata={"secret": True, "help": "GitHub token (default: GITHUB_TOKEN)."}
+        default="",
+        metadata={
+            "metavar": "TOKEN",
+            "secret": True,
+            "help": "GitHub token (default: GITHUB_TOKEN).",
+        },
     )
     repository: str = field(
-        default="", metadata={"help": "owner/name (default: the workflow's repository)."}
+        default="",
+        metadata={
+            "metavar": "OWNER/NAME",
+            "help": "owner/name (default: the workflow's repository).",
+        },
     )
     dry_run: Literal["auto", "true", "false"] = field(
         default="auto",
@@ -88,42 +103,69 @@ class LabelDispatchInputs:
         },
     )
     event_path: str = field(
-        default="", metadata={"help": "Webhook payload file (default: GITHUB_EVENT_PATH)."}
+        default="",
+        metadata={"metavar": "FILE", "help": "Webhook payload file (default: GITHUB_EVENT_PATH)."},
     )
     event_name: str = field(
-        default="", metadata={"help": "Event name (default: GITHUB_EVENT_NAME)."}
+        default="",
+        metadata={"metavar": "EVENT", "help": "Event name (default: GITHUB_EVENT_NAME)."},
     )
     number: int | None = field(
         default=None,
         metadata={
-            "help": "Issue or PR number when the event names none (report, workflow_dispatch)."
+            "metavar": "NUMBER",
+            "help": "Issue or PR number when the event names none (report, workflow_dispatch).",
         },
     )
     plan: str = field(
         default="",
-        metadata={"help": "report: the plan output of route (gives the number and route)."},
+        metadata={
+            "metavar": "JSON",
+            "help": "report: the plan output of route (gives the number and route).",
+        },
     )
     status: str = field(
         default="",
         metadata={
-            "help": "report: queued, running, succeeded, failed, cancelled (or job.status words)."
+            "metavar": "STATUS",
+            "help": "report: queued, running, succeeded, failed, cancelled (or job.status words).",
         },
     )
     run_url: str = field(
-        default="", metadata={"help": "report: link to the run (default: this workflow run)."}
+        default="",
+        metadata={
+            "metavar": "URL",
+            "help": "report: link to the run (default: this workflow run).",
+        },
     )
-    result: str = field(default="", metadata={"help": "report: a short result summary (Markdown)."})
+    result: str = field(
+        default="",
+        metadata={"metavar": "MARKDOWN", "help": "report: a short result summary (Markdown)."},
+    )
     metrics_file: str = field(
         default="",
-        metadata={"help": "report: JSON file whose values are shown as a metrics table."},
+        metadata={
+            "metavar": "FILE",
+            "help": "report: JSON file whose values are shown as a metrics table.",
+        },
     )
-    labels_file: str = field(default="LABELS.md", metadata={"help": "docs: the file to write."})
+    labels_file: str = field(
+        default="LABELS.md", metadata={"metavar": "FILE", "help": "docs: the file to write."}
+    )
+    gpu_report: str = field(
+        default="",
+        metadata={
+            "metavar": "JSON",
+            "help": "report: gpu-monitor's `gpus` output; one row per GPU in the comment.",
+        },
+    )
     check: bool = field(
         default=False,
         metadata={"help": "docs: fail when the file is out of date instead of writing it."},
     )
     workflows: str = field(
-        default=".github/workflows", metadata={"help": "lint: folder of workflow files to check."}
+        default=".github/workflows",
+        metadata={"metavar": "PATH", "help": "lint: folder of workflow files to check."},
     )
 
 
@@ -151,7 +193,8 @@ class Run:
             if not self.repository:
                 raise UsageError(
                     "no repository given",
-                    fix="pass `repository: owner/name` or run inside a workflow.",
+                    fix="give {input} as owner/name, or run inside a workflow.",
+                    input="repository",
                 )
             token = self.inputs.token or self.ctx.github.get("GITHUB_TOKEN", "")
             self._api = RepoApi(
@@ -172,7 +215,8 @@ class Run:
         if self.event.subject is None:
             raise UsageError(
                 f"the {self.event.name or 'current'} event names no issue or pull request",
-                fix="run on issues or pull_request events, or pass `number`.",
+                fix="run on issues or pull_request events, or give {input}.",
+                input="number",
             )
         return self.event.subject
 
@@ -217,7 +261,8 @@ def _config_at(r: Run, path: str, ref: str) -> Config:
         if r.inputs.config:
             raise ConfigError(
                 f"config file {path} does not exist at {ref}",
-                fix="commit it to the base branch, or point `config` elsewhere.",
+                fix="commit it to the base branch, or point {input} elsewhere.",
+                input="config",
             )
         return Config(path=None, data={})
     return parse_config(text, f"{path}@{ref[:12]}")
@@ -228,12 +273,7 @@ def _config_at(r: Run, path: str, ref: str) -> Config:
 
 def run_sync(r: Run) -> Outcome:
     runner = r.ctx.runner
-    if not r.settings.labels:
-        raise r.config.error(
-            ("label-dispatch", "labels"),
-            "no labels are configured",
-            "list the labels under `label-dispatch.labels` before syncing.",
-        )
+    _require_labels(r, "before syncing")
     delete = (
         r.settings.delete_unmanaged
         if r.inputs.delete_unmanaged == "config"
@@ -597,13 +637,15 @@ def run_report(r: Run) -> Outcome:
     if number is None:
         raise UsageError(
             "report needs an issue or PR number",
-            fix="pass `number`, or `plan: ${{ needs.route.outputs.plan }}`.",
+            fix="give {input}, or the route job's plan (`plan: ${{ needs.route.outputs.plan }}`).",
+            input="number",
         )
     status = normalize_status(r.inputs.status)
     if status is None:
         raise UsageError(
-            f"input `status`: {r.inputs.status!r} is not a status",
+            f"{r.inputs.status!r} is not a status",
             fix="use queued, running, succeeded, failed or cancelled (or ${{ job.status }}).",
+            input="status",
         )
     gh = r.ctx.github
     run_url = r.inputs.run_url or (
@@ -613,6 +655,17 @@ def run_report(r: Run) -> Outcome:
         else ""
     )
     metrics = _metrics(r) if r.inputs.metrics_file else ()
+    if r.inputs.gpu_report.strip():
+        rows = gpu_rows(r.inputs.gpu_report)
+        if rows is None:
+            runner.warning(
+                with_fix(
+                    f"{runner.refer('gpu-report')} is not gpu-monitor's `gpus` output; "
+                    "left out of the comment",
+                    "pass `${{ steps.<gpu-monitor step>.outputs.gpus }}` unchanged.",
+                )
+            )
+        metrics += rows or ()
     marker = read_marker(r, int(number))
     base = marker.state if marker else MarkerState()
     allowed, why = transition(base.run, status, run_url)
@@ -650,8 +703,9 @@ def _plan_input(text: str) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(
-            f"input `plan` is not JSON ({exc.msg})",
-            fix="pass `plan: ${{ needs.route.outputs.plan }}` unchanged.",
+            f"not JSON ({exc.msg})",
+            fix="pass the route step's `plan` output (`${{ needs.route.outputs.plan }}`) unchanged.",
+            input="plan",
         ) from None
     return data if isinstance(data, dict) else {}
 
@@ -660,17 +714,23 @@ def _metrics(r: Run) -> tuple[tuple[str, str], ...]:
     path = Path(r.inputs.metrics_file)
     if not path.is_absolute():
         path = r.root / path
+    if not path.exists():
+        raise UsageError(
+            f"{r.inputs.metrics_file} does not exist",
+            fix="write the metrics JSON before the report step, or drop {input}.",
+            input="metrics-file",
+        )
+    # The job under test wrote it: read it as untrusted data (size, nesting, numbers).
+    text, shown = read_named_file(path, r.root)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        data = loads_json(text)
+    except ParseError as exc:
         raise UsageError(
-            f"input `metrics-file`: {r.inputs.metrics_file} does not exist",
-            fix="write the metrics JSON before the report step, or drop the input.",
-        ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(
-            f"input `metrics-file`: {r.inputs.metrics_file} is not JSON ({exc})",
+            f"{r.inputs.metrics_file} is not usable JSON ({exc.message})",
             fix='write a JSON object such as {"loss": 0.12, "accuracy": 0.97}.',
+            file=shown,
+            line=exc.line,
+            input="metrics-file",
         ) from None
     return flatten_metrics(data, r.settings.report.max_metrics)
 
@@ -696,17 +756,32 @@ def _move_status_labels(r: Run, subject: Subject, status: str) -> dict[str, list
 # -- docs and lint ------------------------------------------------------------------------------
 
 
+def _require_labels(r: Run, when: str) -> None:
+    """Refuse (exit 2) a mode that has nothing to work on without labels in the config."""
+    if not r.settings.labels:
+        raise r.config.error(
+            ("label-dispatch", "labels"),
+            "no labels are configured",
+            f"list the labels (name, color, description) under `label-dispatch.labels` in "
+            f".github/mlops.yml {when}.",
+        )
+
+
 def run_docs(r: Run) -> Outcome:
     runner = r.ctx.runner
+    # A LABELS.md that says "no labels" would be committed as if it documented something.
+    _require_labels(r, f"to generate {r.inputs.labels_file} from them")
     text = render_labels_md(r.settings)
     path = r.root / r.inputs.labels_file
-    current = path.read_text(encoding="utf-8") if path.is_file() else None
+    current = read_named_file(path, r.root)[0] if path.is_file() else None
     if r.inputs.check:
         fresh = current == text
         if not fresh:
             runner.error(
-                f"{r.inputs.labels_file} is out of date with the config. Fix: run "
-                "`mlops-actions label-dispatch --mode docs` and commit the file.",
+                with_fix(
+                    f"{r.inputs.labels_file} is out of date with the config",
+                    "run `mlops-actions label-dispatch --mode docs` and commit the file.",
+                ),
                 file=r.inputs.labels_file,
             )
         runner.set_outputs({"ok": fresh, "changed": not fresh})
@@ -727,10 +802,8 @@ def run_lint(r: Run) -> Outcome:
     workflows: list[tuple[str, str]] = []
     if folder.is_dir():
         for path in sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]):
-            shown = (
-                path.relative_to(r.root).as_posix() if path.is_relative_to(r.root) else str(path)
-            )
-            workflows.append((shown, path.read_text(encoding="utf-8")))
+            text, shown = read_named_file(path, r.root)
+            workflows.append((shown, text))
     findings = lint_all(r.settings, r.config, workflows) if r.settings.labels else []
     if not r.settings.labels:
         runner.notice("no labels are configured: nothing to lint against")

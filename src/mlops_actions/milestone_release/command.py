@@ -11,6 +11,7 @@ from mlops_actions.command import Command, Context, Outcome
 from mlops_actions.config import load_config
 from mlops_actions.errors import ExitCode, UsageError
 from mlops_actions.github_client import connect, options_from_context
+from mlops_actions.milestone_release.after import Commented, comment_released, dispatch_after
 from mlops_actions.milestone_release.checkout import files_at
 from mlops_actions.milestone_release.gh import RepoClient
 from mlops_actions.milestone_release.model import Item, MilestoneInfo, ReleaseInfo
@@ -56,10 +57,17 @@ class MilestoneReleaseInputs:
     )
     milestone: int | None = field(
         default=None,
-        metadata={"help": "Milestone number (default: the milestone of the triggering event)."},
+        metadata={
+            "metavar": "NUMBER",
+            "help": "Milestone number (default: the milestone of the triggering event).",
+        },
     )
     target: str = field(
-        default="", metadata={"help": "Branch or commit SHA to tag (default: default branch head)."}
+        default="",
+        metadata={
+            "metavar": "REF",
+            "help": "Branch or commit SHA to tag (default: default branch head).",
+        },
     )
     dry_run: bool = field(
         default=False, metadata={"help": "Print the tag, release and notes; change nothing."}
@@ -77,13 +85,39 @@ class MilestoneReleaseInputs:
         default=None,
         metadata={"help": "Open items left: fail, reopen (and comment) or warn (default: config)."},
     )
-    config: str = field(default="", metadata={"help": "Config file (default .github/mlops.yml)."})
-    working_directory: str = field(
-        default="", metadata={"help": "Repository checkout (default: the workspace)."}
+    dispatch: str = field(
+        default="",
+        metadata={
+            "metavar": "WORKFLOW",
+            "help": "Workflow to start on the new tag once the release is created (file name "
+            "such as publish.yml, with `on: workflow_dispatch`; needs actions: write).",
+        },
     )
-    repository: str = field(default="", metadata={"help": "owner/name (default: this repository)."})
+    released_comment: bool = field(
+        default=False,
+        metadata={
+            "help": "Comment 'released in <tag>' on every shipped issue and merged pull "
+            "request of the milestone, once per item (needs issues: write)."
+        },
+    )
+    config: str = field(
+        default="", metadata={"metavar": "FILE", "help": "Config file (default .github/mlops.yml)."}
+    )
+    working_directory: str = field(
+        default="",
+        metadata={"metavar": "PATH", "help": "Repository checkout (default: the workspace)."},
+    )
+    repository: str = field(
+        default="",
+        metadata={"metavar": "OWNER/NAME", "help": "owner/name (default: this repository)."},
+    )
     token: str = field(
-        default="", metadata={"help": "GitHub token (default: GITHUB_TOKEN).", "secret": True}
+        default="",
+        metadata={
+            "metavar": "TOKEN",
+            "help": "GitHub token (default: GITHUB_TOKEN).",
+            "secret": True,
+        },
     )
 
 
@@ -96,7 +130,9 @@ def run(inputs: MilestoneReleaseInputs, ctx: Context) -> Outcome:
     repository = inputs.repository or ctx.github.get("GITHUB_REPOSITORY", "")
     if not repository:
         raise UsageError(
-            "no repository given", fix="pass `repository: owner/name` or set GITHUB_REPOSITORY."
+            "no repository given",
+            fix="give {input} as owner/name, or set GITHUB_REPOSITORY.",
+            input="repository",
         )
     event = load_event(ctx.github.get("GITHUB_EVENT_PATH"))
     if inputs.mode == "plan":
@@ -141,7 +177,8 @@ def _release(
     if number is None:
         raise UsageError(
             "no milestone to release",
-            fix="run on `milestone: types: [closed]`, or pass `milestone: <number>`.",
+            fix="run on `milestone: types: [closed]`, or give {input} a milestone number.",
+            input="milestone",
         )
     client = _client(inputs, ctx, repository)
     milestone, items = client.milestone_items(number)
@@ -234,6 +271,23 @@ def _release(
             )
         if major_plan is not None and major_plan.action != "keep":
             client.set_tag(major_plan.name, sha, exists=major_plan.action == "move")
+    url = release.url if release else ""
+    commented = (
+        comment_released(
+            client, runner, items, tag=tag, url=url, limit=settings.comment_limit, dry=dry
+        )
+        if inputs.released_comment
+        else Commented()
+    )
+    dispatched = bool(inputs.dispatch) and dispatch_after(
+        client,
+        runner,
+        workflow=inputs.dispatch,
+        tag=tag,
+        release_created=release_plan.action == "create",
+        draft=draft,
+        dry=dry,
+    )
 
     outputs: dict[str, Any] = {
         "ok": True,
@@ -245,6 +299,8 @@ def _release(
         "release-id": str(release.id) if release else "",
         "notes": notes.markdown,
         "sha": sha,
+        "dispatched": dispatched,
+        "commented": list(commented.written),
     }
     runner.set_outputs(outputs)
     runner.summary(_release_summary(milestone, items, tag, sha, release, release_plan.action, dry))
@@ -261,6 +317,8 @@ def _release(
             if major_plan is None
             else {"name": major_plan.name, "action": major_plan.action},
             "open_items": [i.number for i in pending],
+            "comments_present": list(commented.present),
+            "comments_left": list(commented.left),
             "contributors": list(notes.contributors),
         }
     )

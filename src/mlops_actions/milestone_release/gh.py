@@ -101,7 +101,8 @@ class RepoClient:
             if "404" in exc.message or "422" in exc.message:
                 raise UsageError(
                     f"target {ref!r} is not a branch, tag or commit of {self.full_name}",
-                    fix="set `target` to a branch name or a commit SHA of the repository.",
+                    fix="set {input} to a branch name or a commit SHA of the repository.",
+                    input="target",
                 ) from None
             raise
 
@@ -302,6 +303,28 @@ class RepoClient:
             send=send,
             landed=lambda: True if body in self.comment_bodies(number) else None,
         )
+
+    def dispatch(self, workflow: str, ref: str) -> None:
+        """Start ``workflow`` (file name or id) on ``ref`` through ``workflow_dispatch``.
+
+        Unlike a tag or release made with GITHUB_TOKEN, a dispatch with it does start a run.
+        """
+        try:
+            with api_call(f"dispatching workflow {workflow} on {ref}", permission="actions: write"):
+                self.gh.requester.requestJsonAndCheck(
+                    "POST",
+                    f"{self.repo.url}/actions/workflows/{workflow}/dispatches",
+                    input={"ref": ref},
+                )
+        except GitHubError as exc:
+            if "404" in exc.message:
+                raise UsageError(
+                    f"no workflow {workflow!r} in {self.full_name} (404)",
+                    fix="give {input} the file name of a workflow in .github/workflows, e.g. "
+                    "publish.yml, with an `on: workflow_dispatch` trigger.",
+                    input="dispatch",
+                ) from None
+            raise
 
     def create_milestone(self, fields: dict[str, Any]) -> None:
         args: dict[str, Any] = {"title": fields["title"]}

@@ -48,6 +48,20 @@ def reopen_comment(number: int, title: str, items: Sequence[Item], item: Item) -
     )
 
 
+RELEASED_MARKER = "<!-- mlops-actions:released {tag} -->"
+
+
+def released_comment(tag: str, url: str, item: Item) -> str:
+    kind = "pull request" if item.kind == "pull" else "issue"
+    where = f"[{tag}]({url})" if url else f"`{tag}`"
+    return f"{RELEASED_MARKER.format(tag=tag)}\nThis {kind} was released in {where}."
+
+
+def has_released_marker(bodies: Sequence[str], tag: str) -> bool:
+    marker = RELEASED_MARKER.format(tag=tag)
+    return any(marker in body for body in bodies)
+
+
 def has_marker(bodies: Sequence[str], number: int) -> bool:
     marker = MARKER.format(number=number)
     return any(marker in body for body in bodies)

@@ -4,71 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Literal
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from mlops_actions.errors import UsageError
-
-# The last word of the title, with an optional `v`: "v2.9.0", "Release 2.9.0rc1", "PyTorch 2.9".
-DEFAULT_PATTERN = re.compile(r"^(?:.* )?[vV]?(?P<version>[0-9][^\s]*) *$", re.ASCII)
-
-# semver.org's recommended expression (no leading `v`; the pattern strips it).
-SEMVER = re.compile(
-    r"^(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
-    r"(?:-(?P<pre>(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
-    r"(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+(?P<build>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$",
-    re.ASCII,  # \d is 0-9 only: Arabic-Indic or full-width digits are no version, never a tag
-)
+from mlops_actions.versions import ReleaseVersion, parse_version, title_version
 
 ACCEPTED_FORMS = (
     "PEP 440 or SemVer with an optional leading v, e.g. v2.9.0, 2.9.0rc1, v2.9.0-alpha.1"
 )
 
-Scheme = Literal["semver", "pep440"]
-
-
-@dataclass(frozen=True)
-class ReleaseVersion:
-    """A version as the tag will spell it, and what kind of release it makes."""
-
-    text: str
-    scheme: Scheme
-    prerelease: bool
-    major: int
-    order: Version
-    """Sort key; SemVer pre-releases PEP 440 cannot read sort just before their final release."""
-
 
 class TitleError(UsageError):
     """The milestone title names no version."""
-
-
-def parse_version(text: str) -> ReleaseVersion | None:
-    """A SemVer or PEP 440 version (no leading `v`), or None. ASCII only: other digits
-    (Arabic-Indic, full-width) would pass ``int()`` and make a tag nobody can type."""
-    text = text.strip(" ")
-    if not text.isascii() or not text.isprintable():
-        return None
-    semver = SEMVER.match(text)
-    if semver:
-        major, minor, patch = (int(semver.group(k)) for k in ("major", "minor", "patch"))
-        pre = semver.group("pre")
-        try:
-            order = Version(text)
-        except InvalidVersion:
-            order = Version(
-                f"{major}.{minor}.{patch}rc999999" if pre else f"{major}.{minor}.{patch}"
-            )
-        return ReleaseVersion(text, "semver", pre is not None, major, order)
-    try:
-        version = Version(text)
-    except InvalidVersion:
-        return None
-    # The normal form, so "2.9.0-RC1" and "2.9.0rc1" make the same tag.
-    return ReleaseVersion(str(version), "pep440", version.is_prerelease, version.major, version)
 
 
 def version_from_title(title: str, pattern: re.Pattern[str] | None = None) -> ReleaseVersion:
@@ -84,12 +32,9 @@ def version_from_title(title: str, pattern: re.Pattern[str] | None = None) -> Re
             f"({', '.join(unprintable)})",
             fix="rename the milestone to plain text, e.g. `v2.9.0`.",
         )
-    regex = pattern or DEFAULT_PATTERN
-    match = regex.search(title)
-    candidate = match.group("version") if match else None
-    version = parse_version(candidate.lstrip("vV")) if candidate else None
+    candidate, version = title_version(title, pattern)
     if version is None:
-        shown = f"pattern {regex.pattern!r}" if pattern is not None else ACCEPTED_FORMS
+        shown = f"pattern {pattern.pattern!r}" if pattern is not None else ACCEPTED_FORMS
         found = f" (found {candidate!r})" if candidate else ""
         raise TitleError(
             f"milestone title {title!r} does not name a version{found}; accepted: {shown}",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import posixpath
 import re
 from typing import Any
 
+from mlops_actions.parse import ParseError, loads_json
 from mlops_actions.pins.model import Component, FileScan, Link, Pin, PinGroup, ScanError
 from mlops_actions.pins.pyfiles import _Locator
 from mlops_actions.pins.values import Decoded, classify_value, decode_image, pin_from
@@ -60,11 +60,9 @@ def strip_jsonc(text: str) -> str:
 def scan_devcontainer(path: str, text: str) -> FileScan:
     clean = strip_jsonc(text)
     try:
-        data = json.loads(clean)
-    except json.JSONDecodeError as exc:
-        return FileScan(
-            errors=(ScanError(path, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}"),)
-        )
+        data = loads_json(clean)
+    except ParseError as exc:
+        return FileScan(errors=(ScanError(path, exc.line or 1, exc.col or 1, exc.message),))
     if not isinstance(data, dict):
         return FileScan()
     loc = _Locator(clean)

@@ -12,12 +12,13 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mlops_actions.pins.expand import Expansion, expand
-from mlops_actions.pins.model import FileScan, Link, Pin, ScanError
+from mlops_actions.pins.model import PROJECT_FILES, FileScan, Link, Pin, ScanError
 from mlops_actions.pins.shell import Word, scan_shell, split_words
 from mlops_actions.pins.values import (
+    OS_PYTHON,
     Decoded,
     classify_value,
     component_for_name,
@@ -101,6 +102,9 @@ def lex(text: str) -> list[Instruction]:
             if "<<" in args and inst.keyword in {"RUN", "COPY", "ADD"}
             else []
         )
+        # Heredoc bodies: collected and joined once (appending to a string is quadratic).
+        joined = [args]
+        length = len(args)
         for dash, _quote, delim in heredocs:
             while i < len(lines):
                 body_line = lines[i]
@@ -108,9 +112,10 @@ def lex(text: str) -> list[Instruction]:
                 i += 1
                 if check == delim:
                     break
-                inst.segments.append((len(args) + 1, i, 1))
-                args += "\n" + body_line
-        inst.args = args
+                inst.segments.append((length + 1, i, 1))
+                joined.append(body_line)
+                length += 1 + len(body_line)
+        inst.args = "\n".join(joined)
         out.append(inst)
     return out
 
@@ -123,8 +128,16 @@ class _Stage:
     parents: list[str]
     workdir: str = "/"
     env_names: set[str] = field(default_factory=set)
-    copies: list[tuple[list[str], str, str]] = field(default_factory=list)
-    """(sources, destination, workdir at the time)."""
+    copies: dict[str, list[tuple[int, list[str], bool]]] = field(default_factory=dict)
+    """Absolute destination → (order, sources, copied into a directory) of each COPY/ADD there:
+    a path is looked up by its own ancestors, so resolving it never walks every COPY."""
+    copy_count: int = 0
+
+    def add_copy(self, srcs: list[str], dest: str) -> None:
+        dest_abs = posixpath.normpath(posixpath.join(self.workdir, dest))
+        into_dir = dest.endswith("/") or len(srcs) > 1
+        self.copies.setdefault(dest_abs, []).append((self.copy_count, srcs, into_dir))
+        self.copy_count += 1
 
 
 def _split_flags(args: str) -> tuple[list[tuple[str, str]], list[Word]]:
@@ -358,7 +371,7 @@ def scan_dockerfile(
             if len(words) >= 2 and not from_stage:
                 srcs = [expand(w.text, stage.env).text for w in words[:-1]]
                 dest = expand(words[-1].text, stage.env).text
-                stage.copies.append((srcs, dest, stage.workdir))
+                stage.add_copy(srcs, dest)
             continue
         if kw == "RUN":
             _scan_run(
@@ -366,11 +379,35 @@ def scan_dockerfile(
             )
             continue
     return FileScan(
-        pins=tuple(pins),
+        pins=tuple(_drop_os_python(pins, text)),
         links=tuple(links),
         errors=tuple(errors),
         stages=tuple((s.name, tuple(dict.fromkeys(s.parents))) for s in stages),
     )
+
+
+# Ways a Dockerfile gets a Python whose version the scan may not read: conda installers and
+# environments, pyenv, uv-managed interpreters, python-build-standalone.
+_OTHER_PYTHON = re.compile(
+    r"conda|mamba|miniforge|pyenv|uv\s+python\s+install|uv\s+venv\s+--python|"
+    r"python-build-standalone",
+    re.IGNORECASE,
+)
+
+
+def _drop_os_python(pins: list[Pin], text: str) -> list[Pin]:
+    """A base image's OS Python counts only when the Dockerfile installs no other Python."""
+    inferred = [p for p in pins if p.component == "python" and _from_os(p)]
+    if not inferred:
+        return pins
+    other = any(p.component == "python" and not _from_os(p) for p in pins)
+    if other or _OTHER_PYTHON.search(text):
+        return [p for p in pins if not (p.component == "python" and _from_os(p))]
+    return pins
+
+
+def _from_os(pin: Pin) -> bool:
+    return (pin.reason or "").startswith(OS_PYTHON)
 
 
 _RUN_FLAG = re.compile(r"^(--[a-z-]+=\S+\s+)+")
@@ -392,6 +429,14 @@ def _scan_run(
     m = _RUN_FLAG.match(args)
     base = m.end() if m else 0
     command = args[base:]
+    mounts = _bind_mounts(args[:base])
+    if mounts:
+        # RUN --mount=type=bind,source=x,target=/y: /y is x of the build context for this RUN.
+        copies = {dest: list(entries) for dest, entries in stage.copies.items()}
+        for i, (sources, target, _) in enumerate(mounts):
+            dest = posixpath.normpath(posixpath.join(stage.workdir, target))
+            copies.setdefault(dest, []).append((stage.copy_count + i, sources, False))
+        stage = replace(stage, copies=copies, copy_count=stage.copy_count + len(mounts))
     if command.lstrip().startswith("["):
         command = _exec_form(command)
     # Expand word by word so every finding keeps the column of the word as written.
@@ -411,16 +456,69 @@ def _scan_run(
         errors.append(ScanError(path, line, col, message))
     for ref in result.files:
         line, _ = inst.pos(base + ref.offset)
+        if ref.kind == "project":
+            target = _project_file(ref.path, stage, path, exists, contexts)
+            links.append(
+                Link(
+                    "project", path, target, line, context=ctx, stage=stage.name, extras=ref.extras
+                )
+            )
+            continue
         target = _resolve_copied(ref.path, stage, path, exists, contexts)
         links.append(Link("installs", path, target, line, context=ctx, stage=stage.name))
+
+
+def _project_file(
+    ref: str,
+    stage: _Stage,
+    dockerfile: str,
+    exists: Callable[[str], bool] | None,
+    contexts: Sequence[str],
+) -> str:
+    """The repository file describing the project ``pip install <ref>`` builds in the image,
+    found through ``COPY`` like an installed requirements file, but only inside the build
+    context (a workflow's, else the Dockerfile's folder): a project file elsewhere in the
+    repository is another project. The directory when none is found."""
+    if exists is not None:
+        roots = [c for c in (*contexts, posixpath.dirname(dockerfile))]
+
+        def in_context(rel: str) -> bool:
+            inside = any(not r or rel == r or rel.startswith(r + "/") for r in roots)
+            return inside and exists(rel)
+
+        for name in PROJECT_FILES:
+            wanted = posixpath.join(ref, name)
+            found = _resolve_copied(wanted, stage, dockerfile, in_context, contexts)
+            if in_context(found):
+                return found
+    return _resolve_copied(ref, stage, dockerfile, exists, contexts)
 
 
 _UNDECLARED = "is not declared in this Dockerfile (it may come from the base image)"
 
 
+def _bind_mounts(flags: str) -> list[tuple[list[str], str, str]]:
+    """``--mount=type=bind,source=x,target=/y`` flags of a RUN, as (sources, dest, workdir)."""
+    out: list[tuple[list[str], str, str]] = []
+    for flag in flags.split():
+        if not flag.startswith("--mount="):
+            continue
+        fields = dict(f.partition("=")[::2] for f in flag[len("--mount=") :].split(","))
+        source = fields.get("source") or fields.get("src")
+        target = fields.get("target") or fields.get("dst") or fields.get("destination")
+        if fields.get("type") == "bind" and source and target and "from" not in fields:
+            out.append(([source], target, "/"))
+    return out
+
+
 def _exec_form(command: str) -> str:
     """``["pip", "install", "torch==2.1"]`` → ``pip install torch==2.1`` (same length kept)."""
     return re.sub(r'[\[\],"]', " ", command)
+
+
+_MAX_COPY_CANDIDATES = 32
+"""COPYs considered for one installed path, the earliest first: more to one place is no
+build anyone reads, and the bound keeps a 100,000-line Dockerfile linear."""
 
 
 def _resolve_copied(
@@ -432,19 +530,28 @@ def _resolve_copied(
 ) -> str:
     """Map a path seen inside the image back to a repository path through ``COPY``."""
     wanted = posixpath.normpath(posixpath.join(stage.workdir, ref))
+    # The COPYs that could have put it there: onto the path itself, or into an ancestor.
+    matches: list[tuple[int, str, list[str], bool]] = []
+    dest = wanted
+    while True:
+        for order, srcs, into_dir in stage.copies.get(dest, [])[:_MAX_COPY_CANDIDATES]:
+            matches.append((order, dest, srcs, into_dir))
+        parent = posixpath.dirname(dest)
+        if parent == dest:
+            break
+        dest = parent
+    matches.sort(key=lambda m: m[0])
     candidates: list[str] = []
-    for srcs, dest, workdir in stage.copies:
-        dest_abs = posixpath.normpath(posixpath.join(workdir, dest))
-        into_dir = dest.endswith("/") or len(srcs) > 1
+    for _, dest_abs, srcs, into_dir in matches[:_MAX_COPY_CANDIDATES]:
         for src in srcs:
             src_norm = posixpath.normpath(src)
-            if wanted.startswith(dest_abs.rstrip("/") + "/"):
+            if dest_abs != wanted:
                 rel = posixpath.relpath(wanted, dest_abs)
                 # Either a directory was copied there, or a file into that directory.
                 candidates.append(posixpath.normpath(posixpath.join(src_norm, rel)))
                 if rel == posixpath.basename(src_norm):
                     candidates.append(src_norm)
-            elif wanted == dest_abs and not into_dir:
+            elif not into_dir:
                 candidates.append(src_norm)
     candidates.append(posixpath.normpath(ref.lstrip("/")) if not ref.startswith("/") else ref)
     dockerfile_dir = posixpath.dirname(dockerfile)

@@ -8,7 +8,8 @@ from typing import Literal
 Component = Literal[
     "torch", "torchvision", "torchaudio", "cuda", "cudnn", "python", "image", "nccl", "rocm"
 ]
-How = Literal["exact", "range", "unpinned", "latest", "unresolved", "digest"]
+How = Literal["exact", "range", "unpinned", "latest", "unresolved", "digest", "invalid"]
+"""``invalid``: written so that the installer rejects it (``torch>=2.1+cpu``)."""
 Source = Literal[
     "dockerfile",
     "requirements",
@@ -19,8 +20,15 @@ Source = Literal[
     "compose",
     "devcontainer",
     "python-version",
+    "setup.py",
+    "script",
+    "action",
 ]
-LinkKind = Literal["includes", "installs", "builds", "runs-in"]
+# The files that describe a local project ``pip install .`` builds, in the order pip reads them.
+PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
+LinkKind = Literal[
+    "includes", "installs", "builds", "runs-in", "project", "reads", "reads-dir", "uses"
+]
 
 COMPONENTS: tuple[Component, ...] = (
     "torch",
@@ -69,6 +77,9 @@ class Pin:
     """The image reference a version was decoded from (tags can lie: prefer installed facts)."""
     flavour: str | None = None
     """Image flavour: ``runtime``, ``devel``, ``base``."""
+    condition: str | None = None
+    """The ``if:`` of the workflow step that sets it: steps whose conditions differ are
+    alternatives (one or the other runs), not one environment."""
 
     @property
     def location(self) -> str:
@@ -83,7 +94,14 @@ class Link:
     workflow job or conda file installs a requirements file; ``builds``: a workflow job, compose
     service or devcontainer builds a Dockerfile (``images`` lists the image names it tags,
     ``build_args`` the build arguments it passes); ``runs-in``: a workflow job or compose service
-    runs in an image (``images``).
+    runs in an image (``images``); ``project``: a Dockerfile stage or workflow job installs a
+    local project (``pip install .[extras]``; ``dst`` is its pyproject.toml / setup.py /
+    setup.cfg, or its directory when none was found; ``extras`` the extras asked for);
+    ``reads``: project metadata (``setup.py``, ``pyproject.toml`` dynamic dependencies) reads a
+    file as its requirement list; ``reads-dir``: it builds its requirement lists from the files
+    of a directory (``os.path.join(here, "requirements")``, file names chosen at run time);
+    ``uses``: a workflow job (``context``) uses a local composite action (``dst`` is its
+    action.yml).
     """
 
     kind: LinkKind
@@ -97,6 +115,8 @@ class Link:
     """Dockerfile stage/target the link concerns, when known."""
     build_context: str | None = None
     """``builds``: the build context directory, repository-relative."""
+    extras: tuple[str, ...] = ()
+    """``project``: the extras installed (``pip install .[dev]`` → ``("dev",)``)."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +172,17 @@ class ScanResult:
     stages: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(default_factory=dict)
     """Per Dockerfile: its stage graph (see ``FileScan.stages``)."""
     groups: tuple[PinGroup, ...] = ()
+
+    @property
+    def metadata_files(self) -> tuple[str, ...]:
+        """Files that project metadata reads as its requirement list (``setup.py``'s
+        ``open('requirements.txt')``, pyproject dynamic dependencies): metadata, not something
+        deployed on its own. A directory read (``reads-dir``) counts every scanned file in it."""
+        read = [ln.dst for ln in self.links if ln.kind == "reads"]
+        folders = tuple(f"{ln.dst}/" for ln in self.links if ln.kind == "reads-dir")
+        if folders:
+            read += [f for f in self.files if f.startswith(folders)]
+        return tuple(dict.fromkeys(read))
 
 
 @dataclass(frozen=True)

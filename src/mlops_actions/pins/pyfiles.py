@@ -10,11 +10,10 @@ from __future__ import annotations
 import configparser
 import posixpath
 import re
-import sys
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from mlops_actions.parse import ParseError, loads_toml
 from mlops_actions.pins.model import FileScan, Link, Pin, ScanError, Source
 from mlops_actions.pins.values import (
     PACKAGE_COMPONENTS,
@@ -26,11 +25,6 @@ from mlops_actions.pins.values import (
     pin_from,
     variant_pin,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 _WHEEL_COMPONENTS = {"torch", "torchvision", "torchaudio"}
 
@@ -191,16 +185,30 @@ def scan_requirements(path: str, text: str) -> FileScan:
 # --- pyproject.toml ------------------------------------------------------------------------
 
 
+def _table(value: Any) -> dict[str, Any]:
+    """A TOML table the file should have, or an empty one when it holds something else (a
+    shape no tool accepts either; the scan reads what it can instead of failing)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _array(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _requirement_items(
     path: str,
     loc: _Locator,
-    items: Iterable[Any],
+    items: object,
     context: str,
     start: int,
     source: Source,
     errors: list[ScanError],
 ) -> list[Pin]:
     pins: list[Pin] = []
+    if not isinstance(items, list):
+        line, col = loc.pos(start)
+        errors.append(ScanError(path, line, col, f"{context} must be a list of requirements"))
+        return pins
     cursor = start
     for item in items:
         if not isinstance(item, str):
@@ -244,11 +252,9 @@ def scan_pyproject(path: str, text: str) -> FileScan:
     loc = _Locator(text)
     errors: list[ScanError] = []
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", 1) or 1
-        col = getattr(exc, "colno", 1) or 1
-        return FileScan(errors=(ScanError(path, line, col, f"invalid TOML: {exc}"),))
+        data = loads_toml(text)
+    except ParseError as exc:
+        return FileScan(errors=(ScanError(path, exc.line or 1, exc.col or 1, exc.message),))
     pins: list[Pin] = []
     project = data.get("project", {})
     if isinstance(project, dict):
@@ -256,9 +262,9 @@ def scan_pyproject(path: str, text: str) -> FileScan:
         pins += _requirement_items(
             path,
             loc,
-            project.get("dependencies", []) or [],
+            project.get("dependencies", []),
             "dependencies",
-            start,
+            loc.find("dependencies", start),
             "pyproject",
             errors,
         )
@@ -276,39 +282,37 @@ def scan_pyproject(path: str, text: str) -> FileScan:
             for extra, items in optional.items():
                 at = loc.find(extra, opt_start)
                 pins += _requirement_items(
-                    path, loc, items or [], f"extra {extra}", at, "pyproject", errors
+                    path, loc, items, f"extra {extra}", at, "pyproject", errors
                 )
     groups = data.get("dependency-groups", {})
     if isinstance(groups, dict):
         g_start = loc.header(r"^\[dependency-groups\]")
         for group, items in groups.items():
             at = loc.find(group, g_start)
-            pins += _requirement_items(
-                path, loc, items or [], f"group {group}", at, "pyproject", errors
-            )
-    tool = data.get("tool", {})
-    poetry = tool.get("poetry", {}) if isinstance(tool, dict) else {}
-    if isinstance(poetry, dict):
+            pins += _requirement_items(path, loc, items, f"group {group}", at, "pyproject", errors)
+    tool = _table(data.get("tool"))
+    poetry = _table(tool.get("poetry"))
+    if poetry:
         sections: list[tuple[str, str, dict[str, Any]]] = [
-            (r"^\[tool\.poetry\.dependencies\]", "poetry", poetry.get("dependencies", {}))
+            (r"^\[tool\.poetry\.dependencies\]", "poetry", _table(poetry.get("dependencies")))
         ]
-        for gname, group in (poetry.get("group", {}) or {}).items():
+        for gname, group in _table(poetry.get("group")).items():
             if isinstance(group, dict):
                 sections.append(
                     (
                         rf"^\[tool\.poetry\.group\.{re.escape(gname)}\.dependencies\]",
                         f"poetry group {gname}",
-                        group.get("dependencies", {}),
+                        _table(group.get("dependencies")),
                     )
                 )
         sources = {
             s.get("name"): s.get("url", "")
-            for s in poetry.get("source", []) or []
+            for s in _array(poetry.get("source"))
             if isinstance(s, dict)
         }
         for header, ctx, deps in sections:
             start = loc.header(header)
-            for name, spec in (deps or {}).items():
+            for name, spec in deps.items():
                 decoded, needle = _poetry_value(name, spec)
                 if decoded is None:
                     continue
@@ -338,16 +342,39 @@ def scan_pyproject(path: str, text: str) -> FileScan:
                         str(url),
                     )
                 )
-    uv = tool.get("uv", {}) if isinstance(tool, dict) else {}
-    if isinstance(uv, dict):
+    uv = _table(tool.get("uv"))
+    if uv:
         pins = _uv(path, loc, uv, pins)
-    return FileScan(pins=tuple(pins), errors=tuple(errors))
+    return FileScan(pins=tuple(pins), errors=tuple(errors), links=tuple(_dynamic(path, loc, tool)))
+
+
+def _dynamic(path: str, loc: _Locator, tool: Any) -> list[Link]:
+    """``[tool.setuptools.dynamic] dependencies = {file = [...]}`` (and optional-dependencies):
+    the project's requirement lists live in those files, which are metadata (``reads``)."""
+    setuptools = tool.get("setuptools", {}) if isinstance(tool, dict) else {}
+    dynamic = setuptools.get("dynamic", {}) if isinstance(setuptools, dict) else {}
+    if not isinstance(dynamic, dict):
+        return []
+    specs: list[Any] = [dynamic.get("dependencies")]
+    optional = dynamic.get("optional-dependencies")
+    if isinstance(optional, dict):
+        specs += list(optional.values())
+    links: list[Link] = []
+    base = posixpath.dirname(path)
+    for spec in specs:
+        files = spec.get("file") if isinstance(spec, dict) else None
+        for name in [files] if isinstance(files, str) else files or []:
+            if isinstance(name, str) and name:
+                line = loc.pos(loc.find(name))[0]
+                target = posixpath.normpath(posixpath.join(base, name))
+                links.append(Link("reads", path, target, line, context="setuptools dynamic"))
+    return links
 
 
 def _uv(path: str, loc: _Locator, uv: dict[str, Any], pins: list[Pin]) -> list[Pin]:
     """``[[tool.uv.index]]`` URLs and ``[tool.uv.sources]`` that route torch to an index."""
     index_variants: dict[str, tuple[str, str]] = {}
-    for index in uv.get("index", []) or []:
+    for index in _array(uv.get("index")):
         if not isinstance(index, dict):
             continue
         url = str(index.get("url", ""))
@@ -368,7 +395,7 @@ def _uv(path: str, loc: _Locator, uv: dict[str, Any], pins: list[Pin]) -> list[P
                     url,
                 )
             )
-    sources = uv.get("sources", {}) or {}
+    sources = _table(uv.get("sources"))
     routed: dict[str, set[str]] = {}
     for name, spec in sources.items():
         entries = spec if isinstance(spec, list) else [spec]

@@ -14,16 +14,28 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from mlops_actions.files import DataFileError, read_data_file
 from mlops_actions.pins.devcontainer import scan_devcontainer
 from mlops_actions.pins.dockerfile import scan_dockerfile
-from mlops_actions.pins.model import FileScan, Link, Pin, PinGroup, ScanError, ScanResult, Source
+from mlops_actions.pins.model import (
+    PROJECT_FILES,
+    FileScan,
+    Link,
+    Pin,
+    PinGroup,
+    ScanError,
+    ScanResult,
+    Source,
+)
 from mlops_actions.pins.pyfiles import (
     scan_pyproject,
     scan_python_version,
     scan_requirements,
     scan_setup_cfg,
 )
-from mlops_actions.pins.workflow import scan_workflow
+from mlops_actions.pins.scripts import scan_script
+from mlops_actions.pins.setuppy import scan_setup_py
+from mlops_actions.pins.workflow import scan_action, scan_workflow
 from mlops_actions.pins.yamlnodes import scan_compose, scan_conda
 
 # A file's kind is the source its pins carry.
@@ -56,6 +68,8 @@ _REQ_DIRS = {"requirements", "reqs", "requirement", "constraints"}
 _CONDA_NAME = re.compile(
     r"^(?:(?:environment|conda)(?:[._-][\w.-]*)?|[\w.-]*[._-](?:environment|conda))\.ya?ml$"
 )
+_ACTION_NAMES = frozenset({"action.yml", "action.yaml"})
+_SCRIPT_SUFFIXES = (".sh", ".bash")
 _COMPOSE_NAME = re.compile(r"^(?:docker-)?compose(?:[._-][\w.-]*)?\.ya?ml$")
 
 
@@ -108,6 +122,8 @@ _NEVER = frozenset(
 def classify(rel_dir: str, name: str) -> Kind | None:
     """Which scanner a file gets, from its name and directory only."""
     ext = name.rpartition(".")[2]
+    if name == "setup.py":
+        return "setup.py"
     if ext in _NEVER and not name.startswith(("Dockerfile", "Containerfile")):
         return None
     lower = name.lower()
@@ -120,6 +136,8 @@ def classify(rel_dir: str, name: str) -> Kind | None:
     if lower.endswith((".yml", ".yaml")):
         if rel_dir == ".github/workflows" or rel_dir.endswith("/.github/workflows"):
             return "workflow"
+        if name in _ACTION_NAMES and "/.github/actions/" in f"/{rel_dir}/":
+            return "action"
         if _COMPOSE_NAME.match(lower):
             return "compose"
         if _CONDA_NAME.match(lower):
@@ -146,6 +164,12 @@ def _excluded(rel: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(rel + "/", p) for p in patterns)
 
 
+def _excluded_path(rel: str, patterns: Sequence[str]) -> bool:
+    """Whether a file reached through a link is excluded, itself or through a parent folder."""
+    parts = rel.split("/")
+    return any(_excluded("/".join(parts[: i + 1]), patterns) for i in range(len(parts)))
+
+
 def find_candidates(root: Path, exclude: Sequence[str] = ()) -> list[tuple[str, Kind]]:
     """Repository-relative paths of every file a scanner handles, in walk order."""
     out: list[tuple[str, Kind]] = []
@@ -161,7 +185,7 @@ def find_candidates(root: Path, exclude: Sequence[str] = ()) -> list[tuple[str, 
             name = entry.name
             # Source files are the bulk of a tree: reject them on the name alone (a directory
             # named like "x.py" is not walked, a price paid for speed).
-            if name.rpartition(".")[2] in _NEVER:
+            if name.rpartition(".")[2] in _NEVER and name != "setup.py":
                 continue
             # d_type from scandir: no extra stat for ordinary files and directories.
             if entry.is_dir(follow_symlinks=False):
@@ -187,15 +211,17 @@ _SCANNERS: dict[Kind, Callable[[str, str], FileScan]] = {
     "compose": scan_compose,
     "devcontainer": scan_devcontainer,
     "python-version": scan_python_version,
+    "setup.py": scan_setup_py,
+    "action": scan_action,
+    "script": scan_script,
 }
 
 
 def _read(root: Path, rel: str) -> str | ScanError:
     try:
-        with open(root / rel, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
-    except OSError as exc:
-        return ScanError(rel, 1, 1, f"cannot read: {exc.strerror or exc}")
+        return read_data_file(root, rel)
+    except DataFileError as exc:
+        return ScanError(rel, exc.line or 1, exc.col or 1, exc.message)
 
 
 def docker_build_id(dockerfile: str, link: Link | None) -> str:
@@ -235,6 +261,10 @@ def scan_repo(
     def run(rel: str, kind: Kind) -> None:
         if rel in scans:
             return
+        if exclude and _excluded_path(rel, exclude):
+            # Excluded even when a workflow, image or project installs or reads it.
+            scans[rel] = FileScan()
+            return
         text = _read(root, rel)
         if isinstance(text, ScanError):
             errors.append(text)
@@ -253,7 +283,11 @@ def scan_repo(
         if ln.kind == "builds":
             builds.setdefault(ln.dst, []).append(ln)
     dockerfiles = [rel for rel, kind in candidates if kind == "dockerfile"]
-    dockerfiles += [d for d in builds if d not in kinds and exists(d)]
+    dockerfiles += [
+        d
+        for d in builds
+        if d not in kinds and exists(d) and not (exclude and _excluded_path(d, exclude))
+    ]
     stages: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
     for rel in dockerfiles:
         text = _read(root, rel)
@@ -283,15 +317,75 @@ def scan_repo(
             found += [p for p in variant.pins if _key(p) not in base_keys]
         scans[rel] = replace(scan, pins=tuple(found))
 
-    # Follow includes and installs to requirement files, cycle-safe.
-    queue = [
-        ln for s in list(scans.values()) for ln in s.links if ln.kind in {"includes", "installs"}
-    ]
+    # Follow includes, installs and metadata reads to the files they name, cycle-safe;
+    # then the projects that ``pip install .`` builds and the local actions jobs use.
+    _follow(scans, kinds, inside, exists, run, errors)
+    for ln in [ln for s in list(scans.values()) for ln in s.links if ln.kind == "project"]:
+        for rel in _project_files(ln.dst, exists, kinds):
+            run(rel, kinds.get(rel) or _kind_of(rel))
+    for ln in [ln for s in list(scans.values()) for ln in s.links if ln.kind == "uses"]:
+        action = _action_file(ln.dst, exists)
+        if action is not None:
+            run(action, "action")
+    _follow(scans, kinds, inside, exists, run, errors)
+
+    files = tuple(
+        sorted(
+            rel for rel in scans if exists(rel) and not (exclude and _excluded_path(rel, exclude))
+        )
+    )
+    pins: list[Pin] = []
+    links: list[Link] = []
+    groups: list[PinGroup] = []
+    for rel in sorted(scans):
+        s = scans[rel]
+        pins += s.pins
+        links += s.links
+        groups += s.groups
+        errors += s.errors
+    derived, groups = _installed_projects(scans, links, groups, exists, kinds)
+    pins += derived
+    groups = _used_actions(scans, links, groups, exists)
+    return ScanResult(
+        root=str(root),
+        files=files,
+        pins=tuple(pins),
+        links=tuple(links),
+        errors=tuple(dict.fromkeys(errors)),
+        stages=stages,
+        groups=tuple(groups),
+    )
+
+
+_FOLLOWED = frozenset({"includes", "installs", "reads"})
+
+
+def _kind_of(rel: str) -> Kind:
+    """The scanner for a file reached through a link rather than found by name."""
+    if rel.endswith((".yml", ".yaml")):
+        return "conda"
+    if rel.endswith(_SCRIPT_SUFFIXES):
+        return "script"
+    name = posixpath.basename(rel)
+    return classify(posixpath.dirname(rel), name) or "requirements"
+
+
+def _follow(
+    scans: dict[str, FileScan],
+    kinds: Mapping[str, Kind],
+    inside: Callable[[str], bool],
+    exists: Callable[[str], bool],
+    run: Callable[[str, Kind], None],
+    errors: list[ScanError],
+) -> None:
+    queue = [ln for s in list(scans.values()) for ln in s.links if ln.kind in _FOLLOWED]
     while queue:
         ln = queue.pop()
         target = ln.dst
         if target in scans:
             continue
+        if target.startswith("/") and ln.kind == "installs":
+            continue  # a path in an image that no COPY maps back: nothing here to read
         if not inside(target):
             errors.append(ScanError(ln.src, ln.line, 1, f"{target!r} is outside the repository"))
             scans[target] = FileScan()
@@ -302,31 +396,126 @@ def scan_repo(
                     ScanError(ln.src, ln.line, 1, f"included file {target!r} does not exist")
                 )
             continue
-        known = kinds.get(target)
-        if known is None:
-            known = "conda" if target.endswith((".yml", ".yaml")) else "requirements"
-        run(target, known)
-        queue += [n for n in scans[target].links if n.kind in {"includes", "installs"}]
+        run(target, kinds.get(target) or _kind_of(target))
+        queue += [n for n in scans[target].links if n.kind in _FOLLOWED]
 
-    files = tuple(sorted(rel for rel, s in scans.items() if s is not None and exists(rel)))
-    pins: list[Pin] = []
-    links: list[Link] = []
-    groups: list[PinGroup] = []
-    for rel in sorted(scans):
-        s = scans[rel]
-        pins += s.pins
-        links += s.links
-        groups += s.groups
-        errors += s.errors
-    return ScanResult(
-        root=str(root),
-        files=files,
-        pins=tuple(pins),
-        links=tuple(links),
-        errors=tuple(dict.fromkeys(errors)),
-        stages=stages,
-        groups=tuple(groups),
-    )
+
+def _project_files(
+    where: str, exists: Callable[[str], bool], kinds: Mapping[str, Kind]
+) -> list[str]:
+    """The metadata files of the project at ``where`` (a project file or its directory)."""
+    if posixpath.basename(where) in PROJECT_FILES and (where in kinds or exists(where)):
+        where = posixpath.dirname(where)
+    found = []
+    for name in PROJECT_FILES:
+        rel = posixpath.normpath(posixpath.join(where, name))
+        if rel in kinds or exists(rel):
+            found.append(rel)
+    return found
+
+
+def _action_file(where: str, exists: Callable[[str], bool]) -> str | None:
+    for rel in (where, where.removesuffix(".yml") + ".yaml"):
+        if exists(rel):
+            return rel
+    return None
+
+
+def _targets(groups: list[PinGroup], context: str) -> list[int]:
+    """Indexes of the groups a job-level link (``context`` = the job's group id) feeds: the
+    steps' interpreter (``/setup-python`` when the job splits) and each ``if:`` alternative."""
+    steps = [i for i, g in enumerate(groups) if g.id.startswith(context + "/setup-python")]
+    if steps:
+        return steps
+    return [
+        i for i, g in enumerate(groups) if g.id == context or g.id.startswith(context + "[if: ")
+    ]
+
+
+_PROJECT_CONTEXTS = frozenset({"dependencies", "install_requires"})
+
+
+def _installed_projects(
+    scans: Mapping[str, FileScan],
+    links: list[Link],
+    groups: list[PinGroup],
+    exists: Callable[[str], bool],
+    kinds: Mapping[str, Kind],
+) -> tuple[list[Pin], list[PinGroup]]:
+    """Pins a ``pip install .[extras]`` pulls in, attributed to the installing line: the
+    project's dependencies, the extras asked for and the requirement files its metadata reads.
+    Dockerfile pins keep the stage context (``stage x``) so stage ancestry still applies."""
+    derived: list[Pin] = []
+    seen: set[tuple[str, int, str]] = set()
+    for ln in links:
+        if ln.kind != "project" or (ln.src, ln.line, ln.dst) in seen:
+            continue
+        seen.add((ln.src, ln.line, ln.dst))
+        wanted = _PROJECT_CONTEXTS | {f"extra {e}" for e in ln.extras}
+        how = "pip install of the project" + (f" [{','.join(ln.extras)}]" if ln.extras else "")
+        source = kinds.get(ln.src) or _kind_of(ln.src)
+        taken: list[Pin] = []
+        for project in _project_files(ln.dst, exists, kinds):
+            scan = scans.get(project, FileScan())
+            taken += [p for p in scan.pins if p.component != "python" and p.context in wanted]
+            for read in scan.links:
+                if read.kind == "reads":
+                    taken += list(scans.get(read.dst, FileScan()).pins)
+        # A range next to an exact pin of the same package (in this install, or already in the
+        # image or job) is decided by the exact one: pip keeps the version both allow.
+        # A requirement file the image or job also installs itself is already there.
+        direct = {d.dst for d in links if d.kind == "installs" and d.src == ln.src}
+        taken = [p for p in taken if p.file not in direct]
+        is_docker = ln.stage is not None
+        targets = [] if is_docker else _targets(groups, ln.context)
+        beside = (
+            scans.get(ln.src, FileScan()).pins
+            if is_docker
+            else [p for i in targets for p in groups[i].pins]
+        )
+        exact = {p.component for p in (*taken, *beside) if p.how == "exact"}
+        taken = [p for p in taken if p.how == "exact" or p.component not in exact]
+        new = [
+            replace(
+                p,
+                file=ln.src,
+                line=ln.line,
+                col=1,
+                source=source,
+                context=ln.context if is_docker else f"pip install {ln.dst} ({p.context})",
+                resolved_from=(*p.resolved_from, f"{p.file}:{p.line} ({p.context}) via {how}"),
+            )
+            for p in taken
+        ]
+        derived += new
+        for i in targets:
+            groups[i] = replace(groups[i], pins=(*groups[i].pins, *new))
+    return derived, groups
+
+
+def _used_actions(
+    scans: Mapping[str, FileScan],
+    links: list[Link],
+    groups: list[PinGroup],
+    exists: Callable[[str], bool],
+) -> list[PinGroup]:
+    """A job that uses a local composite action runs its steps: the action's pins and installs
+    join the job's group; an action some job uses is no environment of its own."""
+    used: set[str] = set()
+    for ln in links:
+        if ln.kind != "uses":
+            continue
+        action = _action_file(ln.dst, exists)
+        own = scans[action].groups if action is not None and action in scans else ()
+        if not own:
+            continue
+        used.add(own[0].id)
+        for i in _targets(groups, ln.context):
+            g = groups[i]
+            groups[i] = replace(
+                g, pins=(*g.pins, *own[0].pins), installs=(*g.installs, *own[0].installs)
+            )
+    return [g for g in groups if g.id not in used]
 
 
 def _key(p: Pin) -> tuple[int, int, str, str, str, str | None]:

@@ -8,15 +8,25 @@ expressions below split image tags and package names into fields, they never com
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from mlops_actions.compat import cuda_minor, cuda_tag_to_version, cuda_version_to_tag, is_version
+from mlops_actions.compat import (
+    cuda_minor,
+    cuda_tag_to_version,
+    cuda_version_to_tag,
+    is_version,
+    os_python,
+    parse_version,
+)
 from mlops_actions.pins.model import Component, How, Pin, Source
 
 # Distribution names (canonical) → component.
@@ -81,6 +91,17 @@ MOVING_TAGS = frozenset(
 # An image tag naming only a major version (`python:3`, `node:20-slim`, `action:v1`) follows
 # every release of that line: it moves as surely as `latest`. (A date stamp has more digits.)
 _MAJOR_ONLY_TAG = re.compile(r"^v?\d{1,3}(?:[-_][A-Za-z][A-Za-z0-9._-]*)?$", re.IGNORECASE)
+# A tag holding one of these words moves too (``latest-gpu``, ``cu121-latest``, ``nightly-cuda``,
+# ``rolling``), unless it also carries a date (``nightly-20240501``).
+_MOVING_WORDS = frozenset({"latest", "nightly", "stable", "rolling", "edge"})
+_TAG_WORDS = re.compile(r"[-_.]")
+_DATED = re.compile(r"(?:19|20)\d{2}-?\d{2}-?\d{2}")
+YAML_NUMBER = "unquoted YAML number"
+"""Start of the ``resolved_from`` note of a workflow value YAML reads as a number whose text
+changes (``python-version: 3.10`` is the number 3.1; setup-python issues #662 and #198)."""
+OS_PYTHON = "system python3 of"
+"""Start of the ``resolved_from`` note of a Python inferred from a base image's OS."""
+INVALID_LOCAL = "a local version label (+cpu, +cu121) is only valid with == or !="
 
 
 @dataclass(frozen=True)
@@ -93,6 +114,19 @@ class Decoded:
     variant: str | None = None
     reason: str | None = None
     flavour: str | None = None
+
+
+# packaging converts every release number with int(), which refuses more than Python's limit of
+# digits (4,300 by default) with a ValueError that is no InvalidVersion. Such text is no version:
+# it is turned away here, where text first meets packaging, and no Pin ever holds it.
+_MAX_DIGITS = sys.get_int_max_str_digits() or 4300
+_TOO_LONG = f"holds a number of more than {_MAX_DIGITS} digits"
+_DIGITS = re.compile(r"\d+")
+
+
+def _too_long(text: str) -> bool:
+    # One match per run of digits: linear, where \d{4301,} would backtrack at every start.
+    return any(m.end() - m.start() > _MAX_DIGITS for m in _DIGITS.finditer(text))
 
 
 def pin_from(
@@ -110,6 +144,8 @@ def pin_from(
 ) -> Pin:
     """The pin a decoded value makes at ``at`` (line, column); ``reason`` overrides the decode's."""
     line, col = at
+    if _too_long(d.value):
+        d = Decoded(d.component, d.value, "unresolved", reason=_TOO_LONG)
     return Pin(
         file=file,
         line=line,
@@ -143,10 +179,8 @@ def component_for_name(name: str) -> Component | None:
 
 def local_variant(version: str) -> str | None:
     """``2.4.1+cu121`` → ``cu121``; ``+cpu`` → ``cpu``; ``+rocm6.1`` → ``rocm6.1``."""
-    try:
-        local = Version(version).local
-    except InvalidVersion:
-        return None
+    parsed = parse_version(version)
+    local = parsed.local if parsed is not None else None
     if local is None:
         return None
     if cuda_tag_to_version(local) is not None or local == "cpu" or local.startswith("rocm"):
@@ -174,8 +208,13 @@ def variant_pin(variant: str, how: How = "exact") -> Decoded | None:
 
 
 def is_moving(tag: str) -> bool:
-    """Whether a tag or value (any case) names a moving target: ``latest``, ``nightly``, …"""
-    return tag.lower() in MOVING_TAGS
+    """Whether a tag or value (any case) names a moving target: ``latest``, ``nightly``,
+    ``rolling``, and tags that join such a word to a flavour (``latest-gpu``, ``cu121-latest``)
+    unless they also carry a date (``nightly-20240501`` is one build)."""
+    lower = tag.lower()
+    if lower in MOVING_TAGS:
+        return True
+    return bool(_MOVING_WORDS.intersection(_TAG_WORDS.split(lower))) and not _DATED.search(tag)
 
 
 def is_moving_image_tag(tag: str) -> bool:
@@ -187,6 +226,8 @@ def classify_value(component: Component, text: str) -> Decoded:
     """Decode a bare value given to a named variable/input (``2.1.0``, ``>=2.1``, ``3.x``,
     ``cu121``, ``12-8``, ``latest``)."""
     value = text.strip().strip("'\"")
+    if _too_long(value):
+        return Decoded(component, value, "unresolved", reason=_TOO_LONG)
     if value == "":
         return Decoded(component, "", "unpinned", reason="empty value")
     if "$" in value:
@@ -244,10 +285,15 @@ def decode_requirement(text: str) -> tuple[Decoded, ...] | str:
     m = _REQ_NAME.match(text)
     if m is not None and canonicalize_name(m.group(1)) not in PACKAGE_COMPONENTS:
         return ()
+    if _too_long(text):
+        return f"not a valid requirement: it {_TOO_LONG}"
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
-        return f"not a valid requirement: {exc}"
+        invalid = _invalid_local(text)
+        # packaging's message carries the text and a caret on further lines: keep one line.
+        first = str(exc).splitlines()[0] if str(exc) else "unreadable"
+        return (invalid,) if invalid is not None else f"not a valid requirement: {first}"
     name = canonicalize_name(req.name)
     component = PACKAGE_COMPONENTS.get(name)
     if component is None:
@@ -260,15 +306,53 @@ def decode_requirement(text: str) -> tuple[Decoded, ...] | str:
     return (_from_specifier(component, req.specifier, str(req.specifier)),)
 
 
+_LOCAL_IN_RANGE = re.compile(r"(?P<op>~=|>=|<=|>|<)\s*(?P<version>[^\s,;]+\+[^\s,;]+)")
+
+
+def _invalid_local(text: str) -> Decoded | None:
+    """``torch>=2.12.0+cpu``: a local label in an ordering specifier, which pip rejects (the
+    file cannot be installed); recorded as ``invalid`` so it is reported as the error it is."""
+    m = _LOCAL_IN_RANGE.search(text)
+    name = _REQ_NAME.match(text)
+    if m is None or name is None:
+        return None
+    component = PACKAGE_COMPONENTS.get(canonicalize_name(name.group(1)))
+    if component is None:
+        return None
+    try:
+        local = Version(m.group("version")).local
+        Requirement(
+            text[: m.start("version")]
+            + m.group("version").split("+", 1)[0]
+            + text[m.end("version") :]
+        )
+    except (InvalidVersion, InvalidRequirement):
+        return None
+    spec = f"{m.group('op')}{m.group('version')}"
+    reason = f"{spec}: {INVALID_LOCAL}; pip rejects the requirement"
+    return Decoded(
+        component,
+        text.strip(),
+        "invalid",
+        variant=local_variant(m.group("version")) or local,
+        reason=reason,
+    )
+
+
 def decode_wheel_url(url: str) -> tuple[Decoded, ...]:
     """A wheel URL (``…/torch-2.1.0%2Bcu121-cp310-…whl``) → its torch-family pin, if any."""
-    path = unquote(urlsplit(url).path)
+    if _too_long(url):
+        return ()
+    try:
+        path = unquote(urlsplit(url).path)
+    except ValueError:  # "s://]": an unbalanced IPv6 bracket in the host
+        return ()
     filename = path.rsplit("/", 1)[-1]
     if not filename.endswith(".whl"):
         return ()
     try:
         name, version, _, _ = parse_wheel_filename(filename)
-    except (InvalidWheelFilename, InvalidVersion):
+    except ValueError:  # InvalidWheelFilename, InvalidVersion, an over-long number
         return ()
     component = PACKAGE_COMPONENTS.get(canonicalize_name(name))
     if component is None:
@@ -288,6 +372,7 @@ class ImageRef:
     digest: str | None
 
 
+@lru_cache(maxsize=4096)
 def parse_image_ref(ref: str) -> ImageRef | None:
     text = ref.strip()
     if not text or any(c.isspace() for c in text):
@@ -380,7 +465,21 @@ def decode_image(ref: str) -> tuple[Decoded, ...]:
         m = _PYTHON_TAG.match(tag)
         if m:
             return (head, Decoded("python", m.group("py"), "exact"))
+    if repo in {"ubuntu", "debian"} and not is_moving(tag):
+        release = tag.split("-", 1)[0]
+        return (head, *_os_python(repo, release))
     return (head,)
+
+
+def _os_python(os_name: str, release: str) -> tuple[Decoded, ...]:
+    """The Python an OS base image gives when nothing else installs one (``ubuntu22.04`` →
+    3.10): recorded with a reason starting ``OS_PYTHON`` so the Dockerfile scanner can drop it
+    when the file installs another Python."""
+    python = os_python(os_name, release)
+    if python is None:
+        return ()
+    reason = f"{OS_PYTHON} {os_name} {release} is {python} (the image installs no other Python)"
+    return (Decoded("python", python, "exact", reason=reason),)
 
 
 def _pytorch_tag(tag: str) -> tuple[Decoded, ...]:
@@ -440,7 +539,7 @@ def _nvidia_cuda_tag(tag: str) -> tuple[Decoded, ...]:
                     " read it from the image",
                 )
             )
-    return tuple(out)
+    return (*out, *_os_python(m.group("os"), m.group("osver")))
 
 
 def _ngc_tag(tag: str) -> tuple[Decoded, ...]:
@@ -491,6 +590,8 @@ _CONDA_NAMES: dict[str, Component] = {
     "torch": "torch",
     "torchvision": "torchvision",
     "torchaudio": "torchaudio",
+    "pytorch-gpu": "torch",
+    "pytorch-cpu": "torch",
     "pytorch-cuda": "cuda",
     "cudatoolkit": "cuda",
     "cuda-toolkit": "cuda",
@@ -499,38 +600,99 @@ _CONDA_NAMES: dict[str, Component] = {
     "nccl": "nccl",
     "python": "python",
 }
-_CONDA_SPEC = re.compile(r"^(?:[\w.-]+::)?(?P<name>[A-Za-z0-9_.-]+)\s*(?P<rest>.*)$")
+_CONDA_SPEC = re.compile(r"^(?:(?P<channel>[\w.-]+)::)?(?P<name>[A-Za-z0-9_.-]+)\s*(?P<rest>.*)$")
+_CONDA_BRACKET = re.compile(r"(?P<key>version|build)\s*=\s*['\"]?(?P<value>[^'\",\]]*)")
+_BUILD_CUDA = re.compile(r"(?:^|[_.-])cuda(?P<major>\d{2})(?:\.?(?P<minor>\d))?(?=$|[_.*-])")
+_BUILD_CPU = re.compile(r"(?:^|[_.-])cpu(?=$|[_.*-])")
+_TORCH_FAMILY = frozenset({"torch", "torchvision", "torchaudio"})
+PYTORCH_CHANNEL = "conda channel pytorch"
+"""``resolved_from`` note of a torch-family conda pin taken from the ``pytorch`` channel, which
+stopped publishing after torch 2.5 (pytorch/pytorch#138506)."""
+
+
+def from_pytorch_channel(spec: str, channels: Sequence[str]) -> bool:
+    """Whether a torch-family conda spec comes from the ``pytorch`` channel: it names the
+    channel (``pytorch::pytorch``) or the channel list holds it."""
+    m = _CONDA_SPEC.match(spec.strip())
+    if m is None or _CONDA_NAMES.get(m.group("name").lower()) not in _TORCH_FAMILY:
+        return False
+    if m.group("channel"):
+        return m.group("channel").lower() == "pytorch"
+    return any(c.strip().lower() == "pytorch" for c in channels)
+
+
+def build_variant(build: str) -> str | None:
+    """The variant a conda build string names: ``cuda126_generic_py312_h1`` / ``cuda126*`` →
+    ``cu126``, ``py3.10_cuda12.1_cudnn8_0`` → ``cu121``, ``cpu_generic_*`` → ``cpu``."""
+    m = _BUILD_CUDA.search(build.lower())
+    if m is not None:
+        major, minor = m.group("major"), m.group("minor")
+        if minor is None:
+            return None  # ``cuda12`` alone names no build
+        return cuda_version_to_tag(f"{int(major)}.{minor}")
+    return "cpu" if _BUILD_CPU.search(build.lower()) else None
 
 
 def decode_conda_spec(spec: str) -> Decoded | str | None:
-    """``pytorch=2.1.0``, ``pytorch-cuda=12.1``, ``python>=3.10``, ``pytorch==2.1=py3.10_cuda…``.
+    """``pytorch=2.1.0``, ``pytorch-cuda=12.1``, ``python>=3.10``, conda-forge build strings
+    (``pytorch >=2.5 cuda126*``, ``pytorch=2.5.1=cuda126_*``, ``pytorch[version='>=2.5',
+    build='cuda*']``) whose CUDA becomes the pin's variant.
 
     Returns None for packages we do not track, an error message for an unreadable spec.
     """
     m = _CONDA_SPEC.match(spec.strip())
     if m is None:
         return f"not a conda package spec: {spec!r}"
-    component = _CONDA_NAMES.get(m.group("name").lower())
+    if _too_long(spec):
+        return f"not a conda package spec: it {_TOO_LONG}"
+    name = m.group("name").lower()
+    component = _CONDA_NAMES.get(name)
     if component is None:
         return None
-    rest = m.group("rest").replace(" ", "")
-    if not rest:
+    version, build = _conda_version_build(m.group("rest").strip())
+    decoded = _conda_version(component, version, spec)
+    variant = build_variant(build) if build and component in {"torch", "torchvision"} else None
+    if name == "pytorch-cpu" or (name == "pytorch" and build and build.startswith("cpu")):
+        variant = variant or "cpu"
+    if variant is not None and decoded.variant is None:
+        return Decoded(
+            component, decoded.value, decoded.how, variant=variant, reason=decoded.reason
+        )
+    return decoded
+
+
+def _conda_version_build(rest: str) -> tuple[str, str]:
+    """Split what follows a conda package name into its version and build parts."""
+    if rest.startswith("["):
+        fields = {mm.group("key"): mm.group("value") for mm in _CONDA_BRACKET.finditer(rest)}
+        return fields.get("version", "").strip(), fields.get("build", "").strip()
+    if " " in rest:
+        version, _, build = rest.partition(" ")
+        return version.strip(), build.strip()
+    if rest.startswith("=="):
+        version, _, build = rest[2:].partition("=")
+        return "==" + version, build
+    if rest.startswith("="):
+        version, _, build = rest[1:].partition("=")
+        return version, build
+    return rest, ""
+
+
+def _conda_version(component: Component, version: str, spec: str) -> Decoded:
+    if not version:
         return Decoded(component, "", "unpinned")
-    if rest.startswith("==") or (rest.startswith("=") and not rest.startswith("==")):
-        version, _, build = rest.lstrip("=").partition("=")
-        if version.endswith("*"):
-            return Decoded(component, version, "range")
-        decoded = classify_value(component, version)
-        built_for = re.search(r"cuda(\d+\.\d+)", build)
-        if built_for and decoded.variant is None:
-            tag = cuda_version_to_tag(built_for.group(1))
-            return Decoded(component, decoded.value, decoded.how, variant=tag)
-        return decoded
+    bare = version.removeprefix("==")
+    if bare.endswith("*"):
+        return Decoded(component, bare, "range")
+    if version[0] not in "<>!~=":
+        return classify_value(component, bare)
     try:
-        spec_set = SpecifierSet(rest.split("=", 1)[0] if rest[0] not in "<>!~" else rest)
+        spec_set = SpecifierSet(version)
     except InvalidSpecifier:
-        return Decoded(component, rest, "unresolved", reason=f"conda spec {spec!r} not understood")
-    return _from_specifier(component, spec_set, rest)
+        return Decoded(
+            component, version, "unresolved", reason=f"conda spec {spec!r} not understood"
+        )
+    return _from_specifier(component, spec_set, version)
 
 
 # --- apt packages --------------------------------------------------------------------------
@@ -546,8 +708,15 @@ _APT_CUDNN = re.compile(
 _APT_NCCL = re.compile(r"^libnccl(?:2|-dev)=(?P<version>[\d.]+)-\d+\+cuda(?P<cuda>\d+\.\d+)$")
 
 
+_APT_PYTHON = re.compile(r"^python(?P<minor>3\.\d+)(?:=.*)?$")
+
+
 def decode_apt_package(word: str) -> Decoded | None:
-    """``cuda-toolkit-12-8`` → cuda 12.8; ``libcudnn8=8.9.2.26-1+cuda12.1`` → cuDNN 8.9.2.26."""
+    """``cuda-toolkit-12-8`` → cuda 12.8; ``libcudnn8=8.9.2.26-1+cuda12.1`` → cuDNN 8.9.2.26;
+    ``python3.11`` (deadsnakes, or the OS's own) → Python 3.11."""
+    m = _APT_PYTHON.match(word)
+    if m:
+        return Decoded("python", m.group("minor"), "exact")
     m = _APT_CUDA.match(word)
     if m:
         minor = f"{m.group('major')}.{m.group('minor')}"

@@ -24,6 +24,7 @@ from mlops_actions.pins.expand import Expansion, expand
 from mlops_actions.pins.model import FileScan, Link, Pin, PinGroup, ScanError
 from mlops_actions.pins.shell import Word, scan_shell, split_words
 from mlops_actions.pins.values import (
+    YAML_NUMBER,
     Decoded,
     classify_value,
     component_for_name,
@@ -39,6 +40,7 @@ from mlops_actions.pins.yamlnodes import (
     pos,
     scalar,
     seq,
+    yaml_number,
 )
 
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -77,18 +79,36 @@ def _cell(node: Node) -> _Cell:
         return _Cell(node, None, tuple((k, _cell(v)) for k, _, v in items(node)))
     if isinstance(node, yaml.SequenceNode):
         return _Cell(node, json.dumps([scalar(n) for n in node.value]))
-    return _Cell(node, scalar(node) or "")
+    return _Cell(node, yaml_number(node) or scalar(node) or "")
 
 
 def _same(a: _Cell, b: _Cell) -> bool:
     return a.label() == b.label()
 
 
+MAX_MATRIX_JOBS = 256
+"""GitHub runs at most 256 jobs per matrix; a larger one is refused, not expanded."""
+
+_MATRIX_WORK = 1_000_000
+"""Cells a matrix expansion may touch (combinations built, exclude and include entries
+compared): a bound on the time a hostile matrix can take whatever its shape."""
+
+
+_MAX_SCAN_CHARS = 1_000_000
+"""Characters of job text a workflow's scan goes through, each matrix combination rescanning its
+job (256 combinations of a 3,900-character job)."""
+
+
+class MatrixTooLarge(ValueError):
+    """A matrix past GitHub's job limit or the expansion budget; the message says which."""
+
+
 def matrix_combinations(matrix: Node | None) -> tuple[list[Combo], str | None]:
     """Expand a matrix like GitHub: product of the keys, ``exclude`` removed, then ``include``
     entries merged into every combination whose original values they do not overwrite, or
     added as new combinations. Returns the combinations and, if the matrix is an expression, a
-    reason it cannot be expanded."""
+    reason it cannot be expanded. The product is walked lazily: raises ``MatrixTooLarge`` as
+    soon as more than ``MAX_MATRIX_JOBS`` combinations survive or the work budget is spent."""
     if matrix is None:
         return [{}], None
     if not isinstance(matrix, yaml.MappingNode):
@@ -106,18 +126,25 @@ def matrix_combinations(matrix: Node | None) -> tuple[list[Combo], str | None]:
             keys.append((key, [_cell(v) for v in value.value]))
         else:
             unresolved = f"matrix.{key} is an expression ({scalar(value)!r})"
+    budget = _Budget()
+    names = [k for k, _ in keys]
+    # An exclude entry removes every combination holding all of its (key, value) pairs.
+    excluded = [frozenset((k, v.label()) for k, v in e.items()) for e in exclude]
+    exclude_cost = sum(len(e) for e in excluded)
+    labelled = [[(cell, (key, cell.label())) for cell in cells] for key, cells in keys]
     combos: list[Combo] = []
     if keys:
-        for values in itertools.product(*(cells for _, cells in keys)):
-            combos.append(dict(zip((k for k, _ in keys), values, strict=True)))
-    combos = [
-        c
-        for c in combos
-        if not any(all(k in c and _same(c[k], v) for k, v in e.items()) for e in exclude)
-    ]
-    original = {k for k, _ in keys}
+        for values in itertools.product(*labelled):
+            budget.spend(len(values) + exclude_cost)
+            pairs = frozenset(pair for _, pair in values)
+            if any(e <= pairs for e in excluded):
+                continue
+            combos.append(dict(zip(names, (cell for cell, _ in values), strict=True)))
+            _check_jobs(len(combos))
+    original = set(names)
     base_len = len(combos)
     for entry in include:
+        budget.spend(1 + base_len * len(entry))
         matched = False
         for c in combos[:base_len]:
             if all(k not in original or _same(c[k], v) for k, v in entry.items() if k in c):
@@ -125,7 +152,27 @@ def matrix_combinations(matrix: Node | None) -> tuple[list[Combo], str | None]:
                 matched = True
         if not matched:
             combos.append(dict(entry))
+            _check_jobs(len(combos))
     return (combos or [{}]), unresolved
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.left = _MATRIX_WORK
+
+    def spend(self, cells: int) -> None:
+        self.left -= cells
+        if self.left < 0:
+            raise MatrixTooLarge(
+                f"the matrix is too large to expand (over {_MATRIX_WORK:,} cells compared)"
+            )
+
+
+def _check_jobs(count: int) -> None:
+    if count > MAX_MATRIX_JOBS:
+        raise MatrixTooLarge(
+            f"the matrix makes more than {MAX_MATRIX_JOBS} jobs, GitHub's limit per workflow run"
+        )
 
 
 @dataclass
@@ -137,6 +184,19 @@ class _Job:
     pins: dict[tuple[int, int, str, str, str], Pin] = field(default_factory=dict)
     links: list[Link] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
+    runs: dict[int, tuple[str, list[str], list[list[Word]]]] = field(default_factory=dict)
+    """Per ``run:`` node: its prepared text (see ``_prepare_run``)."""
+    parsed_runs: dict[tuple[int, tuple[Expansion, ...]], _RunParse] = field(default_factory=dict)
+    """Per ``run:`` node and values of its expressions: what it says (``_parse_run``)."""
+    steps: list[_Step] | None = None
+    """The job's steps, read once (``_read_steps``)."""
+    value_parts: dict[int, list[tuple[str, tuple[int, int], str, tuple[str, ...]]]] = field(
+        default_factory=dict
+    )
+    value_pins: dict[tuple[int, str, tuple[Expansion, ...]], list[Pin]] = field(
+        default_factory=dict
+    )
+    """Version inputs: their lines, and their pins per set of resolved values."""
 
 
 def _resolver(
@@ -185,32 +245,54 @@ def scan_workflow(path: str, text: str) -> FileScan:
     groups: list[PinGroup] = []
     top_env, top_pins = _env_block(path, get(root, "env"), "workflow env")
     pins += top_pins
+    scan_budget = _MAX_SCAN_CHARS
     for job_id, _, job in items(get(root, "jobs")):
         job_env, env_pins = _env_block(path, get(job, "env"), f"job {job_id} env")
         env = {**top_env, **job_env}
         state = _Job(path, lines, job_id, env)
         matrix = get(get(job, "strategy"), "matrix")
-        combos, matrix_reason = matrix_combinations(matrix)
+        try:
+            combos, matrix_reason = matrix_combinations(matrix)
+        except MatrixTooLarge as exc:
+            line, col = pos(matrix) if matrix is not None else (1, 1)
+            errors.append(ScanError(path, line, col, f"job {job_id}: {exc}"))
+            combos, matrix_reason = [{}], str(exc)
         matrix_pins = _matrix_pins(path, job_id, matrix)
         for p in env_pins:
             state.pins[(p.line, p.col, p.component, p.value, p.how)] = p
+        # Each combination rescans the whole job: the file's text scanned, over all jobs and
+        # combinations, is bounded, so a large job times a large matrix cannot run for minutes.
+        size = max(1, job.end_mark.index - job.start_mark.index)
+        scanned = min(len(combos), max(1, scan_budget // size))
+        if scanned < len(combos):
+            line, col = pos(matrix) if matrix is not None else pos(job)
+            errors.append(
+                ScanError(
+                    path,
+                    line,
+                    col,
+                    f"job {job_id}: only the first {scanned} of {len(combos)} matrix "
+                    f"combinations scanned (each rescans {size:,} characters of the job; at "
+                    f"most {_MAX_SCAN_CHARS:,} per file)",
+                )
+            )
+            combos = combos[:scanned]
+        scan_budget -= scanned * size
         for combo in combos:
             gid = f"ci:{path}:{job_id}"
             if combo:
                 gid += "[" + ", ".join(f"{k}={v.label()}" for k, v in combo.items()) + "]"
             env_used: set[str] = set()
             resolve = _resolver(combo, env, matrix_reason, env_used)
-            combo_pins, installs, images = _job_pins(state, job, resolve, gid, len(combos) > 1)
-            member = [p for node_id, p in matrix_pins if _in_combo(node_id, combo)]
-            for p in combo_pins:
+            job_found = _job_pins(state, job, resolve, gid, len(combos) > 1)
+            nodes = _combo_nodes(combo)
+            member = [p for node_id, p in matrix_pins if node_id in nodes]
+            every = [*job_found.pins, *job_found.container, *job_found.setup_python]
+            for p in every:
                 env_used.update(r.split("=", 1)[0] for r in p.resolved_from if "=" in r)
             # Workflow-level env pins join the jobs that read them (${{ env.X }} or $X).
             shared = [p for p in top_pins if p.context.rsplit(" ", 1)[-1] in env_used]
-            all_pins = tuple(dict.fromkeys([*shared, *env_pins, *member, *combo_pins]))
-            if all_pins or installs or images:
-                groups.append(
-                    PinGroup(gid, "ci", job_id, path, all_pins, tuple(installs), tuple(images))
-                )
+            groups += _groups(gid, job_id, path, [*shared, *env_pins, *member], job_found)
         pins += [p for _, p in matrix_pins]
         pins += list(state.pins.values())
         links += state.links
@@ -223,11 +305,56 @@ def scan_workflow(path: str, text: str) -> FileScan:
     )
 
 
-def _in_combo(node_id: int, combo: Combo) -> bool:
-    def walk(cell: _Cell) -> bool:
-        return id(cell.node) == node_id or any(walk(c) for _, c in cell.fields)
+def _groups(gid: str, job_id: str, path: str, common: list[Pin], found: _Found) -> list[PinGroup]:
+    """The environments of one job (combination).
 
-    return any(walk(c) for c in combo.values())
+    Usually one. A ``container:`` job that also runs setup-python has two interpreters: the
+    image's (its torch stays with it, group ``gid``) and setup-python's, which the steps'
+    installs use (group ``gid/setup-python``). setup-python steps under different ``if:``
+    conditions are alternatives: one group each, with the job's other pins."""
+    installs, images = tuple(found.installs), tuple(found.images)
+    steps = [*common, *found.pins]
+    conditions = list(dict.fromkeys(p.condition for p in found.setup_python))
+    alternatives = [
+        (cond, [p for p in found.setup_python if p.condition == cond]) for cond in conditions
+    ]
+    if len(alternatives) < 2:
+        alternatives = [(None, found.setup_python)]
+    out: list[PinGroup] = []
+    split = bool(found.container) and bool(found.setup_python)
+    if split:
+        out.append(PinGroup(gid, "ci", job_id, path, tuple(found.container), (), images))
+    for cond, setup in alternatives:
+        members = [*steps, *setup] if split else [*found.container, *steps, *setup]
+        group_id = gid + ("/setup-python" if split else "")
+        if cond is not None and len(alternatives) > 1:
+            group_id += f"[if: {cond}]"
+        pins = tuple(dict.fromkeys(members))
+        if pins or installs or (images and not split):
+            out.append(
+                PinGroup(group_id, "ci", job_id, path, pins, installs, () if split else images)
+            )
+    return out
+
+
+def _as_read(node: Node, text: str) -> tuple[str, tuple[str, ...]]:
+    """The value a workflow really gets for ``text`` and, when YAML changes it, a note saying
+    so (``python-version: 3.10`` is the number 3.1)."""
+    number = yaml_number(node)
+    if number is None:
+        return text, ()
+    return number, (f"{YAML_NUMBER} {text} reads as {number}: quote it ('{text}')",)
+
+
+def _combo_nodes(combo: Combo) -> set[int]:
+    """The ids of every YAML node a combination's values come from."""
+    out: set[int] = set()
+    todo = list(combo.values())
+    while todo:
+        cell = todo.pop()
+        out.add(id(cell.node))
+        todo += [c for _, c in cell.fields]
+    return out
 
 
 def _env_block(path: str, node: Node | None, context: str) -> tuple[dict[str, str], list[Pin]]:
@@ -237,12 +364,13 @@ def _env_block(path: str, node: Node | None, context: str) -> tuple[dict[str, st
         text = scalar(value)
         if text is None:
             continue
-        env[key] = text
+        read, notes = _as_read(value, text)
+        env[key] = read
         component = component_for_name(key)
         if component is None:
             continue
-        d = _classify(component, text)
-        pins.append(_pin(path, value, d, f"{context} {key}", text))
+        d = _classify(component, read)
+        pins.append(_pin(path, value, d, f"{context} {key}", text, notes))
     return env, pins
 
 
@@ -295,7 +423,8 @@ def _matrix_pins(path: str, job_id: str, matrix: Node | None) -> list[tuple[int,
         text = scalar(node)
         if component is None or text is None:
             return
-        out.append((id(node), _pin(path, node, _classify(component, text), ctx, text)))
+        value, notes = _as_read(node, text)
+        out.append((id(node), _pin(path, node, _classify(component, value), ctx, text, notes)))
 
     for key, _, value in items(matrix):
         if key in {"include", "exclude"}:
@@ -308,24 +437,39 @@ def _matrix_pins(path: str, job_id: str, matrix: Node | None) -> list[tuple[int,
     return out
 
 
+@dataclass
+class _Found:
+    """What one job (one matrix combination) pins, by where it applies: ``container`` pins
+    describe the ``container:`` image's own interpreter; ``setup_python`` pins an interpreter
+    setup-python installs (each with its step's ``if:``); ``pins`` everything else."""
+
+    pins: list[Pin] = field(default_factory=list)
+    container: list[Pin] = field(default_factory=list)
+    setup_python: list[Pin] = field(default_factory=list)
+    installs: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+
+
 def _job_pins(
     state: _Job,
     job: Node,
     resolve: Callable[[str], Expansion],
     gid: str,
     per_combo: bool,
-) -> tuple[list[Pin], list[str], list[str]]:
+) -> _Found:
     path, job_id = state.path, state.job_id
-    found: list[Pin] = []
-    installs: list[str] = []
-    images: list[str] = []
+    out = _Found()
+    found = out.pins
+    installs = out.installs
+    images = out.images
+    into = out.pins
 
     def keep(p: Pin) -> None:
         if per_combo and p.resolved_from and any(r.startswith("matrix.") for r in p.resolved_from):
             p = replace(p, environment=gid)
         key = (p.line, p.col, p.component, p.value, p.how)
         p = state.pins.setdefault(key, p)
-        found.append(p)
+        into.append(p)
 
     def image(node: Node, ctx: str) -> None:
         raw = scalar(node)
@@ -354,7 +498,9 @@ def _job_pins(
     container = get(job, "container")
     container_image = get(container, "image") if scalar(container) is None else container
     if container_image is not None:
+        into = out.container
         image(container_image, f"job {job_id} container")
+        into = found
     for name, _, svc in items(get(job, "services")):
         node = get(svc, "image")
         if node is not None:
@@ -374,54 +520,123 @@ def _job_pins(
             for m in rx.finditer(exp.text.lower()):
                 d = classify_value("cuda", m.group(1))
                 keep(_pin(path, label, d, f"job {job_id} runs-on", raw, exp.used))
-    for index, step in enumerate(seq(get(job, "steps"))):
-        step_name = scalar(get(step, "name")) or scalar(get(step, "id")) or f"#{index + 1}"
-        ctx = f"job {job_id} step {step_name}"
-        uses = scalar(get(step, "uses")) or ""
-        with_node = get(step, "with")
-        if re.search(r"(^|/)env-verify(@|/|$)", uses):
+    if state.steps is None:
+        state.steps = _read_steps(job_id, job)
+    for step in state.steps:
+        ctx, uses, with_node, run = step.ctx, step.uses, step.with_node, step.run
+        if step.env_verify:
             for key, _, value in items(with_node):
                 component = component_for_name(key)
                 if component is None or scalar(value) is None:
                     continue
-                _value_pins(
-                    path, value, component, f"{ctx} env-verify {key}", resolve, keep, state.lines
-                )
+                _value_pins(state, value, component, f"{ctx} env-verify {key}", resolve, keep)
         else:
             pv = get(with_node, "python-version")
             if pv is not None:
-                _value_pins(path, pv, "python", f"{ctx} python-version", resolve, keep, state.lines)
+                condition = step.condition
+                before = len(found)
+                _value_pins(state, pv, "python", f"{ctx} python-version", resolve, keep)
+                # setup-python's interpreter: kept apart from the job's other pins (see _groups).
+                added = [
+                    replace(p, condition=condition) if condition else p for p in found[before:]
+                ]
+                for p in added:
+                    state.pins[(p.line, p.col, p.component, p.value, p.how)] = p
+                del found[before:]
+                out.setup_python += added
+        if uses.startswith("./"):
+            _uses_local(state, uses, step.node, gid)
         if uses.startswith("docker/build-push-action"):
             _build_push(state, with_node, resolve, gid)
-        run = get(step, "run")
-        if run is not None and scalar(run) is not None:
+        if run is not None:
             _run_step(state, run, ctx, resolve, keep, installs, gid)
-    return found, installs, images
+    return out
+
+
+@dataclass(frozen=True)
+class _Step:
+    """A step's fields, read once per job whatever the number of matrix combinations."""
+
+    node: Node
+    ctx: str
+    uses: str
+    with_node: Node | None
+    run: Node | None
+    condition: str | None
+    env_verify: bool
+
+
+def _read_steps(job_id: str, job: Node) -> list[_Step]:
+    out: list[_Step] = []
+    for index, step in enumerate(seq(get(job, "steps"))):
+        name = scalar(get(step, "name")) or scalar(get(step, "id")) or f"#{index + 1}"
+        uses = scalar(get(step, "uses")) or ""
+        run = get(step, "run")
+        out.append(
+            _Step(
+                step,
+                f"job {job_id} step {name}",
+                uses,
+                get(step, "with"),
+                run if run is not None and scalar(run) is not None else None,
+                scalar(get(step, "if")),
+                re.search(r"(^|/)env-verify(@|/|$)", uses) is not None,
+            )
+        )
+    return out
+
+
+def _uses_local(state: _Job, uses: str, step: Node, gid: str) -> None:
+    """``uses: ./.github/actions/setup``: the job runs that composite action's steps."""
+    where = _repo_path(uses.split("@", 1)[0])
+    line = pos(get(step, "uses") or step)[0]
+    state.links.append(Link("uses", state.path, f"{where}/action.yml", line, context=gid))
 
 
 def _value_pins(
-    path: str,
+    state: _Job,
     node: Node,
     component: Any,
     ctx: str,
     resolve: Callable[[str], Expansion],
     keep: Callable[[Pin], None],
-    lines: list[str],
 ) -> None:
+    """Pins of a version input (one per line of its value); the pins of one set of resolved
+    values are built once and shared by the matrix combinations that give those values."""
+    parts = state.value_parts.get(id(node))
+    if parts is None:
+        parts = state.value_parts[id(node)] = _value_parts(state, node)
+    values = tuple(resolve(read) for _, _, read, _ in parts)
+    key = (id(node), ctx, values)
+    pins = state.value_pins.get(key)
+    if pins is None:
+        pins = []
+        for (value, at, _, notes), exp in zip(parts, values, strict=True):
+            if exp.ok:
+                d = classify_value(component, exp.text)
+            else:
+                d = Decoded(component, value, "unresolved", reason="; ".join(exp.unresolved))
+            pins.append(_pin(state.path, node, d, ctx, value, (*notes, *exp.used), at=at))
+        state.value_pins[key] = pins
+    for pin in pins:
+        keep(pin)
+
+
+def _value_parts(
+    state: _Job, node: Node
+) -> list[tuple[str, tuple[int, int], str, tuple[str, ...]]]:
+    """(text, position, text as YAML gives it, notes) of each non-empty line of a value."""
     raw = scalar(node) or ""
     offset = 0
+    out = []
     for part in raw.splitlines() or [raw]:
         value = part.strip()
-        at = offset_pos(node, lines, offset + (len(part) - len(part.lstrip())))
+        at = offset_pos(node, state.lines, offset + (len(part) - len(part.lstrip())))
         offset += len(part) + 1
-        if not value:
-            continue
-        exp = resolve(value)
-        if exp.ok:
-            d = classify_value(component, exp.text)
-        else:
-            d = Decoded(component, value, "unresolved", reason="; ".join(exp.unresolved))
-        keep(_pin(path, node, d, ctx, value, exp.used, at=at))
+        if value:
+            read, notes = _as_read(node, value)
+            out.append((value, at, read, notes))
+    return out
 
 
 def _build_push(
@@ -487,23 +702,20 @@ def _run_step(
     installs: list[str],
     gid: str,
 ) -> None:
-    raw = scalar(run) or ""
-    exprs: list[str] = []
-
-    def hold(m: re.Match[str]) -> str:
-        exprs.append(m.group(0))
-        token = f"$@E{len(exprs) - 1}"
-        return token + "_" * max(0, len(m.group(0)) - len(token))
-
-    # Same-length placeholders keep every word's offset (and so its column) intact.
-    text = _EXPR.sub(hold, raw)
+    prepared = state.runs.get(id(run))
+    if prepared is None:
+        prepared = state.runs[id(run)] = _prepare_run(scalar(run) or "")
+    text, exprs, docker_commands = prepared
+    # A matrix combination changes a step only through the expressions it holds: the scan of
+    # the step is shared by every combination that gives them the same values.
+    values = tuple(resolve(e) for e in exprs)
 
     def word_expand(word: str) -> Expansion:
         unresolved: list[str] = []
         used: list[str] = []
 
         def back(m: re.Match[str]) -> str:
-            exp = resolve(exprs[int(m.group(1))])
+            exp = values[int(m.group(1))]
             unresolved.extend(exp.unresolved)
             used.extend(exp.used)
             return exp.text
@@ -516,30 +728,81 @@ def _run_step(
         )
         return Expansion(shell.text, (*unresolved, *shell.unresolved), (*used, *shell.used))
 
-    result = scan_shell(text, expand=word_expand)
-    for sp in result.pins:
-        at = offset_pos(run, state.lines, sp.offset)
-        keep(
-            _pin(
-                state.path,
-                run,
-                sp.decoded,
-                ctx,
-                sp.raw,
-                sp.resolved + ((sp.note,) if sp.note else ()),
-                at=at,
-            )
-        )
-    for off, message in result.errors:
-        line, col = offset_pos(run, state.lines, off)
-        state.errors.append(ScanError(state.path, line, col, message))
-    for ref in result.files:
-        line, _ = offset_pos(run, state.lines, ref.offset)
-        target = _repo_path(_PLACEHOLDER.sub("*", ref.path))
+    key = (id(run), values)
+    parsed = state.parsed_runs.get(key)
+    if parsed is None:
+        parsed = state.parsed_runs[key] = _parse_run(state, run, ctx, text, word_expand)
+        state.errors += parsed.errors
+    for pin in parsed.pins:
+        keep(pin)
+    for line, target, kind, extras in parsed.files:
+        if kind == "project":
+            link = Link("project", state.path, target, line, context=gid, extras=extras)
+            state.links.append(link)
+            continue
         installs.append(target)
         state.links.append(Link("installs", state.path, target, line, context=gid))
-    for command in split_words(text):
+    for command in docker_commands:
         _docker_build(state, command, word_expand, run, gid)
+
+
+@dataclass(frozen=True)
+class _RunParse:
+    """What a ``run:`` step says for one set of values of its expressions (shared by every
+    matrix combination that gives them those values)."""
+
+    pins: tuple[Pin, ...]
+    errors: tuple[ScanError, ...]
+    files: tuple[tuple[int, str, str, tuple[str, ...]], ...]
+    """(line, repository path, kind, extras) of each file the step installs or runs."""
+
+
+def _parse_run(
+    state: _Job, run: Node, ctx: str, text: str, word_expand: Callable[[str], Expansion]
+) -> _RunParse:
+    result = scan_shell(text, expand=word_expand)
+    pins = tuple(
+        _pin(
+            state.path,
+            run,
+            sp.decoded,
+            ctx,
+            sp.raw,
+            sp.resolved + ((sp.note,) if sp.note else ()),
+            at=offset_pos(run, state.lines, sp.offset),
+        )
+        for sp in result.pins
+    )
+    errors = tuple(
+        ScanError(state.path, *offset_pos(run, state.lines, off), message)
+        for off, message in result.errors
+    )
+    files = tuple(
+        (
+            offset_pos(run, state.lines, ref.offset)[0],
+            _repo_path(_PLACEHOLDER.sub("*", ref.path)),
+            ref.kind,
+            ref.extras,
+        )
+        for ref in result.files
+    )
+    return _RunParse(pins, errors, files)
+
+
+def _prepare_run(raw: str) -> tuple[str, list[str], list[list[Word]]]:
+    """A ``run:`` text with each ``${{ }}`` replaced by a same-length placeholder (so every
+    word keeps its offset, and so its column), the expressions, and its ``docker`` commands;
+    done once per step, whatever the number of matrix combinations."""
+    exprs: list[str] = []
+
+    def hold(m: re.Match[str]) -> str:
+        exprs.append(m.group(0))
+        token = f"$@E{len(exprs) - 1}"
+        return token + "_" * max(0, len(m.group(0)) - len(token))
+
+    text = _EXPR.sub(hold, raw)
+    docker = [c for c in split_words(text) if c[0].text == "docker" or "$" in c[0].text]
+    return text, exprs, docker
 
 
 def _docker_build(
@@ -589,3 +852,46 @@ def _docker_build(
         i += step
     at_line, _ = offset_pos(run, state.lines, command[0].offset)
     _add_build(state, gid, at_line, context, file or None, tags, args, target)
+
+
+def scan_action(path: str, text: str) -> FileScan:
+    """A local composite action (``.github/actions/<name>/action.yml``): its steps read like a
+    job's. ``${{ inputs.x }}`` resolves to the input's default; the jobs that use the action
+    get its pins (``uses`` links, joined in ``scan_repo``)."""
+    root = compose_mapping(path, text)
+    if isinstance(root, FileScan):
+        return root
+    runs = get(root, "runs")
+    if runs is None or scalar(get(runs, "using")) != "composite":
+        return FileScan()
+    defaults = {
+        key: scalar(get(spec, "default")) or "" for key, _, spec in items(get(root, "inputs"))
+    }
+    state = _Job(path, text.splitlines(), "action", {})
+    gid = f"action:{path}"
+
+    def resolve(value: str) -> Expansion:
+        unresolved: list[str] = []
+        used: list[str] = []
+
+        def sub(m: re.Match[str]) -> str:
+            mi = re.fullmatch(r"inputs\.([\w-]+)", m.group(1))
+            if mi is not None and mi.group(1) in defaults and "${{" not in defaults[mi.group(1)]:
+                used.append(f"input {mi.group(1)} default={defaults[mi.group(1)]}")
+                return defaults[mi.group(1)]
+            unresolved.append(f"expression ${{{{ {m.group(1)} }}}} cannot be resolved statically")
+            return m.group(0)
+
+        return Expansion(_EXPR.sub(sub, value), tuple(unresolved), tuple(used))
+
+    found = _job_pins(state, runs, resolve, gid, per_combo=False)
+    pins = [replace(p, source="action") for p in state.pins.values()]
+    by_key = {(p.line, p.col, p.component, p.value, p.how): p for p in pins}
+    members = [
+        by_key[(p.line, p.col, p.component, p.value, p.how)]
+        for p in (*found.pins, *found.setup_python)
+    ]
+    group = PinGroup(gid, "ci", path, path, tuple(dict.fromkeys(members)), tuple(found.installs))
+    return FileScan(
+        pins=tuple(pins), links=tuple(state.links), errors=tuple(state.errors), groups=(group,)
+    )

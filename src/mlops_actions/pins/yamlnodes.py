@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import replace
-from typing import Any
 
 import yaml
 
+from mlops_actions.parse import compose_yaml
 from mlops_actions.pins.model import FileScan, Link, Pin, PinGroup, ScanError, Source
-from mlops_actions.pins.values import Decoded, decode_conda_spec, decode_image, pin_from
-
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from mlops_actions.pins.values import (
+    PYTORCH_CHANNEL,
+    Decoded,
+    decode_conda_spec,
+    decode_image,
+    from_pytorch_channel,
+    pin_from,
+)
 
 Node = yaml.Node
 
@@ -20,15 +25,15 @@ Node = yaml.Node
 def compose(path: str, text: str) -> Node | ScanError | None:
     """The document's root node, a ScanError for invalid YAML, None for an empty file."""
     try:
-        node: Node | None = yaml.compose(text, Loader=_Loader)
-        return node
+        return compose_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         col = mark.column + 1 if mark else 1
         return ScanError(path, line, col, f"invalid YAML: {exc.problem or exc}")
     except yaml.YAMLError as exc:
-        return ScanError(path, 1, 1, f"invalid YAML: {exc}")
+        first = str(exc).splitlines()[0] if str(exc) else "unreadable"
+        return ScanError(path, 1, 1, f"invalid YAML: {first}")
 
 
 def compose_mapping(path: str, text: str) -> yaml.MappingNode | FileScan:
@@ -64,6 +69,24 @@ def seq(node: Node | None) -> list[Node]:
 
 def scalar(node: Node | None) -> str | None:
     return str(node.value) if isinstance(node, yaml.ScalarNode) else None
+
+
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+
+
+def yaml_number(node: Node | None) -> str | None:
+    """What a consumer of the parsed YAML sees for an unquoted number whose text changes when
+    read as one: ``3.10`` → ``3.1``, ``12.0`` → ``12`` (GitHub turns the number back into text
+    this way, setup-python issues #662 and #198); None for anything else."""
+    if not isinstance(node, yaml.ScalarNode) or node.style or node.tag != _FLOAT_TAG:
+        return None
+    try:
+        number = float(str(node.value).replace("_", ""))
+    except ValueError:
+        return None
+    text = repr(number)
+    text = text.removesuffix(".0")
+    return text if text != node.value else None
 
 
 def pos(node: Node) -> tuple[int, int]:
@@ -140,6 +163,7 @@ def scan_conda(path: str, text: str) -> FileScan:
     if isinstance(root, FileScan):
         return root
     name = scalar(get(root, "name")) or posixpath.basename(path)
+    channels = [c for c in (scalar(n) for n in seq(get(root, "channels"))) if c]
     pins: list[Pin] = []
     links: list[Link] = []
     errors: list[ScanError] = []
@@ -151,7 +175,8 @@ def scan_conda(path: str, text: str) -> FileScan:
                 line, col = pos(dep)
                 errors.append(ScanError(path, line, col, decoded))
             elif decoded is not None:
-                pins.append(pin_at(path, dep, decoded, "conda", f"conda env {name}"))
+                note = (PYTORCH_CHANNEL,) if from_pytorch_channel(spec, channels) else ()
+                pins.append(pin_at(path, dep, decoded, "conda", f"conda env {name}", None, note))
             continue
         pip_list = get(dep, "pip")
         if pip_list is None:

@@ -47,7 +47,8 @@ def _git(args: Sequence[str], cwd: Path, *, check_ref: str | None = None) -> str
     except FileNotFoundError:
         raise EnvironmentProblem(
             "git is not installed, and the change gate needs it to read the base ref",
-            fix="install git on the runner, or leave `base-ref` empty.",
+            fix="install git on the runner, or leave {input} empty.",
+            input="base-ref",
         ) from None
     if done.returncode != 0:
         raise subprocess.CalledProcessError(done.returncode, args, done.stdout, done.stderr)
@@ -61,7 +62,8 @@ def open_repo(path: Path) -> Repo:
     except subprocess.CalledProcessError:
         raise UsageError(
             f"{path} is not inside a git repository, so the base ref cannot be read",
-            fix="check out the repository with actions/checkout, or leave `base-ref` empty.",
+            fix="check out the repository with actions/checkout, or leave {input} empty.",
+            input="base-ref",
         ) from None
     return Repo(Path(top), prefix)
 

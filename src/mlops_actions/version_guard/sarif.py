@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlops_actions import __version__
+from mlops_actions.errors import with_fix
 from mlops_actions.version_guard.rules import RULES, Finding
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -58,7 +59,7 @@ def to_sarif(findings: Sequence[Finding], prefix: str = "") -> dict[str, Any]:
             "ruleId": f.rule_id,
             "ruleIndex": index[f.rule_id],
             "level": _LEVEL[f.severity],
-            "message": {"text": f"{f.message}. Fix: {f.fix}" if f.fix else f.message},
+            "message": {"text": with_fix(f.message, f.fix)},
         }
         if f.file:
             result["locations"] = [_location(path(f.file), f.line, f.col)]

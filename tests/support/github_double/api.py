@@ -637,6 +637,31 @@ def list_pulls(ctx: Ctx) -> Reply:
     return ctx.paginate(items, lambda i: ctx.render.pull(repo, i))
 
 
+@route("POST", R + "/pulls")
+def create_pull(ctx: Ctx) -> Reply:
+    """Open a pull request between two branches of the repository, refused as GitHub does:
+    a missing branch, nothing to merge, or an open pull request for the same head and base."""
+    repo = ctx.repo
+    title = require_str(ctx, "title", "PullRequest")
+    head = require_str(ctx, "head", "PullRequest").rpartition(":")[2]
+    base = require_str(ctx, "base", "PullRequest")
+    head_sha = repo.refs.get(f"refs/heads/{head}")
+    base_sha = repo.refs.get(f"refs/heads/{base}")
+    if head_sha is None or base_sha is None:
+        raise invalid("PullRequest", "head" if head_sha is None else "base")
+    if all(sha in repo.ancestors(base_sha) for sha in repo.ancestors(head_sha)):
+        raise ApiError(422, f"No commits between {base} and {head}")
+    for issue in repo.issues.values():
+        pull = issue.pull
+        if pull and issue.state == "open" and (pull.head_ref, pull.base_ref) == (head, base):
+            raise ApiError(422, f"A pull request already exists for {repo.owner}:{head}.")
+    issue = ctx.state.add_pull(
+        repo, title, head=head, base=base, user=ctx.actor, body=ctx.field("body")
+    )
+    out = ctx.render.pull(repo, issue)
+    return Reply(201, out, {"Location": out["url"]})
+
+
 @route("GET", R + "/pulls/{pull_number}")
 def get_pull(ctx: Ctx) -> Reply:
     repo = ctx.repo

@@ -184,7 +184,7 @@ class Renderer:
                 {
                     "network_count": 0,
                     "subscribers_count": 0,
-                    "allow_merge_commit": True,
+                    "allow_merge_commit": r.allow_merge_commit,
                     "allow_squash_merge": True,
                     "allow_rebase_merge": True,
                     "allow_auto_merge": False,
@@ -485,19 +485,23 @@ class Renderer:
 
     def branch(self, r: Repo, name: str, sha: str) -> Json:
         url = f"{self.repo_url(r)}/branches/{q(name)}"
+        linear = name in r.linear_history
+        protection: Json = {
+            "enabled": linear,
+            "required_status_checks": {
+                "enforcement_level": "off",
+                "contexts": [],
+                "checks": [],
+            },
+        }
+        if linear:
+            protection["required_linear_history"] = {"enabled": True}
         return {
             "name": name,
             "commit": self.commit(r, r.commits[sha]),
             "_links": {"self": url, "html": f"{self.html}/{r.full_name}/tree/{name}"},
-            "protected": False,
-            "protection": {
-                "enabled": False,
-                "required_status_checks": {
-                    "enforcement_level": "off",
-                    "contexts": [],
-                    "checks": [],
-                },
-            },
+            "protected": linear,
+            "protection": protection,
             "protection_url": f"{url}/protection",
         }
 

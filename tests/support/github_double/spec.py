@@ -36,6 +36,27 @@ def spec_path() -> Path:
     return _REPO_ROOT.parent / "shared" / "github-api" / "openapi.json"
 
 
+# Operations of GitHub's description that the shared subset lacks, copied unchanged from the
+# same npm package (see "source" in the file): only what is absent is added, nothing replaced.
+ADDITIONS = Path(__file__).with_name("description-additions.json")
+
+
+def add_operations(spec: dict[str, Any], additions: Path) -> list[str]:
+    extra = json.loads(additions.read_text(encoding="utf-8"))
+    notes: list[str] = []
+    for template, item in extra["paths"].items():
+        present = spec["paths"].setdefault(template, {})
+        for method, operation in item.items():
+            if method not in present:
+                present[method] = operation
+                notes.append(f"{method.upper()} {template} added from {extra['source']}")
+    for section, entries in extra["components"].items():
+        known = spec["components"].setdefault(section, {})
+        for name, value in entries.items():
+            known.setdefault(name, value)
+    return notes
+
+
 def apply_tool_workarounds(spec: dict[str, Any]) -> list[str]:
     """Adjust the parsed description, in memory only, for known openapi-core limitations.
 
@@ -159,7 +180,8 @@ def load_spec(path: Path | None = None) -> LoadedSpec:
                 f"the repository or set {ENV_VAR} to the file"
             )
         raw = json.loads(target.read_text(encoding="utf-8"))
-        notes = apply_tool_workarounds(raw)
+        notes = add_operations(raw, ADDITIONS)
+        notes += apply_tool_workarounds(raw)
         # The description itself is checked once here (about a second); requests are then
         # validated against the already-checked object.
         app = OpenAPI.from_dict(raw, config=_config())

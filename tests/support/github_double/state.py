@@ -178,6 +178,9 @@ class Repo:
     private: bool = False
     description: str | None = None
     fork: bool = False
+    allow_merge_commit: bool = True  # Settings → Pull Requests → Allow merge commits
+    # Branches whose protection requires a linear history (no merge commits).
+    linear_history: set[str] = field(default_factory=set)
     labels: dict[int, Label] = field(default_factory=dict)
     issues: dict[int, Issue] = field(default_factory=dict)
     comments: dict[int, Comment] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""gpu-monitor: run a command, sample every GPU while it runs, report how the GPUs were used."""

@@ -1,0 +1,172 @@
+"""VG002 torch-not-exact and VG010 policy: what deployable files must pin, and the stack the
+config declares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlops_actions.config import parse_config
+from mlops_actions.errors import ConfigError
+from mlops_actions.pins import Environment, Link, Pin, ScanResult, environments, scan_repo
+from mlops_actions.version_guard.rules import (
+    Settings,
+    evaluate,
+    settings_from_config,
+)
+from mlops_actions.version_guard.rules.roles import file_roles
+from tests.support.version_guard import at, of, run, scanned
+
+
+def test_vg002_ranges_in_deployable_files() -> None:
+    findings = run("vg-floating")
+    assert at(findings, "VG002") == {
+        ("requirements.txt", 1),
+        ("requirements.txt", 2),
+        ("docker/Dockerfile", 4),
+    }
+
+
+def test_vg002_library_pyproject_may_use_ranges() -> None:
+    assert ("pyproject.toml", 4) not in at(run("vg-floating"), "VG002")
+    assert at(run("vg-consistent"), "VG002") == set()
+
+
+def test_vg002_config_overrides_file_roles() -> None:
+    as_library = run("vg-floating", yaml_text="version-guard:\n  library: [requirements.txt]\n")
+    assert ("requirements.txt", 1) not in at(as_library, "VG002")
+    as_app = run("vg-floating", yaml_text="version-guard:\n  deployable: [pyproject.toml]\n")
+    assert ("pyproject.toml", 4) in at(as_app, "VG002")
+
+
+def test_vg002_fires_only_where_torch_is_deployed() -> None:
+    """vg-roles: an image and the files it installs are deployed; examples, docs, the list
+    setup.py reads as install_requires, a CI-only test list and a conda file nothing installs
+    are not."""
+    findings = run("vg-roles")
+    errors = {(f.file, f.line) for f in findings if f.rule_id == "VG002" and f.severity == "error"}
+    assert errors == {
+        ("docker/Dockerfile", 4),  # the image's own line
+        ("requirements/base.txt", 1),  # included by the file the image installs
+    }
+    quiet = {
+        "examples/finetune/requirements.txt",
+        "examples/finetune/Dockerfile",
+        "docs/requirements.txt",
+        "requirements/runtime.txt",
+        "requirements/test.txt",
+        "environment.yml",
+    }
+    assert not {f for f, _ in at(findings, "VG002")} & quiet
+    # the fixture really pins ranges in every quiet file
+    loose = {p.file for p in scanned("vg-roles").pins if p.how in {"range", "unpinned"}}
+    assert quiet - {"requirements/runtime.txt"} <= loose  # setup.py is not scanned
+
+
+def test_vg002_nightly_install_is_a_notice() -> None:
+    (nightly,) = of(run("vg-roles"), "VG002", "docker/nightly.Dockerfile", 3)
+    assert nightly.severity == "notice" and "nightly" in nightly.message
+
+
+def test_file_roles() -> None:
+    roles = file_roles(scanned("vg-roles"), Settings())
+    assert roles.deployable("docker/Dockerfile")
+    assert roles.deployable("requirements/base.txt")
+    assert not roles.deployable("requirements/test.txt")
+    assert not roles.deployable("examples/finetune/Dockerfile")
+    assert not roles.deployable("pyproject.toml")
+    named = file_roles(scanned("vg-roles"), Settings(deployable=("requirements/test.txt",)))
+    assert named.deployable("requirements/test.txt")
+
+
+def test_vg010_declared_versions() -> None:
+    findings = run("vg-consistent", yaml_text='environment:\n  torch: "2.5"\n  cuda: "12.4"\n')
+    lines = at(findings, "VG010")
+    assert ("requirements/train.txt", 4) in lines
+    assert ("docker/train.Dockerfile", 3) in lines
+    # matrix values are exempt, whatever they say
+    assert not any(f == ".github/workflows/train.yml" for f, _ in lines)
+    (req,) = [f for f in of(findings, "VG010", "requirements/train.txt", 4) if "torch" in f.message]
+    assert "torch: 2.5" in req.message and ".github/mlops.yml" in req.message
+
+
+def test_vg010_matching_policy_passes() -> None:
+    text = 'environment:\n  torch: ">=2.3,<2.5"\n  python: "3.11"\n'
+    assert at(run("vg-consistent", yaml_text=text), "VG010") == set()
+
+
+def test_vg010_bad_declaration_is_a_config_error_at_the_key() -> None:
+    with pytest.raises(ConfigError) as info:
+        settings_from_config(parse_config('environment:\n  torch: "two"\n', ".github/mlops.yml"))
+    assert info.value.line == 2 and "environment.torch" in info.value.message
+
+
+# --- VG021 version-is-a-number ------------------------------------------------------------
+
+
+def test_vg021_unquoted_python_version_is_reported_once() -> None:
+    findings = run("vg-constructs")
+    assert at(findings, "VG021") == {(".github/workflows/python-float.yml", 10)}
+    (finding,) = of(findings, "VG021", ".github/workflows/python-float.yml", 10)
+    assert finding.severity == "error" and "'3.10'" in finding.fix
+    assert "`3.10` is the YAML number 3.1" in finding.message
+    # The Python GitHub passes (3.1) is not checked again by the Python rules.
+    assert not {
+        f for f in findings if f.rule_id in {"VG006", "VG009"} and "float" in (f.file or "")
+    }
+    assert at(run("vg-consistent"), "VG021") == set()
+
+
+def test_files_setup_py_reads_are_metadata_not_deployed() -> None:
+    roles = file_roles(scanned("vg-scan-forms"), Settings())
+    assert "requirements/runtime.txt" in roles.metadata
+    assert not roles.deployable("requirements/runtime.txt")
+    assert not at(run("vg-scan-forms"), "VG002") & {("requirements/runtime.txt", 2)}
+
+
+def test_files_a_package_reads_as_metadata_are_not_deployed() -> None:
+    """The scanner links setup.py (or pyproject.toml) to the requirement files it reads; such a
+    file keeps its library ranges even when an image installs it too."""
+    runtime = Pin("requirements/runtime.txt", 1, 1, "torch", ">=2.1", "range", "requirements")
+    image = Pin("Dockerfile", 1, 6, "image", "python:3.12.7-slim", "exact", "dockerfile")
+    links = (
+        Link("installs", "Dockerfile", "requirements/runtime.txt", 3),
+        Link("includes", "setup.py", "requirements/runtime.txt", 4),
+    )
+    scan = ScanResult(".", ("Dockerfile", "requirements/runtime.txt"), (runtime, image), links, ())
+    roles = file_roles(scan, Settings())
+    assert not roles.deployable("requirements/runtime.txt")
+    assert roles.deployable("Dockerfile")
+    env = Environment("docker:Dockerfile", "docker", "Dockerfile", "docker", scan.files, scan.pins)
+    assert at(evaluate(scan, [env], Settings()), "VG002") == set()
+    without = ScanResult(".", scan.files, scan.pins, links[:1], ())
+    assert at(evaluate(without, [env], Settings()), "VG002") == {("requirements/runtime.txt", 1)}
+
+
+def test_vg002_a_range_with_floor_and_ceiling_is_a_warning(tmp_path: Path) -> None:
+    """vg-roles/requirements/deploy.txt: `torchvision>=0.19,<0.21` in a file an image installs
+    reads like install_requires; unbounded `>=` ranges stay errors."""
+    findings = run("vg-roles")
+    (bounded,) = of(findings, "VG002", "requirements/deploy.txt", 3)
+    # torch==2.4.1 in the same file decides it: a notice, and the fix names no floor.
+    assert bounded.severity == "notice" and "floor" not in bounded.fix
+    root = tmp_path / "repo"
+    (root / "docker").mkdir(parents=True)
+    (root / "docker" / "Dockerfile").write_text(
+        "FROM python:3.11.9-slim\nCOPY requirements.txt /r.txt\nRUN pip install -r /r.txt\n"
+    )
+    (root / "requirements.txt").write_text("torch>=2.4,<2.6\n")
+    scan = scan_repo(root)
+    (torch,) = of(evaluate(scan, environments(scan), Settings()), "VG002", "requirements.txt", 1)
+    assert torch.severity == "warning" and "bounded on both sides" in torch.message
+    assert {f.severity for f in of(findings, "VG002", "requirements/base.txt", 1)} == {"error"}
+
+
+def test_vg002_companions_beside_an_exact_torch_in_one_install_are_notices() -> None:
+    """`pip install torch==2.4.1 torchvision "torchaudio>=2.4"`: the resolver picks the
+    torchvision and torchaudio made for torch 2.4.1, so there is nothing to fix."""
+    findings = run("vg-roles")
+    line = [f for f in findings if (f.rule_id, f.file) == ("VG002", "docker/companion.Dockerfile")]
+    assert len(line) == 2 and {f.severity for f in line} == {"notice"}
+    assert all("torch 2.4.1 in the same install" in f.message for f in line)

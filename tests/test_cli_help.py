@@ -40,7 +40,7 @@ def test_command_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.EXIT_CODES in text
     assert "--json" in text and "print the report as JSON on stdout" in text
     assert "--debug" in text and "show debug lines and tracebacks" in text
-    assert "MODE" in text and "--no-check" not in text  # the negative flag is hidden
+    assert "MODE" in text
     assert "(repeatable)" in help_of(["env-verify", "--help"], capsys)
 
 

@@ -162,7 +162,7 @@ def test_tag_and_major_tag_plans_name_the_tag_and_commit() -> None:
     with pytest.raises(ReleaseRefused) as caught:
         plan_tag("v1.0.0", SHA, TagRef("v1.0.0", other))
     assert caught.value.one_line() == (
-        f"tag v1.0.0 exists at commit {other} but the release target is {SHA} Fix: release the "
+        f"tag v1.0.0 exists at commit {other} but the release target is {SHA}. Fix: release the "
         f"commit the tag names (`target: {other}`), or delete the tag if it was made by mistake "
         "and run again."
     )
@@ -213,7 +213,7 @@ def test_open_item_messages_exactly() -> None:
     assert item_list(items[:20]) == ", ".join(f"#{n}" for n in range(1, 21))
     assert item_list(items[:21]).endswith("#20 and 1 more")
     assert gate_error("v1.0", items[:1]).one_line() == (
-        "milestone 'v1.0' still has 1 open item (#1); nothing was tagged or released Fix: close "
+        "milestone 'v1.0' still has 1 open item (#1); nothing was tagged or released. Fix: close "
         "them or move them to another milestone, then close the milestone again (or set "
         "`open-items: warn` to release anyway)."
     )

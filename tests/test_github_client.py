@@ -325,7 +325,7 @@ def test_wait_too_long_names_the_time_to_retry() -> None:
     error = wait_too_long(61.4, 60.0, NOW)
     assert error.one_line() == (
         "GitHub's rate limit asks to wait 61s (until 2030-03-17 17:47:41 UTC), longer than the "
-        "60s this step waits Fix: re-run the job after 2030-03-17 17:47:41 UTC, or use a token "
+        "60s this step waits. Fix: re-run the job after 2030-03-17 17:47:41 UTC, or use a token "
         "with a higher rate limit."
     )
     assert error.exit_code == ExitCode.GITHUB
@@ -342,7 +342,7 @@ def test_options_from_the_workflow_context() -> None:
     with pytest.raises(UsageError) as caught:
         options_from_context({"MLOPS_ACTIONS_WRITE_INTERVAL": "fast"})
     assert caught.value.one_line() == (
-        "MLOPS_ACTIONS_WRITE_INTERVAL='fast' is not a number of seconds Fix: set it to a number "
+        "MLOPS_ACTIONS_WRITE_INTERVAL='fast' is not a number of seconds. Fix: set it to a number "
         "such as 1 or 0, or unset it."
     )
 
@@ -353,35 +353,35 @@ def test_options_from_the_workflow_context() -> None:
         (
             401,
             {"message": "Bad credentials"},
-            "x: the token was rejected (401 Bad credentials) Fix: pass a valid token (the default "
+            "x: the token was rejected (401 Bad credentials). Fix: pass a valid token (the default "
             "`${{ github.token }}` works inside workflows).",
             False,
         ),
         (
             404,
             {"message": "Resource not accessible by integration"},
-            "x: the token lacks permission (403 Resource not accessible by integration) Fix: add "
+            "x: the token lacks permission (403 Resource not accessible by integration). Fix: add "
             "`issues: write` to the workflow's or job's `permissions:`.",
             False,
         ),
         (
             404,
             {"message": "Not Found"},
-            "x: not found (404 Not Found) Fix: check the repository and names; a token without "
+            "x: not found (404 Not Found). Fix: check the repository and names; a token without "
             "`issues: write` also sees 404 for private repositories.",
             False,
         ),
         (
             422,
             {"message": "Validation Failed", "errors": [{"code": "already_exists"}, "bad"]},
-            "x: GitHub refused the request (422 Validation Failed: already_exists; bad) Fix: see "
+            "x: GitHub refused the request (422 Validation Failed: already_exists; bad). Fix: see "
             "the message; the request conflicts with existing data.",
             False,
         ),
         (
             502,
             "Bad Gateway",
-            "x: GitHub answered 502 Bad Gateway after retries Fix: re-run the job; if it "
+            "x: GitHub answered 502 Bad Gateway after retries. Fix: re-run the job; if it "
             "persists, check https://www.githubstatus.com.",
             True,
         ),
@@ -401,7 +401,7 @@ def test_an_exhausted_rate_limit_is_one_line() -> None:
     with pytest.raises(GitHubError) as caught, api_call("x", permission="issues: read"):
         raise RateLimitExceededException(403, {"message": "API rate limit exceeded"}, {})
     assert caught.value.one_line() == (
-        "x: GitHub rate limit exhausted (API rate limit exceeded) Fix: re-run later or use a "
+        "x: GitHub rate limit exhausted (API rate limit exceeded). Fix: re-run later or use a "
         "token with a higher limit."
     )
 
@@ -477,8 +477,8 @@ def test_split_repository_says_how_to_fix_it() -> None:
     with pytest.raises(UsageError) as caught:
         split_repository("acme")
     assert caught.value.one_line() == (
-        "repository 'acme' is not of the form owner/name Fix: pass `repository: owner/name` "
-        "(default: the workflow's repository)."
+        "input `repository`: 'acme' is not of the form owner/name. Fix: give input `repository` "
+        "as owner/name (default: the workflow's repository)."
     )
 
 

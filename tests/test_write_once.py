@@ -126,7 +126,7 @@ def test_late_answered_label_create_and_update_happen_once(scenario: Scenario) -
     scenario.double.faults.late(method="POST", path=f"/repos/{REPO}/labels")
     scenario.double.faults.late(method="PATCH", path=f"/repos/{REPO}/labels/*")
 
-    result = scenario.run("sync", "--dry-run", "false")
+    result = scenario.run("sync", "--no-dry-run")
 
     assert result.code == 0, result.log
     posts = scenario.double.log.matching("POST", f"/repos/{REPO}/labels")

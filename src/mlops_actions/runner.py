@@ -53,19 +53,6 @@ def escape_property(value: str) -> str:
     return escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
-# Characters that Markdown (GitHub's flavour: tables, inline HTML, mentions) gives a meaning
-# inside a line; `.`, `-`, `+` and `:` matter only at a line's start, which a cell never is.
-_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()<>#!|~&@")
-
-
-def markdown_text(value: str) -> str:
-    """``value`` as literal text in one line of Markdown (a table cell, a list item): every
-    character Markdown gives a meaning is backslash-escaped and line breaks become spaces, so
-    untrusted text cannot add links, mentions, HTML, table cells or lines."""
-    one_line = " ".join(value.replace("\r", "\n").split("\n"))
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in one_line)
-
-
 def format_annotation(annotation: Annotation) -> str:
     props: list[tuple[str, object]] = [
         ("file", annotation.file),

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mlops_actions.label_dispatch.model import STATUSES
-from mlops_actions.runner import markdown_text
+from mlops_actions.markdown import cell
 
 MARKER = "<!-- mlops-actions:label-dispatch -->"
 STATE_OPEN = "<!-- mlops-actions:label-dispatch:state "
@@ -188,8 +188,8 @@ def render_comment(state: MarkerState, valid: Mapping[str, Sequence[str]]) -> st
             parts.append(f"\n{run.summary}")
         if run.metrics:
             parts.append("\n| metric | value |\n| --- | --- |")
-            # Keys and values come from the PR's metrics file: literal text, never Markdown.
-            parts.extend(f"| {markdown_text(k)} | {markdown_text(v)} |" for k, v in run.metrics)
+            # Rows are stored as table cells (flatten_metrics, gpu_rows): literal text.
+            parts.extend(f"| {k} | {v} |" for k, v in run.metrics)
     parts.append(f"\n{STATE_OPEN}{encode_state(state)}{STATE_CLOSE}")
     return "\n".join(parts) + "\n"
 
@@ -239,7 +239,8 @@ def flatten_metrics(data: Any, limit: int, prefix: str = "") -> tuple[tuple[str,
             rows.append((key, str(value)[:200]))
 
     walk(data, prefix)
-    return tuple(rows)
+    # Keys and values come from the PR's metrics file: table cells, literal text.
+    return tuple((cell(k), cell(v)) for k, v in rows)
 
 
 def with_run(state: MarkerState, run: RunStatus) -> MarkerState:

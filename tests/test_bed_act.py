@@ -47,6 +47,9 @@ runs:
       shell: bash
       run: |
         echo "::error file=src/app.py,line=7,title=Broken::nothing works"
+        # act (0.2.89) on a host runner sometimes loses the output of a step that ends within
+        # a few milliseconds of starting (seen on fresh clones): give its reader a moment.
+        sleep 0.5
         exit 3
 """
 

@@ -6,6 +6,7 @@ from unittest import mock
 
 from mlops_actions.pins import shell, workflow
 from mlops_actions.pins.dockerfile import scan_dockerfile
+from mlops_actions.pins.matrix import MAX_MATRIX_JOBS
 from mlops_actions.pins.model import Pin
 from mlops_actions.pins.values import (
     PYTORCH_CHANNEL,
@@ -14,7 +15,7 @@ from mlops_actions.pins.values import (
     decode_image,
     decode_requirement,
 )
-from mlops_actions.pins.workflow import MAX_MATRIX_JOBS, scan_workflow
+from mlops_actions.pins.workflow import scan_workflow
 from tests.support.version_guard import REPOS, scanned
 
 FIXTURE = REPOS / "vg-constructs"

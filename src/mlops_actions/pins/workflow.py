@@ -10,8 +10,6 @@ other expression is reported unresolved.
 
 from __future__ import annotations
 
-import itertools
-import json
 import posixpath
 import re
 from collections.abc import Callable, Mapping
@@ -21,6 +19,11 @@ from typing import Any
 import yaml
 
 from mlops_actions.pins.expand import Expansion, expand
+from mlops_actions.pins.matrix import (
+    Combo,
+    MatrixTooLarge,
+    matrix_combinations,
+)
 from mlops_actions.pins.model import FileScan, Link, Pin, PinGroup, ScanError
 from mlops_actions.pins.shell import Word, scan_shell, split_words
 from mlops_actions.pins.values import (
@@ -49,130 +52,9 @@ _RUNNER_CU = re.compile(r"(?:^|[-_.])(cu\d{3})(?=$|[-_.])")
 _RUNNER_CUDA = re.compile(r"(?:^|[-_.])cuda[-_]?(\d+\.\d+)(?=$|[-_])")
 
 
-@dataclass(frozen=True)
-class _Cell:
-    """One matrix value: a scalar (``text``) or a mapping of cells, with its node."""
-
-    node: Node
-    text: str | None
-    fields: tuple[tuple[str, _Cell], ...] = ()
-
-    def lookup(self, path: list[str]) -> _Cell | None:
-        if not path:
-            return self
-        for k, v in self.fields:
-            if k == path[0]:
-                return v.lookup(path[1:])
-        return None
-
-    def label(self) -> str:
-        if self.text is not None:
-            return self.text
-        return json.dumps({k: v.label() for k, v in self.fields}, separators=(",", ":"))
-
-
-Combo = dict[str, _Cell]
-
-
-def _cell(node: Node) -> _Cell:
-    if isinstance(node, yaml.MappingNode):
-        return _Cell(node, None, tuple((k, _cell(v)) for k, _, v in items(node)))
-    if isinstance(node, yaml.SequenceNode):
-        return _Cell(node, json.dumps([scalar(n) for n in node.value]))
-    return _Cell(node, yaml_number(node) or scalar(node) or "")
-
-
-def _same(a: _Cell, b: _Cell) -> bool:
-    return a.label() == b.label()
-
-
-MAX_MATRIX_JOBS = 256
-"""GitHub runs at most 256 jobs per matrix; a larger one is refused, not expanded."""
-
-_MATRIX_WORK = 1_000_000
-"""Cells a matrix expansion may touch (combinations built, exclude and include entries
-compared): a bound on the time a hostile matrix can take whatever its shape."""
-
-
 _MAX_SCAN_CHARS = 1_000_000
 """Characters of job text a workflow's scan goes through, each matrix combination rescanning its
 job (256 combinations of a 3,900-character job)."""
-
-
-class MatrixTooLarge(ValueError):
-    """A matrix past GitHub's job limit or the expansion budget; the message says which."""
-
-
-def matrix_combinations(matrix: Node | None) -> tuple[list[Combo], str | None]:
-    """Expand a matrix like GitHub: product of the keys, ``exclude`` removed, then ``include``
-    entries merged into every combination whose original values they do not overwrite, or
-    added as new combinations. Returns the combinations and, if the matrix is an expression, a
-    reason it cannot be expanded. The product is walked lazily: raises ``MatrixTooLarge`` as
-    soon as more than ``MAX_MATRIX_JOBS`` combinations survive or the work budget is spent."""
-    if matrix is None:
-        return [{}], None
-    if not isinstance(matrix, yaml.MappingNode):
-        return [{}], f"matrix {scalar(matrix)!r} is an expression"
-    keys: list[tuple[str, list[_Cell]]] = []
-    include: list[Combo] = []
-    exclude: list[Combo] = []
-    unresolved: str | None = None
-    for key, _, value in items(matrix):
-        if key in {"include", "exclude"}:
-            entries = [{k: _cell(v) for k, _, v in items(e)} for e in seq(value)]
-            (include if key == "include" else exclude).extend(entries)
-            continue
-        if isinstance(value, yaml.SequenceNode):
-            keys.append((key, [_cell(v) for v in value.value]))
-        else:
-            unresolved = f"matrix.{key} is an expression ({scalar(value)!r})"
-    budget = _Budget()
-    names = [k for k, _ in keys]
-    # An exclude entry removes every combination holding all of its (key, value) pairs.
-    excluded = [frozenset((k, v.label()) for k, v in e.items()) for e in exclude]
-    exclude_cost = sum(len(e) for e in excluded)
-    labelled = [[(cell, (key, cell.label())) for cell in cells] for key, cells in keys]
-    combos: list[Combo] = []
-    if keys:
-        for values in itertools.product(*labelled):
-            budget.spend(len(values) + exclude_cost)
-            pairs = frozenset(pair for _, pair in values)
-            if any(e <= pairs for e in excluded):
-                continue
-            combos.append(dict(zip(names, (cell for cell, _ in values), strict=True)))
-            _check_jobs(len(combos))
-    original = set(names)
-    base_len = len(combos)
-    for entry in include:
-        budget.spend(1 + base_len * len(entry))
-        matched = False
-        for c in combos[:base_len]:
-            if all(k not in original or _same(c[k], v) for k, v in entry.items() if k in c):
-                c.update({k: v for k, v in entry.items() if k not in original or k not in c})
-                matched = True
-        if not matched:
-            combos.append(dict(entry))
-            _check_jobs(len(combos))
-    return (combos or [{}]), unresolved
-
-
-class _Budget:
-    def __init__(self) -> None:
-        self.left = _MATRIX_WORK
-
-    def spend(self, cells: int) -> None:
-        self.left -= cells
-        if self.left < 0:
-            raise MatrixTooLarge(
-                f"the matrix is too large to expand (over {_MATRIX_WORK:,} cells compared)"
-            )
-
-
-def _check_jobs(count: int) -> None:
-    if count > MAX_MATRIX_JOBS:
-        raise MatrixTooLarge(
-            f"the matrix makes more than {MAX_MATRIX_JOBS} jobs, GitHub's limit per workflow run"
-        )
 
 
 @dataclass

@@ -178,5 +178,9 @@ def test_the_jobs_hold_the_shape_the_gate_relies_on() -> None:
         assert "secrets." not in str(s.get("env", {}))
     command = next(s for s in jobs["work"]["steps"] if s.get("id") == "command")
     assert command["env"] == {"COMMAND": "${{ inputs.command }}"}
+    # Under gpu-monitor too: the command reaches the action as data, not as an expression.
+    gpu = next(s for s in jobs["work"]["steps"] if s.get("id") == "gpu")
+    assert gpu["env"] == {"COMMAND": "${{ inputs.command }}"}
+    assert "${{" not in gpu["with"]["run"]
     assert "actions-ref" in data[True]["workflow_call"]["inputs"]
     assert data[True]["workflow_call"]["inputs"]["actions-ref"]["default"] == ""

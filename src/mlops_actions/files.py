@@ -77,9 +77,27 @@ class DataFileError(UsageError):
     large or not UTF-8. ``file`` and ``line`` say where; scanners turn it into a finding."""
 
 
-def read_data_file(root: Path, rel: str, *, limit: int = MAX_DATA_BYTES) -> str:
+# O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore it.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def read_data_file(
+    root: Path, rel: str, *, limit: int = MAX_DATA_BYTES, walked: bool = False
+) -> str:
     """The text of ``root/rel``, a repository file read as data. Raises ``DataFileError``
-    (never ``OSError``) naming ``rel`` (never where a link points) and the fix."""
+    (never ``OSError``) naming ``rel`` (never where a link points) and the fix.
+
+    ``walked``: a directory walk of ``root`` that follows no link found ``rel`` as a plain
+    file, so the path cannot leave the tree and resolving it again (an ``lstat`` per
+    component) is skipped; the open follows no link, and a link put there since the walk is
+    resolved and checked like any other path."""
+    if walked and _NO_FOLLOW:
+        try:
+            fd = os.open(os.path.join(root, rel), _OPEN_FLAGS | _NO_FOLLOW)
+        except OSError:
+            return read_data_file(root, rel, limit=limit)
+        return _read_open(fd, rel, limit)
     root_real = os.path.realpath(root)
     real = os.path.realpath(os.path.join(root, rel))
     if real != root_real and not real.startswith(root_real.rstrip(os.sep) + os.sep):
@@ -89,14 +107,18 @@ def read_data_file(root: Path, rel: str, *, limit: int = MAX_DATA_BYTES) -> str:
             file=rel,
         )
     try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore it.
-        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(real, _OPEN_FLAGS)
     except OSError as exc:
         raise DataFileError(
             f"cannot read: {exc.strerror or exc}",
             fix="make it a readable file, or exclude it.",
             file=rel,
         ) from None
+    return _read_open(fd, rel, limit)
+
+
+def _read_open(fd: int, rel: str, limit: int) -> str:
+    """Read an opened repository file (closing it): a regular file within the size limit."""
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

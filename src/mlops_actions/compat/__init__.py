@@ -491,6 +491,7 @@ def expected_nccl(torch_version: str, cuda_version: str) -> str | None:
     return _variant_value(rel.nccl, cuda_version)
 
 
+@lru_cache(maxsize=1024)
 def python_supported(torch_version: str, python_version: str) -> bool | None:
     """Whether torch has builds for this Python (``"3.11"``, ``"3.11.4"``, ``"3.13t"``)."""
     rel = torch_release(torch_version)

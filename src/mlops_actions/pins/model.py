@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 Component = Literal[
@@ -84,6 +84,18 @@ class Pin:
     @property
     def location(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
+
+    def __hash__(self) -> int:
+        # Pins key dicts and sets once per matrix combination and environment: tens of
+        # thousands of hashes a scan, so the fields' hash is computed once per pin.
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(self.__dict__[name] for name in _PIN_FIELDS))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+
+_PIN_FIELDS = tuple(f.name for f in fields(Pin))
 
 
 @dataclass(frozen=True)

@@ -172,7 +172,14 @@ def _excluded_path(rel: str, patterns: Sequence[str]) -> bool:
 
 def find_candidates(root: Path, exclude: Sequence[str] = ()) -> list[tuple[str, Kind]]:
     """Repository-relative paths of every file a scanner handles, in walk order."""
+    return _walk(root, exclude)[0]
+
+
+def _walk(root: Path, exclude: Sequence[str]) -> tuple[list[tuple[str, Kind]], set[str]]:
+    """``find_candidates``, and which of them are symbolic links (the others were reached
+    through real directories only, so they are read without resolving their path again)."""
     out: list[tuple[str, Kind]] = []
+    links: set[str] = set()
     stack = [("", str(root))]
     while stack:
         rel_dir, abs_dir = stack.pop()
@@ -198,8 +205,10 @@ def find_candidates(root: Path, exclude: Sequence[str] = ()) -> list[tuple[str, 
             kind = classify(rel_dir, name)
             if kind is not None and not (exclude and _excluded(prefix + name, exclude)):
                 out.append((prefix + name, kind))
+                if entry.is_symlink():
+                    links.add(prefix + name)
     out.sort()
-    return out
+    return out, links
 
 
 _SCANNERS: dict[Kind, Callable[[str, str], FileScan]] = {
@@ -217,9 +226,9 @@ _SCANNERS: dict[Kind, Callable[[str, str], FileScan]] = {
 }
 
 
-def _read(root: Path, rel: str) -> str | ScanError:
+def _read(root: Path, rel: str, *, walked: bool = False) -> str | ScanError:
     try:
-        return read_data_file(root, rel)
+        return read_data_file(root, rel, walked=walked)
     except DataFileError as exc:
         return ScanError(rel, exc.line or 1, exc.col or 1, exc.message)
 
@@ -240,7 +249,7 @@ def scan_repo(
     """Scan every pin-bearing file under ``root``. Problems become ``errors``, never raise."""
     root = Path(root)
     base_args = dict(build_args or {})
-    candidates = find_candidates(root, exclude)
+    candidates, linked = _walk(root, exclude)
     kinds: dict[str, Kind] = dict(candidates)
     scans: dict[str, FileScan] = {}
     errors: list[ScanError] = []
@@ -258,6 +267,9 @@ def scan_repo(
             seen_files[rel] = inside(rel) and os.path.isfile(os.path.join(root_str, rel))
         return seen_files[rel]
 
+    def walked(rel: str) -> bool:
+        return rel in kinds and rel not in linked
+
     def run(rel: str, kind: Kind) -> None:
         if rel in scans:
             return
@@ -265,7 +277,7 @@ def scan_repo(
             # Excluded even when a workflow, image or project installs or reads it.
             scans[rel] = FileScan()
             return
-        text = _read(root, rel)
+        text = _read(root, rel, walked=walked(rel))
         if isinstance(text, ScanError):
             errors.append(text)
             scans[rel] = FileScan()
@@ -290,7 +302,7 @@ def scan_repo(
     ]
     stages: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
     for rel in dockerfiles:
-        text = _read(root, rel)
+        text = _read(root, rel, walked=walked(rel))
         if isinstance(text, ScanError):
             errors.append(text)
             continue

@@ -14,12 +14,14 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 import yaml
 
 from mlops_actions.pins.expand import Expansion, expand
 from mlops_actions.pins.matrix import (
+    Cell,
     Combo,
     MatrixTooLarge,
     matrix_combinations,
@@ -47,6 +49,8 @@ from mlops_actions.pins.yamlnodes import (
 )
 
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+_MATRIX_REF = re.compile(r"matrix\.([\w-]+(?:\.[\w-]+)*)")
+_ENV_REF = re.compile(r"env\.([\w-]+)")
 _PLACEHOLDER = re.compile(r"\$@E(\d+)_*")
 _RUNNER_CU = re.compile(r"(?:^|[-_.])(cu\d{3})(?=$|[-_.])")
 _RUNNER_CUDA = re.compile(r"(?:^|[-_.])cuda[-_]?(\d+\.\d+)(?=$|[-_])")
@@ -70,6 +74,8 @@ class _Job:
     """Per ``run:`` node: its prepared text (see ``_prepare_run``)."""
     parsed_runs: dict[tuple[int, tuple[Expansion, ...]], _RunParse] = field(default_factory=dict)
     """Per ``run:`` node and values of its expressions: what it says (``_parse_run``)."""
+    resolved: dict[tuple[str, tuple[Cell | None, ...]], Expansion] = field(default_factory=dict)
+    """Expressions resolved, by text and the cells of the matrix keys they read."""
     steps: list[_Step] | None = None
     """The job's steps, read once (``_read_steps``)."""
     value_parts: dict[int, list[tuple[str, tuple[int, int], str, tuple[str, ...]]]] = field(
@@ -81,16 +87,44 @@ class _Job:
     """Version inputs: their lines, and their pins per set of resolved values."""
 
 
+@lru_cache(maxsize=1024)
+def _matrix_keys(text: str) -> tuple[str, ...]:
+    """The matrix keys the expressions of ``text`` read (``matrix.torch`` → ``torch``)."""
+    keys: list[str] = []
+    for m in _EXPR.finditer(text):
+        mm = _MATRIX_REF.fullmatch(m.group(1))
+        if mm is not None:
+            keys.append(mm.group(1).split(".", 1)[0])
+    return tuple(keys)
+
+
 def _resolver(
-    combo: Combo, env: Mapping[str, str], matrix_reason: str | None, env_used: set[str]
+    combo: Combo,
+    env: Mapping[str, str],
+    matrix_reason: str | None,
+    env_used: set[str],
+    resolved: dict[tuple[str, tuple[Cell | None, ...]], Expansion],
 ) -> Callable[[str], Expansion]:
+    """Expressions of one matrix combination. A text resolves the same in every combination
+    that gives the keys it reads the same cells: ``resolved`` (one per job) keeps it."""
+
     def resolve(text: str) -> Expansion:
+        key = (text, tuple(combo.get(k) for k in _matrix_keys(text)))
+        exp = resolved.get(key)
+        if exp is None:
+            exp = resolved[key] = expand_once(text)
+        for used in exp.used:
+            if used.startswith("env."):
+                env_used.add(used[4:].partition("=")[0])
+        return exp
+
+    def expand_once(text: str) -> Expansion:
         unresolved: list[str] = []
         used: list[str] = []
 
         def sub(m: re.Match[str]) -> str:
             expr = m.group(1)
-            mm = re.fullmatch(r"matrix\.([\w-]+(?:\.[\w-]+)*)", expr)
+            mm = _MATRIX_REF.fullmatch(expr)
             if mm is not None:
                 path = mm.group(1).split(".")
                 cell = combo.get(path[0])
@@ -102,10 +136,9 @@ def _resolver(
                     matrix_reason or f"matrix.{mm.group(1)} is not defined in the matrix"
                 )
                 return m.group(0)
-            me = re.fullmatch(r"env\.([\w-]+)", expr)
+            me = _ENV_REF.fullmatch(expr)
             if me is not None and me.group(1) in env and "${{" not in env[me.group(1)]:
                 used.append(f"env.{me.group(1)}={env[me.group(1)]}")
-                env_used.add(me.group(1))
                 return env[me.group(1)]
             unresolved.append(f"expression ${{{{ {expr} }}}} cannot be resolved statically")
             return m.group(0)
@@ -165,7 +198,7 @@ def scan_workflow(path: str, text: str) -> FileScan:
             if combo:
                 gid += "[" + ", ".join(f"{k}={v.label()}" for k, v in combo.items()) + "]"
             env_used: set[str] = set()
-            resolve = _resolver(combo, env, matrix_reason, env_used)
+            resolve = _resolver(combo, env, matrix_reason, env_used, state.resolved)
             job_found = _job_pins(state, job, resolve, gid, len(combos) > 1)
             nodes = _combo_nodes(combo)
             member = [p for node_id, p in matrix_pins if node_id in nodes]
@@ -347,11 +380,18 @@ def _job_pins(
     into = out.pins
 
     def keep(p: Pin) -> None:
-        if per_combo and p.resolved_from and any(r.startswith("matrix.") for r in p.resolved_from):
-            p = replace(p, environment=gid)
         key = (p.line, p.col, p.component, p.value, p.how)
-        p = state.pins.setdefault(key, p)
-        into.append(p)
+        kept = state.pins.get(key)
+        if kept is None:
+            # The first combination to find a pin keeps it; the copy is made only then.
+            if (
+                per_combo
+                and p.resolved_from
+                and any(r.startswith("matrix.") for r in p.resolved_from)
+            ):
+                p = replace(p, environment=gid)
+            kept = state.pins[key] = p
+        into.append(kept)
 
     def image(node: Node, ctx: str) -> None:
         raw = scalar(node)

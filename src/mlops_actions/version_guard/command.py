@@ -112,8 +112,13 @@ def _prefix(scan_root: Path, repo_root: Path) -> str:
     return "" if rel in ("", ".") else rel + "/"
 
 
+_PIN_FIELDS = tuple(f.name for f in dataclasses.fields(Pin))
+
+
 def _pin_dict(pin: Pin, prefix: str) -> dict[str, Any]:
-    data = dataclasses.asdict(pin)
+    # Fields read directly: dataclasses.asdict deep-copies each value, and a monorepo has
+    # thousands of pins.
+    data = {name: getattr(pin, name) for name in _PIN_FIELDS}
     data["file"] = prefix + pin.file
     data["resolved_from"] = list(pin.resolved_from)
     return {k: v for k, v in data.items() if v not in (None, "", [])}

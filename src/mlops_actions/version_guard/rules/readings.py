@@ -43,7 +43,7 @@ def version_of(pin: Pin) -> Version | None:
     if pin.how != "exact":
         return None
     v = parse_version(pin.value)
-    return None if v is None else Version(v.public)
+    return None if v is None else parse_version(v.public)
 
 
 def variant_key(pin: Pin) -> str | None:

@@ -131,21 +131,33 @@ RULES = define(
 
 
 def check(ctx: Context, out: Findings) -> None:
-    for env in ctx.environments:
-        _agreement(env, out)
+    # Environments with the same members disagree the same way: worked out once, and each
+    # environment's name still joins the finding.
+    said: dict[tuple[Pin, ...], list[_Disagreement]] = {}
+    for env, pins in ctx.with_members:
+        found = said.get(pins)
+        if found is None:
+            found = said[pins] = _disagreements(pins)
+        name = env.name or env.id
+        for rule_id, p, shown, q, q_shown in found:
+            out.conflict(rule_id, p, shown, q, q_shown, name)
+    for env in ctx.distinct_environments:
         _pypi_default_cuda(env, out)
     _shared(ctx.scan, ctx.environments, ctx.roles, out)
     _stories(ctx, out)
 
 
-def _agreement(env: Environment, out: Findings) -> None:
-    pins = members(env)
-    name = env.name or env.id
+_Disagreement = tuple[str, Pin, str, Pin, str]
+"""(rule id, pin, how it is shown, the pin it disagrees with, how that one is shown)."""
+
+
+def _disagreements(pins: Sequence[Pin]) -> list[_Disagreement]:
+    out: list[_Disagreement] = []
     # torch, torchvision, torchaudio: one version; ranges must allow it.
     for component in TORCH_FAMILY:
         exact = [(p, v) for p in pins if p.component == component and (v := version_of(p))]
         for p, _, q, _ in _apart(exact):
-            out.conflict("VG003", p, f"{component} {p.value}", q, f"{component} {q.value}", name)
+            out.append(("VG003", p, f"{component} {p.value}", q, f"{component} {q.value}"))
         versions = _first_of_each(exact)
         for r in pins:
             spec = range_spec(r) if r.component == component else None
@@ -153,24 +165,24 @@ def _agreement(env: Environment, out: Findings) -> None:
                 continue
             for v, p in versions:
                 if not spec.contains(v, prereleases=True):
-                    out.conflict(
-                        "VG003", r, f"{component} `{r.value}`", p, f"{component} {p.value}", name
+                    out.append(
+                        ("VG003", r, f"{component} `{r.value}`", p, f"{component} {p.value}")
                     )
-                    out.conflict(
-                        "VG003", p, f"{component} {p.value}", r, f"{component} `{r.value}`", name
+                    out.append(
+                        ("VG003", p, f"{component} {p.value}", r, f"{component} `{r.value}`")
                     )
     # CUDA variant.
     keyed = [(p, k) for p in pins if (k := variant_key(p))]
     for p, k, q, m in _apart(keyed):
-        out.conflict("VG004", p, variant_text(p, k), q, variant_text(q, m), name)
+        out.append(("VG004", p, variant_text(p, k), q, variant_text(q, m)))
     # cuDNN major.
     majors = [(p, k) for p in pins if (k := cudnn_major(p))]
     for p, k, q, m in _apart(majors):
-        out.conflict("VG005", p, cudnn_text(p, k), q, cudnn_text(q, m), name)
+        out.append(("VG005", p, cudnn_text(p, k), q, cudnn_text(q, m)))
     # Python minor; ranges must include it.
     minors = [(p, k) for p in pins if (k := python_minor(p))]
     for p, k, q, m in _apart(minors):
-        out.conflict("VG006", p, f"Python {k}", q, f"Python {m}", name)
+        out.append(("VG006", p, f"Python {k}", q, f"Python {m}"))
     python_versions = _first_of_each(minors)
     for r in pins:
         spec = range_spec(r) if r.component == "python" else None
@@ -178,8 +190,9 @@ def _agreement(env: Environment, out: Findings) -> None:
             continue
         for k, p in python_versions:
             if not spec.contains(Version(k.rstrip("t")), prereleases=True):
-                out.conflict("VG006", r, f"Python `{r.value}`", p, f"Python {k}", name)
-                out.conflict("VG006", p, f"Python {k}", r, f"Python `{r.value}`", name)
+                out.append(("VG006", r, f"Python `{r.value}`", p, f"Python {k}"))
+                out.append(("VG006", p, f"Python {k}", r, f"Python `{r.value}`"))
+    return out
 
 
 _OTHERS_PER_PIN = 8

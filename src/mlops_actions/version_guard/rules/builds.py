@@ -75,7 +75,7 @@ RULES = define(
 
 
 def check(ctx: Context, out: Findings) -> None:
-    for env in ctx.environments:
+    for env in ctx.distinct_environments:
         _python_support(env, out)
         _env_builds(env, out)
     _builds(ctx.scan, out)

@@ -58,7 +58,7 @@ RULES = define(
 
 
 def check(ctx: Context, out: Findings) -> None:
-    for env in ctx.environments:
+    for env in ctx.distinct_environments:
         _companions(env, out)
         _cuda_libraries(env, out)
 

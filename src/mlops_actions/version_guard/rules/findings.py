@@ -10,7 +10,7 @@ from typing import Any
 
 from mlops_actions.pins.model import Environment, Pin, ScanResult
 from mlops_actions.version_guard.rules.catalog import CATALOG, SEVERITY_RANK, Rule, Severity
-from mlops_actions.version_guard.rules.readings import join_items, where
+from mlops_actions.version_guard.rules.readings import join_items, members, where
 from mlops_actions.version_guard.rules.roles import Roles, file_roles
 from mlops_actions.version_guard.rules.settings import Settings
 
@@ -60,6 +60,21 @@ class Context:
     def roles(self) -> Roles:
         """Which files are deployed (computed once, on first use)."""
         return file_roles(self.scan, self.settings)
+
+    @cached_property
+    def with_members(self) -> list[tuple[Environment, tuple[Pin, ...]]]:
+        """Each environment with its members (``readings.members``), read once."""
+        return [(env, tuple(members(env))) for env in self.environments]
+
+    @cached_property
+    def distinct_environments(self) -> list[Environment]:
+        """The first environment of each kind and set of members. The combinations of a matrix
+        key that no pin reads hold the same pins: a check that does not name the environment
+        finds the same in each, and a finding is kept once per spot and message anyway."""
+        first: dict[tuple[str, tuple[Pin, ...]], Environment] = {}
+        for env, pins in self.with_members:
+            first.setdefault((env.kind, pins), env)
+        return list(first.values())
 
 
 @dataclass

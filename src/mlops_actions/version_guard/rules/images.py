@@ -55,7 +55,7 @@ RULES = define(
 
 def check(ctx: Context, out: Findings) -> None:
     _image_pinned(ctx.scan, out)
-    for env in ctx.environments:
+    for env in ctx.distinct_environments:
         _torch_backend_auto(env, ctx.roles, out)
 
 

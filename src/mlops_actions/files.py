@@ -119,7 +119,7 @@ def read_data_file(
 
 def _read_open(fd: int, rel: str, limit: int) -> str:
     """Read an opened repository file (closing it): a regular file within the size limit."""
-    with os.fdopen(fd, "rb") as handle:
+    try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise DataFileError(
@@ -127,14 +127,32 @@ def _read_open(fd: int, rel: str, limit: int) -> str:
                 fix="replace it with a regular file, or exclude it.",
                 file=rel,
             )
-        data = handle.read(limit + 1) if info.st_size <= limit else b""
-        if info.st_size > limit or len(data) > limit:
-            raise DataFileError(
-                f"not read: larger than {limit // (1024 * 1024)} MiB",
-                fix="split it, or exclude it if it holds no pins.",
-                file=rel,
-            )
+        data = _read_at_most(fd, info.st_size, limit) if info.st_size <= limit else None
+    finally:
+        os.close(fd)
+    if data is None:
+        raise DataFileError(
+            f"not read: larger than {limit // (1024 * 1024)} MiB",
+            fix="split it, or exclude it if it holds no pins.",
+            file=rel,
+        )
     return decode_utf8(data, rel)
+
+
+def _read_at_most(fd: int, size: int, limit: int) -> bytes | None:
+    """The file's bytes up to its end, or None past ``limit``. Asks first for the size fstat
+    gave plus one byte: a buffer of ``limit`` bytes for every small file costs more than the
+    reading."""
+    chunks: list[bytes] = []
+    total = 0
+    want = size + 1
+    while chunk := os.read(fd, want):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            return None
+        want = min(65536, limit + 1 - total)
+    return b"".join(chunks)
 
 
 def read_named_file(path: Path, root: Path) -> tuple[str, str]:

@@ -9,8 +9,8 @@ filler of mixed types (Python, C++/CUDA, Markdown, reStructuredText, JSON, YAML 
 scripts, notebooks, CSV, plain text, TOML and INI configs, small binaries; some mention torch,
 as real code does). Then runs, interleaved so drift hits all alike: `git grep -n torch`, the
 scan in-process (`scan_repo` + grouping + rules; peak memory by tracemalloc) and the CLI in a
-subprocess (`python -m mlops_actions version-guard --fail-on never`, SARIF written; peak RSS
-from the child's rusage). Prints medians and the ratios to git grep. `cli_startup` is the CLI's
+subprocess in the monorepo's root, as a workflow step runs it (`python -m mlops_actions
+version-guard . --fail-on never`, SARIF written; peak RSS from the child's rusage). Prints medians and the ratios to git grep. `cli_startup` is the CLI's
 interpreter start plus importing the version-guard command (no scan), to separate start-up from
 scanning.
 
@@ -216,13 +216,16 @@ def time_in_process(root: Path) -> float:
 
 def time_cli(root: Path, python: str) -> tuple[float, float]:
     env = child_env(PYTHONPATH=str(SRC))
-    argv = [python, "-m", "mlops_actions", "version-guard", str(root), "--fail-on", "never"]
+    argv = [python, "-m", "mlops_actions", "version-guard", ".", "--fail-on", "never"]
     with Stopwatch() as watch:
+        # In the repository's root, as in a workflow step: the config it looks up is the
+        # monorepo's own (none), not the one of the directory the benchmark was started in.
         proc = subprocess.Popen(
             [*argv, "--sarif-file", os.devnull],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=env,
+            cwd=root,
         )
         _, status, usage = os.wait4(proc.pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0

@@ -49,12 +49,31 @@ class _Index:
     reads: dict[str, list[str]] = field(default_factory=dict)
     """Per project file, the requirement files its metadata reads."""
 
+    installs: dict[str, list[Link]] = field(default_factory=dict)
+    """Per file, its ``installs`` links."""
+    builds: dict[str, list[Link]] = field(default_factory=dict)
+    """Per Dockerfile, the ``builds`` links that build it."""
+    runs_in: list[tuple[str, set[str | None]]] = field(default_factory=list)
+    """Per ``runs-in`` link, its context and the image names (without tag) it runs in."""
+
     def __post_init__(self) -> None:
+        # Each link is looked at once here; the rules then ask these maps, not every link
+        # again per Dockerfile (a matrix adds a link per combination).
+        names: dict[str, str | None] = {}
         for ln in self.links:
             if ln.kind in _CLOSURE_KINDS:
                 self.followed.setdefault(ln.src, []).append(ln.dst)
             elif ln.kind == "reads":
                 self.reads.setdefault(ln.src, []).append(ln.dst)
+            if ln.kind == "installs":
+                self.installs.setdefault(ln.src, []).append(ln)
+            elif ln.kind == "builds":
+                self.builds.setdefault(ln.dst, []).append(ln)
+            elif ln.kind == "runs-in":
+                for ref in ln.images:
+                    if ref not in names:
+                        names[ref] = _repo_name(ref)
+                self.runs_in.append((ln.context, {names[ref] for ref in ln.images}))
 
     def closure(self, files: Iterable[str]) -> list[str]:
         """Files plus everything they include (``-r``/``-c``) or install (a script's
@@ -158,10 +177,8 @@ def group_environments(
         keep = _ancestry(graph, leaf) if leaf else None
         files = [
             ln.dst
-            for ln in links
-            if ln.kind == "installs"
-            and ln.src == dockerfile
-            and (keep is None or ln.stage is None or ln.stage in keep)
+            for ln in idx.installs.get(dockerfile, ())
+            if keep is None or ln.stage is None or ln.stage in keep
         ]
         return idx.closure(files)
 
@@ -176,7 +193,7 @@ def group_environments(
     # Rule 1 (docker) and rule 2 (devcontainer).
     for dockerfile in dockerfiles:
         builds: list[Link | None] = [None]
-        builds += [ln for ln in links if ln.kind == "builds" and ln.dst == dockerfile]
+        builds += idx.builds.get(dockerfile, ())
         acc: dict[str, tuple[EnvKind, str, str, list[Pin], list[str]]] = {}
         for build in builds:
             env_id = docker_build_id(dockerfile, build) if build and build.build_args else None
@@ -203,7 +220,7 @@ def group_environments(
                         name = dockerfile + (f" ({leaf})" if leaf else "")
                         acc[eid] = ("docker", name, rule, members, files)
                 _, _, _, members, files = acc[eid]
-                runners = _runners_of(build, links, groups) if build else []
+                runners = _runners_of(build, idx, groups) if build else []
                 if build is not None and build.context in groups_by_id:
                     runners.append(groups_by_id[build.context])
                 for g in runners:
@@ -225,7 +242,7 @@ def group_environments(
     # Rule 3 (conda).
     for f, ps in idx.by_file.items():
         if ps and all(p.source == "conda" for p in ps):
-            installs = [ln.dst for ln in links if ln.kind == "installs" and ln.src == f]
+            installs = [ln.dst for ln in idx.installs.get(f, ())]
             closure = idx.closure(installs)
             emit(f"conda:{f}", "conda", f, "conda", [*ps, *file_pins(closure)], [f, *closure])
 
@@ -261,16 +278,12 @@ def group_environments(
     return envs
 
 
-def _runners_of(build: Link, links: Sequence[Link], groups: Sequence[PinGroup]) -> list[PinGroup]:
+def _runners_of(build: Link, idx: _Index, groups: Sequence[PinGroup]) -> list[PinGroup]:
     """Groups (CI jobs, compose services) that run in an image this build tags."""
     names = {n for n in (_repo_name(i) for i in build.images) if n}
     if not names:
         return []
-    runner_ids = {
-        ln.context
-        for ln in links
-        if ln.kind == "runs-in" and any(_repo_name(i) in names for i in ln.images)
-    }
+    runner_ids = {context for context, images in idx.runs_in if not names.isdisjoint(images)}
     return [g for g in groups if g.id in runner_ids]
 
 

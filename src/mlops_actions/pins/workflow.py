@@ -74,8 +74,11 @@ class _Job:
     """Per ``run:`` node: its prepared text (see ``_prepare_run``)."""
     parsed_runs: dict[tuple[int, tuple[Expansion, ...]], _RunParse] = field(default_factory=dict)
     """Per ``run:`` node and values of its expressions: what it says (``_parse_run``)."""
-    resolved: dict[tuple[str, tuple[Cell | None, ...]], Expansion] = field(default_factory=dict)
-    """Expressions resolved, by text and the cells of the matrix keys they read."""
+    resolved: dict[tuple[str, tuple[Cell | None, ...]], tuple[Expansion, tuple[str, ...]]] = field(
+        default_factory=dict
+    )
+    """Expressions resolved (and the ``env`` names they read), by text and the cells of the
+    matrix keys they read."""
     steps: list[_Step] | None = None
     """The job's steps, read once (``_read_steps``)."""
     value_parts: dict[int, list[tuple[str, tuple[int, int], str, tuple[str, ...]]]] = field(
@@ -103,20 +106,20 @@ def _resolver(
     env: Mapping[str, str],
     matrix_reason: str | None,
     env_used: set[str],
-    resolved: dict[tuple[str, tuple[Cell | None, ...]], Expansion],
+    resolved: dict[tuple[str, tuple[Cell | None, ...]], tuple[Expansion, tuple[str, ...]]],
 ) -> Callable[[str], Expansion]:
     """Expressions of one matrix combination. A text resolves the same in every combination
     that gives the keys it reads the same cells: ``resolved`` (one per job) keeps it."""
 
     def resolve(text: str) -> Expansion:
-        key = (text, tuple(combo.get(k) for k in _matrix_keys(text)))
-        exp = resolved.get(key)
-        if exp is None:
-            exp = resolved[key] = expand_once(text)
-        for used in exp.used:
-            if used.startswith("env."):
-                env_used.add(used[4:].partition("=")[0])
-        return exp
+        key = (text, tuple(map(combo.get, _matrix_keys(text))))
+        found = resolved.get(key)
+        if found is None:
+            exp = expand_once(text)
+            names = tuple(u[4:].partition("=")[0] for u in exp.used if u.startswith("env."))
+            found = resolved[key] = (exp, names)
+        env_used.update(found[1])
+        return found[0]
 
     def expand_once(text: str) -> Expansion:
         unresolved: list[str] = []
@@ -200,13 +203,17 @@ def scan_workflow(path: str, text: str) -> FileScan:
             env_used: set[str] = set()
             resolve = _resolver(combo, env, matrix_reason, env_used, state.resolved)
             job_found = _job_pins(state, job, resolve, gid, len(combos) > 1)
-            nodes = _combo_nodes(combo)
-            member = [p for node_id, p in matrix_pins if node_id in nodes]
-            every = [*job_found.pins, *job_found.container, *job_found.setup_python]
-            for p in every:
-                env_used.update(r.split("=", 1)[0] for r in p.resolved_from if "=" in r)
+            member: list[Pin] = []
+            if matrix_pins:
+                nodes = _combo_nodes(combo)
+                member = [p for node_id, p in matrix_pins if node_id in nodes]
             # Workflow-level env pins join the jobs that read them (${{ env.X }} or $X).
-            shared = [p for p in top_pins if p.context.rsplit(" ", 1)[-1] in env_used]
+            shared: list[Pin] = []
+            if top_pins:
+                every = [*job_found.pins, *job_found.container, *job_found.setup_python]
+                for p in every:
+                    env_used.update(r.split("=", 1)[0] for r in p.resolved_from if "=" in r)
+                shared = [p for p in top_pins if p.context.rsplit(" ", 1)[-1] in env_used]
             groups += _groups(gid, job_id, path, [*shared, *env_pins, *member], job_found)
         pins += [p for _, p in matrix_pins]
         pins += list(state.pins.values())

@@ -7,7 +7,6 @@ TOML and INI parsers give no positions, so each value is located in the text aft
 
 from __future__ import annotations
 
-import configparser
 import posixpath
 import re
 from dataclasses import dataclass, replace
@@ -418,6 +417,8 @@ def _uv(path: str, loc: _Locator, uv: dict[str, Any], pins: list[Pin]) -> list[P
 
 def scan_setup_cfg(path: str, text: str) -> FileScan:
     loc = _Locator(text)
+    import configparser  # here: most repositories have no setup.cfg
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(text, source=path)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import posixpath
 import subprocess
-import tarfile
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,6 +113,8 @@ def _wanted(name: str) -> bool:
 def _extract(repo: Repo, sha: str, paths: Sequence[str], dest: Path) -> None:
     if not paths:
         return
+    import tarfile  # here, like tempfile below: only a scan with a base ref needs them
+
     try:
         proc = subprocess.Popen(
             ["git", "--literal-pathspecs", "archive", "--format=tar", sha, "--", *paths],
@@ -154,6 +154,8 @@ def scan_ref(
     )
     names = {n for n in listing.split("\0") if n}
     take = sorted(n for n in names if _wanted(n))
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="version-guard-base-") as tmp:
         dest = Path(tmp)
         taken: set[str] = set()

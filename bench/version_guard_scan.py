@@ -9,10 +9,11 @@ filler of mixed types (Python, C++/CUDA, Markdown, reStructuredText, JSON, YAML 
 scripts, notebooks, CSV, plain text, TOML and INI configs, small binaries; some mention torch,
 as real code does). Then runs, interleaved so drift hits all alike: `git grep -n torch`, the
 scan in-process (`scan_repo` + grouping + rules; peak memory by tracemalloc) and the CLI in a
-subprocess in the monorepo's root, as a workflow step runs it (`python -m mlops_actions
-version-guard . --fail-on never`, SARIF written; peak RSS from the child's rusage). Prints medians and the ratios to git grep. `cli_startup` is the CLI's
-interpreter start plus importing the version-guard command (no scan), to separate start-up from
-scanning.
+subprocess in the monorepo's root, as a workflow step runs it (the `mlops-actions` console
+script beside `--python`, else `python -m mlops_actions`: `version-guard . --fail-on never`,
+SARIF written; peak RSS from the child's rusage). Prints medians and the ratios to git grep.
+`cli_startup` is the CLI's interpreter start plus importing the version-guard command (no scan),
+to separate start-up from scanning.
 
 Gate: the `mlops-actions version-guard` process <= 1.5x the `git grep -n torch` process
 (`ratio_cli`); the script exits 1 when it misses. The in-process ratio is secondary.
@@ -230,9 +231,16 @@ def time_in_process(root: Path) -> float:
     return watch.seconds
 
 
+def cli_command(python: str) -> list[str]:
+    """The `mlops-actions` console script installed beside the interpreter (what a user runs),
+    or `python -m mlops_actions` where there is none."""
+    script = Path(python).parent / "mlops-actions"
+    return [str(script)] if script.is_file() else [python, "-m", "mlops_actions"]
+
+
 def time_cli(root: Path, python: str) -> tuple[float, float, float]:
     env = child_env(PYTHONPATH=str(SRC))
-    argv = [python, "-m", "mlops_actions", "version-guard", ".", "--fail-on", "never"]
+    argv = [*cli_command(python), "version-guard", ".", "--fail-on", "never"]
     with Stopwatch() as watch:
         # In the repository's root, as in a workflow step: the config it looks up is the
         # monorepo's own (none), not the one of the directory the benchmark was started in.

@@ -189,3 +189,33 @@ def test_a_file_of_many_different_pins_pairs_each_with_a_few(tmp_path: Path) -> 
     found = [f for f in evaluate(scan, environments(scan), Settings()) if f.rule_id == "VG003"]
     assert len(found) == 1500
     assert max(len(f.related) for f in found) == 8
+
+
+def test_vg016_many_stories_are_named_up_to_a_bound(tmp_path: Path) -> None:
+    """Twelve services on twelve torch releases: each stray file is a finding whose message
+    names eight stories and counts the rest, and whose related lines stay bounded."""
+    for i in range(12):
+        (tmp_path / f"svc{i:02d}").mkdir()
+        (tmp_path / f"svc{i:02d}" / "requirements.txt").write_text(f"torch==2.{i}.0\n")
+    scan = scan_repo(tmp_path)
+    found = [f for f in evaluate(scan, environments(scan), Settings()) if f.rule_id == "VG016"]
+    assert len(found) == 12
+    first = of(found, "VG016", "svc00/requirements.txt", 1)[0]
+    assert "tells 12 stories" in first.message
+    assert "torch 2.7.0: svc07/requirements.txt; 4 more)" in first.message
+    assert "torch 2.8.0" not in first.message
+    # Up to three lines of each other story: eleven other stories, one line each.
+    assert len(first.related) == 11
+
+
+def test_vg016_related_lines_are_searched_in_a_bounded_number_of_stories(tmp_path: Path) -> None:
+    """Seventy stories: a finding's related lines come from at most 64 other stories, so a
+    repository of thousands of different pins costs linear time."""
+    for i in range(70):
+        (tmp_path / f"svc{i:02d}").mkdir()
+        (tmp_path / f"svc{i:02d}" / "requirements.txt").write_text(f"torch==1.{i}.0\n")
+    scan = scan_repo(tmp_path)
+    found = [f for f in evaluate(scan, environments(scan), Settings()) if f.rule_id == "VG016"]
+    assert len(found) == 70
+    assert {len(f.related) for f in found} == {64}
+    assert all("62 more)" in f.message for f in found)

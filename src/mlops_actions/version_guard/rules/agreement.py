@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, islice
 from typing import TypeVar
 
 from packaging.version import Version
@@ -434,6 +434,13 @@ def _cuda_apart(a: _Told, b: _Told) -> bool:
 _RELATED_PER_STORY = 3
 """Lines of each other story a finding points at; the message names every file."""
 
+_STORIES_NAMED = 8
+"""Stories a message names (then "and N more"): a real repository tells two or three."""
+
+_SEARCHED = 64
+"""Other stories, and tellers of each, searched for a finding's related lines: a file of
+thousands of different pins then costs linear time, not a pass over every story per pin."""
+
 
 def _report_stories(
     told: Sequence[_Told],
@@ -452,8 +459,11 @@ def _report_stories(
         by_kind.setdefault((s.stack, s.story, s.release is None), []).append(s)
     lines = {
         stack: "; ".join(
-            f"{story}: {join_items(list(dict.fromkeys(s.pin.file for s in tellers)))}"
-            for story, tellers in stories.items()
+            [
+                f"{story}: {join_items(list(dict.fromkeys(s.pin.file for s in tellers)))}"
+                for story, tellers in list(stories.items())[:_STORIES_NAMED]
+            ]
+            + ([f"{len(stories) - _STORIES_NAMED} more"] if len(stories) > _STORIES_NAMED else [])
         )
         for stack, stories in groups.items()
     }
@@ -468,12 +478,12 @@ def _report_stories(
             continue
         mine = envs_of.get(t.pin, none)
         related: list[tuple[str, int]] = []
-        for story in groups[t.stack]:
-            if story == t.story:
-                continue
+        others = islice((story for story in groups[t.stack] if story != t.story), _SEARCHED)
+        for story in others:
             hits = 0
             kinds = (True, False) if apart is _torch_apart else (t.release is not None,)
-            for o in chain.from_iterable(by_kind.get((t.stack, story, k), ()) for k in kinds):
+            tellers = chain.from_iterable(by_kind.get((t.stack, story, k), ()) for k in kinds)
+            for o in islice(tellers, _SEARCHED):
                 if hits == _RELATED_PER_STORY:
                     break
                 if (

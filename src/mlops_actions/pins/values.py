@@ -125,8 +125,11 @@ _DIGITS = re.compile(r"\d+")
 
 
 def _too_long(text: str) -> bool:
-    # One match per run of digits: linear, where \d{4301,} would backtrack at every start.
-    return any(m.end() - m.start() > _MAX_DIGITS for m in _DIGITS.finditer(text))
+    # One match per run of digits: linear, where \d{4301,} would backtrack at every start. A
+    # text shorter than the limit holds no such run (most pins: a few characters).
+    return len(text) > _MAX_DIGITS and any(
+        m.end() - m.start() > _MAX_DIGITS for m in _DIGITS.finditer(text)
+    )
 
 
 def pin_from(

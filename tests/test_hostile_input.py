@@ -104,6 +104,25 @@ def test_a_link_inside_the_repository_is_read(tmp_path: Path) -> None:
     assert read_data_file(tmp_path, "requirements.txt") == "torch==2.4.1\n"
 
 
+def test_a_walked_file_swapped_for_a_link_is_checked_like_any_link(tmp_path: Path) -> None:
+    """The scan reads files its walk saw as plain files without resolving their path again; a
+    link put in their place since is still resolved, and one out of the tree is refused."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (tmp_path / "secret.txt").write_text("torch==9.9.9 # SECRET\n")
+    (repo / "requirements.txt").write_text("torch==2.4.1\n")
+    assert read_data_file(repo, "requirements.txt", walked=True) == "torch==2.4.1\n"
+    (repo / "requirements.txt").unlink()
+    (repo / "requirements.txt").symlink_to(tmp_path / "secret.txt")
+    with pytest.raises(DataFileError, match="symbolic link to a file outside") as caught:
+        read_data_file(repo, "requirements.txt", walked=True)
+    assert "SECRET" not in caught.value.one_line()
+    (repo / "inside.txt").write_text("torch==2.5.1\n")
+    (repo / "requirements.txt").unlink()
+    (repo / "requirements.txt").symlink_to("inside.txt")
+    assert read_data_file(repo, "requirements.txt", walked=True) == "torch==2.5.1\n"
+
+
 def test_a_requirements_file_linked_to_dev_zero_ends_in_one_line(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()

@@ -21,6 +21,23 @@ from typing import Any
 from mlops_actions.errors import EnvironmentProblem, UsageError
 
 PROBE_FILE = Path(__file__).with_name("probe.py")
+# How probe.py starts: `python -c LAUNCH probe.py ARGS...` runs it as `python probe.py ARGS...`
+# would (as __main__, with the same sys.argv, __file__ and sys.path), but from the bytecode
+# cached beside it when that interpreter has one (pip compiles it on install): compiling its
+# 1,700 lines costs as much as starting the interpreter. It writes no cache itself: an action's
+# environment is checked file by file against its digest.
+LAUNCH = """import os, sys
+if sys.path and sys.path[0] == "" and not getattr(sys.flags, "safe_path", False):
+    sys.path[0] = os.path.dirname(os.path.realpath(sys.argv[1]))
+from importlib.machinery import SourceFileLoader
+del sys.argv[0]
+__file__ = sys.argv[0]
+_write, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+_code = SourceFileLoader("__main__", __file__).get_code("__main__")
+sys.dont_write_bytecode = _write
+del os, SourceFileLoader, _write
+exec(_code)
+"""
 PROBE_SCHEMA = "mlops-actions/env-probe"
 # Per smoke probe the probe's own limit applies; this bounds the whole run on top.
 SMOKE_PROBE_COUNT = 14
@@ -159,7 +176,7 @@ def start_probe(
     timeout: float,
     env: Mapping[str, str] | None = None,
 ) -> ProbeRun:
-    """Start probe.py by path with ``interpreter`` and return without waiting.
+    """Start probe.py (see LAUNCH) with ``interpreter`` and return without waiting.
 
     ``env`` is the environment the probe sees (the runner's), so PATH, PYTHONPATH and
     CUDA_VISIBLE_DEVICES are the job's. The probe bounds each external call itself.
@@ -167,7 +184,7 @@ def start_probe(
     python = find_interpreter(interpreter, None if env is None else env.get("PATH", ""))
     limit = BASE_PROBE_LIMIT + (timeout * SMOKE_PROBE_COUNT if smoke else 0)
     scratch = tempfile.mkdtemp(prefix="mlops-env-verify-")
-    argv = [python, str(PROBE_FILE), "--out", str(Path(scratch) / "probe.json")]
+    argv = [python, "-c", LAUNCH, str(PROBE_FILE), "--out", str(Path(scratch) / "probe.json")]
     argv += ["--timeout", f"{timeout:g}"]
     if smoke:
         argv.append("--smoke")

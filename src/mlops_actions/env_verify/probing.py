@@ -1,4 +1,4 @@
-"""Running the probe: by path, with the job's interpreter, started before the checks are imported.
+"""Running the probe: probe.py with the job's interpreter, started before the checks are imported.
 
 ``start_probe`` returns at once with the probe running; the command imports the checks, reads
 the config and builds the expectations meanwhile, then ``ProbeRun.facts()`` waits for the
@@ -7,6 +7,7 @@ document. Standard library only, so nothing here delays the start.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import select
@@ -109,12 +110,18 @@ class ProbeRun:
     """A probe started in the background; ``facts()`` waits for it (bounded) and reads it."""
 
     def __init__(
-        self, python: str, process: subprocess.Popen[bytes], scratch: str, limit: float
+        self,
+        python: str,
+        process: subprocess.Popen[bytes],
+        scratch: str,
+        limit: float,
+        request: tuple[Any, ...] = (),
     ) -> None:
         self.python = python
         self.process = process
         self.scratch = scratch
         self.limit = limit
+        self.request = request  # what start_probe was asked for: an early run is taken on it
 
     def facts(self) -> dict[str, Any]:
         out = Path(self.scratch) / "probe.json"
@@ -168,6 +175,32 @@ class ProbeRun:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
+# A probe started before the command line was imported (see env_verify.early), until the
+# command's start_probe asks for the same one.
+_EARLY: list[ProbeRun] = []
+
+
+def hold_early(run: ProbeRun) -> None:
+    """Keep ``run`` for the command's ``start_probe`` to take; stopped at exit if none does."""
+    _EARLY.append(run)
+    atexit.register(_drop_early)
+
+
+def _drop_early() -> None:
+    while _EARLY:
+        _EARLY.pop().close()
+
+
+def _take_early(request: tuple[Any, ...]) -> ProbeRun | None:
+    """The early probe when it is the one asked for (else it is stopped: a new one runs)."""
+    match = next((run for run in _EARLY if run.request == request), None)
+    for run in _EARLY:
+        if run is not match:
+            run.close()
+    _EARLY.clear()
+    return match
+
+
 def start_probe(
     interpreter: str,
     *,
@@ -183,6 +216,10 @@ def start_probe(
     """
     python = find_interpreter(interpreter, None if env is None else env.get("PATH", ""))
     limit = BASE_PROBE_LIMIT + (timeout * SMOKE_PROBE_COUNT if smoke else 0)
+    request = (python, smoke, want_compile, timeout, None if env is None else dict(env))
+    early = _take_early(request)
+    if early is not None:
+        return early
     scratch = tempfile.mkdtemp(prefix="mlops-env-verify-")
     argv = [python, "-c", LAUNCH, str(PROBE_FILE), "--out", str(Path(scratch) / "probe.json")]
     argv += ["--timeout", f"{timeout:g}"]
@@ -207,7 +244,7 @@ def start_probe(
             fix="set {input} to a working interpreter.",
             input="python",
         ) from None
-    return ProbeRun(python, process, scratch, limit)
+    return ProbeRun(python, process, scratch, limit, request)
 
 
 def run_probe(

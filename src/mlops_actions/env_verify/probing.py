@@ -30,13 +30,17 @@ PROBE_FILE = Path(__file__).with_name("probe.py")
 LAUNCH = """import os, sys
 if sys.path and sys.path[0] == "" and not getattr(sys.flags, "safe_path", False):
     sys.path[0] = os.path.dirname(os.path.realpath(sys.argv[1]))
-from importlib.machinery import SourceFileLoader
-del sys.argv[0]
+del os, sys.argv[0]
 __file__ = sys.argv[0]
-_write, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-_code = SourceFileLoader("__main__", __file__).get_code("__main__")
-sys.dont_write_bytecode = _write
-del os, SourceFileLoader, _write
+try:
+    from importlib.machinery import SourceFileLoader
+except ImportError:  # Python 2: compiled here, to fail as a run by path fails
+    _code = compile(open(__file__).read(), __file__, "exec")
+else:
+    _write, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    _code = SourceFileLoader("__main__", __file__).get_code("__main__")
+    sys.dont_write_bytecode = _write
+    del SourceFileLoader, _write
 exec(_code)
 """
 PROBE_SCHEMA = "mlops-actions/env-probe"

@@ -25,15 +25,17 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# The first interpreter of 3.10 or newer: its command, then "real-path version binary-sha256"
-# on a second line. One
-# start of each candidate, isolated (-I), so nothing in the current folder is imported.
+# The first interpreter of 3.10 or newer with the venv module: its command, then "real-path
+# version binary-sha256" on a second line. One start of each candidate, isolated (-I), so
+# nothing in the current folder is imported, and without site (-S): every warm step pays for
+# this start, and site-packages (.pth files) and importing venv cost it more than the rest.
 find_python() {
   local candidate identity
   for candidate in ${MLOPS_ACTIONS_PYTHON:-} python3.13 python3.12 python3.11 python3.10 python3 python; do
     command -v "$candidate" >/dev/null 2>&1 || continue
-    if identity=$("$candidate" -I -c 'import hashlib, os, sys, venv
-if sys.version_info < (3, 10):
+    if identity=$("$candidate" -I -S -c 'import hashlib, os, sys
+from importlib.machinery import PathFinder
+if sys.version_info < (3, 10) or PathFinder.find_spec("venv") is None:
     sys.exit(1)
 path = os.path.realpath(sys.executable)
 with open(path, "rb") as binary:
@@ -91,6 +93,10 @@ if [ ! -f "$venv/.digest" ]; then
     echo "::error title=mlops-actions bootstrap::Installing mlops-actions into its own environment failed (pip output above). Fix: check the runner's access to PyPI or its pip proxy settings."
     exit 4
   fi
+  # Run only as `python -I -B -m mlops_actions`, the environment needs no pip or setuptools
+  # (what venv seeds) once the install is done: half of its files, each one checked against
+  # the digest on every warm step. Left in place if pip cannot remove them.
+  "$staging/bin/python" -I -m pip uninstall --quiet --yes pip setuptools >>"$staging/pip.log" 2>&1 || true
   digest "$staging" >"$staging/.digest"
   if mv -T "$staging" "$venv" 2>/dev/null; then
     trap - EXIT

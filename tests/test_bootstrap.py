@@ -71,6 +71,16 @@ def test_builds_once_then_reuses(built: tuple[dict[str, str], Path]) -> None:
     assert [p.name for p in cache.iterdir()] == [python.parent.parent.name]
 
 
+def test_the_environment_keeps_no_installer(built: tuple[dict[str, str], Path]) -> None:
+    """pip and setuptools go once the package is in: fewer files for every warm digest check."""
+    _, python = built
+    [site] = python.parent.parent.glob("lib/python*/site-packages")
+    left = sorted(p.name for p in site.iterdir() if p.name.split("-")[0] in ("pip", "setuptools"))
+    assert left == []
+    assert (site / "mlops_actions" / "env_verify" / "probe.py").is_file()
+    assert list((site / "mlops_actions" / "env_verify" / "__pycache__").glob("probe.*.pyc"))
+
+
 def test_a_self_hosted_runner_builds_in_its_per_job_folder(
     built: tuple[dict[str, str], Path], tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ same on a GPU machine and with a CUDA build of torch."""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.metadata
 import importlib.util
 import json
@@ -428,4 +429,9 @@ def test_json_report_on_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str
     printed = json.loads(capsys.readouterr().out)
     assert code == 0
     assert printed["installed"]["variant"] == "rocm6.1"
+    # When it ran, in UTC to the second, as ISO 8601 with the offset written out.
+    verified = dt.datetime.fromisoformat(printed["verified_at"])
+    assert printed["verified_at"] == verified.isoformat() and verified.microsecond == 0
+    assert verified.utcoffset() == dt.timedelta(0)
+    assert abs(dt.datetime.now(dt.timezone.utc) - verified) < dt.timedelta(minutes=5)
     assert printed == json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))

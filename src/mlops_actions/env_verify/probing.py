@@ -1,4 +1,4 @@
-"""Running the probe: by path, with the job's interpreter, started before the checks are imported.
+"""Running the probe: probe.py with the job's interpreter, started before the checks are imported.
 
 ``start_probe`` returns at once with the probe running; the command imports the checks, reads
 the config and builds the expectations meanwhile, then ``ProbeRun.facts()`` waits for the
@@ -7,6 +7,7 @@ document. Standard library only, so nothing here delays the start.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import select
@@ -21,6 +22,27 @@ from typing import Any
 from mlops_actions.errors import EnvironmentProblem, UsageError
 
 PROBE_FILE = Path(__file__).with_name("probe.py")
+# How probe.py starts: `python -c LAUNCH probe.py ARGS...` runs it as `python probe.py ARGS...`
+# would (as __main__, with the same sys.argv, __file__ and sys.path), but from the bytecode
+# cached beside it when that interpreter has one (pip compiles it on install): compiling its
+# 1,700 lines costs as much as starting the interpreter. It writes no cache itself: an action's
+# environment is checked file by file against its digest.
+LAUNCH = """import os, sys
+if sys.path and sys.path[0] == "" and not getattr(sys.flags, "safe_path", False):
+    sys.path[0] = os.path.dirname(os.path.realpath(sys.argv[1]))
+del os, sys.argv[0]
+__file__ = sys.argv[0]
+try:
+    from importlib.machinery import SourceFileLoader
+except ImportError:  # Python 2: compiled here, to fail as a run by path fails
+    _code = compile(open(__file__).read(), __file__, "exec")
+else:
+    _write, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    _code = SourceFileLoader("__main__", __file__).get_code("__main__")
+    sys.dont_write_bytecode = _write
+    del SourceFileLoader, _write
+exec(_code)
+"""
 PROBE_SCHEMA = "mlops-actions/env-probe"
 # Per smoke probe the probe's own limit applies; this bounds the whole run on top.
 SMOKE_PROBE_COUNT = 14
@@ -92,12 +114,18 @@ class ProbeRun:
     """A probe started in the background; ``facts()`` waits for it (bounded) and reads it."""
 
     def __init__(
-        self, python: str, process: subprocess.Popen[bytes], scratch: str, limit: float
+        self,
+        python: str,
+        process: subprocess.Popen[bytes],
+        scratch: str,
+        limit: float,
+        request: tuple[Any, ...] = (),
     ) -> None:
         self.python = python
         self.process = process
         self.scratch = scratch
         self.limit = limit
+        self.request = request  # what start_probe was asked for: an early run is taken on it
 
     def facts(self) -> dict[str, Any]:
         out = Path(self.scratch) / "probe.json"
@@ -151,6 +179,32 @@ class ProbeRun:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
+# A probe started before the command line was imported (see env_verify.early), until the
+# command's start_probe asks for the same one.
+_EARLY: list[ProbeRun] = []
+
+
+def hold_early(run: ProbeRun) -> None:
+    """Keep ``run`` for the command's ``start_probe`` to take; stopped at exit if none does."""
+    _EARLY.append(run)
+    atexit.register(_drop_early)
+
+
+def _drop_early() -> None:
+    while _EARLY:
+        _EARLY.pop().close()
+
+
+def _take_early(request: tuple[Any, ...]) -> ProbeRun | None:
+    """The early probe when it is the one asked for (else it is stopped: a new one runs)."""
+    match = next((run for run in _EARLY if run.request == request), None)
+    for run in _EARLY:
+        if run is not match:
+            run.close()
+    _EARLY.clear()
+    return match
+
+
 def start_probe(
     interpreter: str,
     *,
@@ -159,15 +213,19 @@ def start_probe(
     timeout: float,
     env: Mapping[str, str] | None = None,
 ) -> ProbeRun:
-    """Start probe.py by path with ``interpreter`` and return without waiting.
+    """Start probe.py (see LAUNCH) with ``interpreter`` and return without waiting.
 
     ``env`` is the environment the probe sees (the runner's), so PATH, PYTHONPATH and
     CUDA_VISIBLE_DEVICES are the job's. The probe bounds each external call itself.
     """
     python = find_interpreter(interpreter, None if env is None else env.get("PATH", ""))
     limit = BASE_PROBE_LIMIT + (timeout * SMOKE_PROBE_COUNT if smoke else 0)
+    request = (python, smoke, want_compile, timeout, None if env is None else dict(env))
+    early = _take_early(request)
+    if early is not None:
+        return early
     scratch = tempfile.mkdtemp(prefix="mlops-env-verify-")
-    argv = [python, str(PROBE_FILE), "--out", str(Path(scratch) / "probe.json")]
+    argv = [python, "-c", LAUNCH, str(PROBE_FILE), "--out", str(Path(scratch) / "probe.json")]
     argv += ["--timeout", f"{timeout:g}"]
     if smoke:
         argv.append("--smoke")
@@ -190,7 +248,7 @@ def start_probe(
             fix="set {input} to a working interpreter.",
             input="python",
         ) from None
-    return ProbeRun(python, process, scratch, limit)
+    return ProbeRun(python, process, scratch, limit, request)
 
 
 def run_probe(

@@ -80,8 +80,8 @@ def test_dropped_connection_is_retried(repo_double: GitHubDouble) -> None:
 
 
 def test_timeouts_are_bounded_then_one_clear_error(repo_double: GitHubDouble) -> None:
-    repo_double.faults.delay(3.0, method="GET", path="/repos/acme/trainer/labels/*", times=10)
-    repo = client(repo_double, timeout=0.5, retries=2).get_repo("acme/trainer")
+    repo_double.faults.delay(1.2, method="GET", path="/repos/acme/trainer/labels/*", times=10)
+    repo = client(repo_double, timeout=0.4, retries=2).get_repo("acme/trainer")
     started = time.monotonic()
     with pytest.raises(GitHubError) as caught, api_call("read a label", permission="issues: read"):
         assert repo.get_label("task:training").color == "1d76db"
@@ -504,3 +504,127 @@ def test_a_403_that_is_no_rate_limit_keeps_its_status(repo_double: GitHubDouble)
         "r: the token lacks permission (403 Must have admin rights to Repository.)"
     )
     assert slept == []
+
+
+# -- what a refusal's line quotes from GitHub's answer ----------------------------------------
+
+
+def refusal_line(double: GitHubDouble, status: int, body: object) -> str:
+    double.faults.status(status, method="POST", path="/repos/acme/trainer/labels", body=body)
+    gh, _ = recorded_client(double)
+    with pytest.raises(GitHubError) as caught, api_call("create", permission="issues: write"):
+        gh.get_repo("acme/trainer").create_label("gpu:required", "b60205")
+    return caught.value.message
+
+
+def test_a_validation_refusal_quotes_each_error_by_code_else_message(
+    repo_double: GitHubDouble,
+) -> None:
+    body = {
+        "message": "Validation Failed",
+        "errors": [
+            {"resource": "Label", "field": "name", "code": "already_exists"},
+            {"resource": "Label", "field": "color", "message": "color is not a hex code"},
+        ],
+    }
+    assert refusal_line(repo_double, 422, body) == (
+        "create: GitHub refused the request "
+        "(422 Validation Failed: already_exists; color is not a hex code)"
+    )
+
+
+def test_a_refusal_with_errors_but_no_message_quotes_the_errors_alone(
+    repo_double: GitHubDouble,
+) -> None:
+    body = {"errors": [{"resource": "Label", "code": "missing_field"}]}
+    assert refusal_line(repo_double, 422, body) == (
+        "create: GitHub refused the request (422 missing_field)"
+    )
+
+
+def test_an_empty_error_list_adds_nothing_to_the_message(repo_double: GitHubDouble) -> None:
+    body = {"message": "Validation Failed", "errors": []}
+    assert refusal_line(repo_double, 422, body) == (
+        "create: GitHub refused the request (422 Validation Failed)"
+    )
+
+
+def test_an_answer_without_a_body_says_there_was_no_message(repo_double: GitHubDouble) -> None:
+    assert refusal_line(repo_double, 502, "") == (
+        "create: GitHub answered 502 no message after retries"
+    )
+
+
+def test_a_chain_of_causes_that_loops_is_walked_to_an_end() -> None:
+    first, second = OSError("reset"), OSError("again")
+    first.__context__, second.__context__ = second, first
+    assert not _never_sent(first)  # no refusal anywhere in the loop: the write may have landed
+    deep: BaseException = ConnectionRefusedError()
+    for depth in range(5):
+        wrapper = OSError(f"level {depth}")
+        wrapper.__context__ = deep
+        deep = wrapper
+    assert _never_sent(deep)
+
+
+# -- a 403 is a rate limit or a refusal by what it says -------------------------------------------
+
+
+def label_403(double: GitHubDouble, body: object, headers: dict[str, str] | None = None) -> None:
+    double.faults.status(
+        403, method="GET", path="/repos/acme/trainer/labels/*", body=body, headers=headers
+    )
+
+
+def test_a_403_with_an_unreadable_retry_after_is_told_by_its_message(
+    repo_double: GitHubDouble,
+) -> None:
+    label_403(
+        repo_double,
+        {"message": "You have exceeded a secondary rate limit."},
+        {"Retry-After": "soon"},
+    )
+    gh, slept = recorded_client(repo_double)
+    with api_call("read a label", permission="issues: read"):
+        assert label_color(gh) == "1d76db"
+    assert slept == [60.0]
+
+    label_403(
+        repo_double, {"message": "Resource not accessible by integration"}, {"Retry-After": "soon"}
+    )
+    gh, slept = recorded_client(repo_double)
+    with pytest.raises(GitHubError, match="lacks permission"), api_call("r", permission="x: read"):
+        label_color(gh)
+    assert slept == []
+
+
+def refused_403_line(double: GitHubDouble, body: object) -> str:
+    label_403(double, body)
+    gh, slept = recorded_client(double)
+    with pytest.raises(GitHubError) as caught, api_call("r", permission="issues: read"):
+        label_color(gh)
+    assert slept == []
+    return caught.value.message
+
+
+def test_a_403_without_a_body_is_a_permission_refusal(repo_double: GitHubDouble) -> None:
+    assert refused_403_line(repo_double, "") == "r: the token lacks permission (403 no message)"
+
+
+def test_a_403_whose_json_is_no_object_is_a_permission_refusal(repo_double: GitHubDouble) -> None:
+    assert refused_403_line(repo_double, '"blocked by policy"') == (
+        "r: the token lacks permission (403 blocked by policy)"
+    )
+
+
+def test_a_proxys_403_page_in_another_encoding_is_read_not_a_crash(
+    repo_double: GitHubDouble,
+) -> None:
+    assert refused_403_line(repo_double, "<h1>Accès refusé</h1>".encode("latin-1")) == (
+        "r: the token lacks permission (403 <h1>Acc\ufffds refus\ufffd</h1>)"
+    )
+    label_403(repo_double, b"secondary rate limit \xff")
+    gh, slept = recorded_client(repo_double)
+    with api_call("read a label", permission="issues: read"):
+        assert label_color(gh) == "1d76db"
+    assert slept == [60.0]

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import github
 import requests
 from github import Auth, Github, GithubException
-from urllib3.exceptions import MaxRetryError, NewConnectionError, ResponseError
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from mlops_actions.errors import GitHubError, UsageError
@@ -119,22 +119,21 @@ class _Retry(Retry):
         if response is None or response.status not in (403, 429):
             return super().increment(method, url, response, error, _pool, _stacktrace)
         headers = dict(response.headers)
-        message = ""
-        if "retry-after" not in {k.lower() for k in headers} and response.status == 403:
-            # A bare 403 is told apart by its message; reading the body consumes it, so the
-            # refusal is raised here as PyGithub would have raised it.
+        data: Any = None
+        message = ""  # a 429 is a rate limit whatever it says
+        if response.status == 403:
+            # A 403 is told apart by its headers and message; reading the body consumes it, so
+            # a refusal is raised here as PyGithub would have raised it.
             body = response.data or b""
             try:
                 data = json.loads(body)
             except ValueError:
                 data = {"message": body.decode(errors="replace")}
             message = str(data.get("message", "")) if isinstance(data, dict) else ""
-            if retry_wait(403, headers, message, 0.0, 0) is None:
-                raise GithubException(403, data, headers)
         now = self.options.clock()
         wait = retry_wait(response.status, headers, message, now, len(self.history))
-        if wait is None:  # not a rate limit: hand the answer back unchanged
-            raise MaxRetryError(_pool, url or "", ResponseError("not retried"))
+        if wait is None:  # a 403 that is no rate limit: a permission refusal
+            raise GithubException(403, data, headers)
         if wait > self.options.max_wait:
             raise wait_too_long(wait, self.options.max_wait, now)
         retry = super().increment(method, url, response, error, _pool, _stacktrace)

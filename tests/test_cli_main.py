@@ -7,6 +7,7 @@ context main() built for it, so each decision of the command line shows in what 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -404,3 +405,30 @@ def test_the_command_sees_the_workflow_facts_and_nothing_else(
     _, report, _ = run_json(["probe"], env, capsys)
     expected = {k: v for k, v in facts.items() if k != "GITHUB_BASE_REF"}  # empty: not given
     assert report["github"] == expected
+
+
+def test_the_help_lists_the_exit_codes_the_readme_documents(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    documented = {
+        int(code): meaning.replace("`", "")
+        for code, meaning in re.findall(r"^\| (\d+) \| (.+) \|$", readme, re.M)
+    }
+    assert sorted(documented) == sorted(int(code) for code in ExitCode)
+    for argv in (["--help"], ["probe", "--help"]):
+        with pytest.raises(SystemExit):
+            cli.main(argv, BASE_ENV)
+        epilog = capsys.readouterr().out.split("exit codes:\n", 1)[1]
+        shown = {
+            int(code): meaning for code, meaning in re.findall(r"^  (\d+) +(.+)$", epilog, re.M)
+        }
+        assert shown == documented
+
+
+def test_on_a_runner_without_a_token_nothing_is_masked(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["probe", "--count", "2"], {**BASE_ENV, "GITHUB_ACTIONS": "true"}) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "probe text token= env-token=",
+        "::debug::probe debug line",
+    ]

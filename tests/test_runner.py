@@ -285,3 +285,275 @@ def test_fit_sections_keeps_a_prefix_of_whole_sections(sizes: list[int], room: i
     assert len(kept.encode("utf-8")) <= room or (whole and len(text.encode("utf-8")) <= room)
     assert whole == (kept == text)
     assert kept == "" or kept == text or text[len(kept) :].startswith("## s")
+
+
+# -- what each call writes, on a runner and in a terminal ---------------------------------------
+
+
+def test_an_annotation_carries_every_position_in_the_runners_order() -> None:
+    line = format_annotation(
+        Annotation("warning", "m", file="a.py", line=3, col=5, end_line=4, end_col=9, title="t")
+    )
+    assert line == "::warning file=a.py,line=3,endLine=4,col=5,endColumn=9,title=t::m"
+    assert format_annotation(Annotation("notice", "only a message")) == "::notice::only a message"
+
+
+@pytest.mark.parametrize(
+    ("where", "shown"),
+    [
+        ({"file": "a.py", "line": 3, "col": 5, "title": "VG001"}, "a.py:3:5: warning: [VG001] m\n"),
+        ({"file": "a.py", "line": 3}, "a.py:3: warning: m\n"),
+        ({"file": "a.py", "col": 5}, "a.py: warning: m\n"),  # a column needs its line
+        ({"line": 3}, "warning: m\n"),  # a line needs its file
+        ({}, "warning: m\n"),
+    ],
+)
+def test_a_local_annotation_says_where_as_a_compiler_would(
+    where: dict[str, object], shown: str
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    runner = Runner({}, out=out, err=err)
+    runner.warning("m", **where)
+    assert err.getvalue() == shown
+    assert out.getvalue() == ""
+    assert runner.annotations == [Annotation("warning", "m", **where)]  # type: ignore[arg-type]
+
+
+def test_each_level_has_its_call(actions_env: dict[str, str]) -> None:
+    out = io.StringIO()
+    runner = Runner(actions_env, out=out)
+    runner.error("e")
+    runner.warning("w")
+    runner.notice("n")
+    assert out.getvalue() == "::error::e\n::warning::w\n::notice::n\n"
+
+
+def test_a_long_unbroken_word_is_shown_by_its_ends(actions_env: dict[str, str]) -> None:
+    out = io.StringIO()
+    runner = Runner(actions_env, out=out)
+    word = "1" * 60 + "2" * 500 + "3" * 20
+    runner.error(f"version {word} is too long. Fix: shorten it.")
+    assert out.getvalue() == (
+        f"::error::version {'1' * 60}…(580 characters)…{'3' * 20} is too long. Fix: shorten it.\n"
+    )
+    out.truncate(0)
+    out.seek(0)
+    runner.error("x" * 200)  # 200 characters is still shown whole
+    assert out.getvalue() == "::error::" + "x" * 200 + "\n"
+
+
+def test_the_default_streams_are_the_processes(capsys: pytest.CaptureFixture[str]) -> None:
+    runner = Runner({})
+    runner.print("to stdout")
+    runner.error("to stderr")
+    out = capsys.readouterr()
+    assert (out.out, out.err) == ("to stdout\n", "error: to stderr\n")
+
+
+def test_the_environment_defaults_to_the_processes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "out"))
+    Runner(out=io.StringIO()).set_output("ok", True)
+    assert parse_outputs((tmp_path / "out").read_text()) == {"ok": "true"}
+
+
+@pytest.mark.parametrize(
+    ("env", "debug", "enabled"),
+    [
+        ({}, None, False),
+        ({"RUNNER_DEBUG": "1"}, None, True),
+        ({"RUNNER_DEBUG": "0"}, None, False),
+        ({"MLOPS_ACTIONS_DEBUG": "TRUE"}, None, True),
+        ({"MLOPS_ACTIONS_DEBUG": "1"}, None, True),
+        ({"MLOPS_ACTIONS_DEBUG": "yes"}, None, False),
+        ({"RUNNER_DEBUG": "1"}, False, False),  # a caller's choice wins
+        ({}, True, True),
+    ],
+)
+def test_debug_lines_show_when_debugging(
+    env: dict[str, str], debug: bool | None, enabled: bool
+) -> None:
+    err = io.StringIO()
+    runner = Runner(env, out=io.StringIO(), err=err, debug=debug)
+    runner.mask("hunter2")
+    runner.debug("token hunter2 used")
+    assert err.getvalue() == ("debug: token *** used\n" if enabled else "")
+
+
+def test_on_a_runner_debug_lines_go_to_the_runner_escaped(actions_env: dict[str, str]) -> None:
+    out = io.StringIO()
+    Runner(actions_env, out=out).debug("two\nlines 100%")
+    assert out.getvalue() == "::debug::two%0Alines 100%25\n"
+
+
+def test_without_a_runner_file_an_output_is_printed_only_when_debugging(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = io.StringIO()
+    quiet = Runner({}, out=out)
+    quiet.set_output("count", 3)
+    assert out.getvalue() == ""
+    assert quiet.outputs == {"count": "3"}
+    loud = Runner({}, out=out, err=io.StringIO(), debug=True)
+    loud.set_output("plan", {"a": [1, None]})
+    assert out.getvalue() == 'output plan={"a":[1,null]}\n'
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(None, ""), (1.5, "1.5"), (True, "true"), ([1, "a"], '[1,"a"]')]
+)
+def test_output_values_are_rendered_as_workflows_read_them(
+    actions_env: dict[str, str], value: object, text: str
+) -> None:
+    runner = Runner(actions_env, out=io.StringIO())
+    runner.set_output("v", value)
+    assert parse_outputs(Path(actions_env["GITHUB_OUTPUT"]).read_text()) == {"v": text}
+
+
+@pytest.mark.parametrize("name", ["", "a=b", "a<b", "two\nlines", "cr\r"])
+def test_an_output_name_that_would_break_the_file_is_refused(
+    actions_env: dict[str, str], name: str
+) -> None:
+    runner = Runner(actions_env, out=io.StringIO())
+    with pytest.raises(ValueError, match="invalid output name"):
+        runner.set_output(name, "x")
+    assert Path(actions_env["GITHUB_OUTPUT"]).read_text() == ""
+
+
+def test_an_output_file_gets_one_block_per_value_with_unix_newlines(
+    actions_env: dict[str, str],
+) -> None:
+    runner = Runner(actions_env, out=io.StringIO())
+    runner.set_output("a", "x")
+    raw = Path(actions_env["GITHUB_OUTPUT"]).read_bytes().decode()
+    match = re.fullmatch(r"a<<(ghadelimiter_[0-9a-f]{32})\nx\n\1\n", raw)
+    assert match, raw
+
+
+def test_a_group_folds_the_log_on_a_runner(actions_env: dict[str, str]) -> None:
+    out = io.StringIO()
+    runner = Runner(actions_env, out=out)
+    with pytest.raises(KeyError), runner.group("Probe\nfirst"):
+        runner.print("inside")
+        raise KeyError("the group still ends")
+    assert out.getvalue() == "::group::Probe%0Afirst\ninside\n::endgroup::\n"
+
+
+def test_a_group_is_a_heading_in_a_terminal() -> None:
+    out = io.StringIO()
+    with Runner({}, out=out).group("Probe"):
+        pass
+    assert out.getvalue() == "== Probe\n"
+
+
+def test_a_mask_is_announced_on_a_runner_only_and_empty_is_not_a_secret(
+    actions_env: dict[str, str],
+) -> None:
+    out = io.StringIO()
+    runner = Runner(actions_env, out=out)
+    runner.mask("")
+    runner.mask("50%\nsecret")
+    runner.print("value 50%\nsecret")
+    assert out.getvalue() == "::add-mask::50%25%0Asecret\nvalue ***\n"
+    local = io.StringIO()
+    terminal = Runner({}, out=local)
+    terminal.mask("s3cret")
+    terminal.print("s3cret and s3cret")
+    assert local.getvalue() == "*** and ***\n"
+
+
+def test_a_failure_is_one_error_line_and_a_summary_with_where_and_fix(
+    actions_env: dict[str, str],
+) -> None:
+    out = io.StringIO()
+    runner = Runner(actions_env, out=out)
+    error = UsageError("not a version", fix="use X.Y.Z", file="pyproject.toml", line=7, col=3)
+    assert runner.fail(error) == ExitCode.USAGE
+    assert out.getvalue() == (
+        "::error file=pyproject.toml,line=7,col=3,title=UsageError::not a version. "
+        "Fix: use X.Y.Z.\n"
+    )
+    assert Path(actions_env["GITHUB_STEP_SUMMARY"]).read_text() == (
+        "### :x: not a version (`pyproject.toml`:7).\n\n**Fix:** use X.Y.Z.\n\n"
+    )
+
+
+def test_a_failure_without_a_fix_or_line_says_what_it_has(actions_env: dict[str, str]) -> None:
+    runner = Runner(actions_env, out=io.StringIO())
+    runner.fail(ConfigError("no sections", file=".github/mlops.yml"))
+    runner.fail(ConfigError("broken"))
+    assert Path(actions_env["GITHUB_STEP_SUMMARY"]).read_text() == (
+        "### :x: no sections (`.github/mlops.yml`).\n\n### :x: broken.\n\n"
+    )
+
+
+def test_a_failure_in_a_terminal_has_no_title_and_names_the_flag() -> None:
+    err = io.StringIO()
+    runner = Runner({}, out=io.StringIO(), err=err)
+    runner.refer = lambda name: f"`--{name}`"
+    runner.fail(UsageError("is required", fix="give {input} a value.", input="token"))
+    assert err.getvalue() == "error: `--token`: is required. Fix: give `--token` a value.\n"
+
+
+def test_die_fails_and_exits_with_the_code(actions_env: dict[str, str]) -> None:
+    out = io.StringIO()
+    runner = Runner(actions_env, out=out)
+    with pytest.raises(SystemExit) as exited:
+        runner.die(
+            "no engine", fix="start Docker", exit_code=ExitCode.ENVIRONMENT, file="x", line=2
+        )
+    assert exited.value.code == ExitCode.ENVIRONMENT
+    assert out.getvalue() == (
+        "::error file=x,line=2,title=ActionError::no engine. Fix: start Docker.\n"
+    )
+    with pytest.raises(SystemExit) as exited:
+        runner.die("bad input")
+    assert exited.value.code == ExitCode.USAGE
+    assert Path(actions_env["GITHUB_STEP_SUMMARY"]).read_text().endswith("### :x: bad input.\n\n")
+
+
+def test_a_cut_summary_points_to_the_json_report_by_default(tmp_path: Path) -> None:
+    path = tmp_path / "summary.md"
+    runner = Runner({"GITHUB_STEP_SUMMARY": str(path)})
+    runner.summary(_sections(300, 5_000))
+    text = path.read_text(encoding="utf-8")
+    assert text.endswith(
+        "\n_The rest of this summary is left out: GitHub shows at most 1 MiB of a step summary. "
+        "The full report is in the command's JSON report (`--json`)._\n"
+    )
+    # Whole sections up to the budget (1 MiB less 4 KiB), then the cut line.
+    assert (
+        SUMMARY_LIMIT - 4 * 1024 - 5_100
+        < len(text.encode("utf-8"))
+        < SUMMARY_LIMIT - 4 * 1024 + 200
+    )
+
+
+def test_a_summary_fills_up_to_its_budget_counting_what_is_there(tmp_path: Path) -> None:
+    path = tmp_path / "summary.md"
+    budget = SUMMARY_LIMIT - 4 * 1024
+    path.write_text("e" * (budget - 12), encoding="utf-8")
+    runner = Runner({"GITHUB_STEP_SUMMARY": str(path)})
+    runner.summary("### A\n\n12")  # 10 characters and "\n\n": exactly the room left
+    assert path.read_text(encoding="utf-8").endswith("### A\n\n12\n\n")
+    runner.summary("### B")
+    assert "### B" not in path.read_text(encoding="utf-8")
+
+
+def test_no_summary_without_a_runner_file(tmp_path: Path) -> None:
+    runner = Runner({}, out=io.StringIO())
+    runner.summary("### nowhere")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fit_sections_counts_bytes_not_characters() -> None:
+    text = "## é\n" + "é" * 10 + "\n"  # 16 characters, 27 bytes
+    assert fit_sections(text, 27) == (text, True)
+    assert fit_sections(text, 26) == ("", False)
+    two = "## a\nx\n## b\ny\n"
+    assert fit_sections(two, len(two) - 1) == ("## a\nx\n", False)
+    assert fit_sections(two, 7) == ("## a\nx\n", False)
+    assert fit_sections(two, 6) == ("", False)
+    # Only a heading at a line's start, of at most six #, followed by a space, starts a section.
+    assert fit_sections("## a\n#x\n####### y\nz ## c\n", 10) == ("", False)

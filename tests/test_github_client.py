@@ -80,8 +80,8 @@ def test_dropped_connection_is_retried(repo_double: GitHubDouble) -> None:
 
 
 def test_timeouts_are_bounded_then_one_clear_error(repo_double: GitHubDouble) -> None:
-    repo_double.faults.delay(1.2, method="GET", path="/repos/acme/trainer/labels/*", times=10)
-    repo = client(repo_double, timeout=0.4, retries=2).get_repo("acme/trainer")
+    repo_double.faults.delay(2.0, method="GET", path="/repos/acme/trainer/labels/*", times=10)
+    repo = client(repo_double, timeout=1.0, retries=2).get_repo("acme/trainer")
     started = time.monotonic()
     with pytest.raises(GitHubError) as caught, api_call("read a label", permission="issues: read"):
         assert repo.get_label("task:training").color == "1d76db"
@@ -258,7 +258,10 @@ def test_a_refused_connection_is_not_ambiguous() -> None:
     with pytest.raises(GitHubError) as caught, api_call("create", permission="issues: write"):
         connect("t", options).get_repo("a/b").create_label("x", "ffffff")
     assert not caught.value.ambiguous
-    assert "cannot reach the GitHub API" in caught.value.one_line()
+    assert caught.value.one_line() == (
+        "create: cannot reach the GitHub API (ConnectionError). Fix: check GITHUB_API_URL and "
+        "the network; the call was retried."
+    )
 
 
 def test_a_wait_longer_than_the_job_affords_fails_saying_when_to_retry(
@@ -628,3 +631,43 @@ def test_a_proxys_403_page_in_another_encoding_is_read_not_a_crash(
     with api_call("read a label", permission="issues: read"):
         assert label_color(gh) == "1d76db"
     assert slept == [60.0]
+
+
+# -- how often and how long the client retries ------------------------------------------------
+
+
+def test_a_read_is_retried_with_a_doubling_backoff(repo_double: GitHubDouble) -> None:
+    repo_double.faults.status(503, method="GET", path="/repos/acme/trainer/labels/*", times=3)
+    gh, slept = recorded_client(repo_double, backoff=0.5)
+    with api_call("read a label", permission="issues: read"):
+        assert label_color(gh) == "1d76db"
+    assert slept == [0.0, 1.0, 2.0]  # urllib3 retries the first failure at once
+    assert label_gets(repo_double) == 4
+
+
+def test_every_kind_of_failure_counts_against_one_retry_budget(repo_double: GitHubDouble) -> None:
+    path = "/repos/acme/trainer/labels/*"
+    repo_double.faults.drop(method="GET", path=path)
+    repo_double.faults.status(502, method="GET", path=path)
+    repo_double.faults.drop(method="GET", path=path)
+    gh, _ = recorded_client(repo_double, retries=2)
+    with pytest.raises(GitHubError) as caught, api_call("read", permission="issues: read"):
+        label_color(gh)
+    assert "cannot reach the GitHub API" in caught.value.message
+    assert label_gets(repo_double) == 3  # the first try and two retries, not two of each kind
+
+
+def test_a_dropped_delete_is_not_resent_by_the_client(repo_double: GitHubDouble) -> None:
+    label = "/repos/acme/trainer/labels/*"
+    repo_double.faults.drop(method="DELETE", path=label)
+    gh, _ = recorded_client(repo_double)
+    with pytest.raises(GitHubError) as caught, api_call("delete", permission="issues: write"):
+        gh.get_repo("acme/trainer").get_label("task:training").delete()
+    assert caught.value.ambiguous
+    assert repo_double.log.count("DELETE", label) == 1
+
+
+def test_an_api_url_with_a_trailing_slash_works(repo_double: GitHubDouble) -> None:
+    gh = connect("test-token", ClientOptions(api_url=repo_double.url + "/", **FAST))  # type: ignore[arg-type]
+    assert gh.get_repo("acme/trainer").default_branch == "main"
+    assert repo_double.log.count("GET", "/repos/acme/trainer") == 1

@@ -122,14 +122,17 @@ def _add_flag(
     *,
     positional: Sequence[str],
 ) -> None:
-    """One input as command-line grammar: a switch pair for booleans, else a flag with a value."""
+    """One input as command-line grammar: a switch pair for booleans, else a flag with a value.
+
+    A flag left out parses as None (argparse's default): the INPUT_* variable or the input's own
+    default applies then."""
     name = input_name(field)
     dest = _dest(name)
     help_text = input_help(field)
     if name in positional:
         # `label-dispatch sync` and `label-dispatch --mode sync` both work.
-        parser.add_argument(dest, nargs="?", default=None, metavar=name.upper(), help=help_text)
-        parser.add_argument(f"--{name}", dest=dest + _FLAG, default=None, help=argparse.SUPPRESS)
+        parser.add_argument(dest, nargs="?", metavar=name.upper(), help=help_text)
+        parser.add_argument(f"--{name}", dest=dest + _FLAG, help=argparse.SUPPRESS)
         return
     if is_switch(field, hint):
         # Flags are positive statements; --no-x says false, leaving both out keeps the default.
@@ -137,7 +140,6 @@ def _add_flag(
             f"--{name}",
             f"--no-{name}",
             dest=dest,
-            default=None,
             action=_Switch,
             nargs=0,
             help=help_text,
@@ -147,7 +149,6 @@ def _add_flag(
     parser.add_argument(
         f"--{name}",
         dest=dest,
-        default=None,
         action="append" if typing.get_origin(hint) is tuple else "store",
         choices=choices,
         metavar=None if choices else input_metavar(field, hint),

@@ -105,7 +105,7 @@ class _Retry(Retry):
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if status_code in (403, 429):
             return True  # increment() reads the answer and decides
-        return 500 <= status_code < 600 and method.upper() in SAFE_METHODS
+        return status_code >= 500 and method.upper() in SAFE_METHODS
 
     def increment(
         self,
@@ -154,10 +154,7 @@ def connect(token: str, options: ClientOptions) -> Github:
             input="token",
         )
     retry = _Retry(
-        total=options.retries,
-        connect=options.retries,
-        read=options.retries,
-        status=options.retries,
+        total=options.retries,  # one budget for every kind of failure
         backoff_factor=options.backoff,
         # Read errors (a timeout or reset after sending) are retried for these methods only.
         allowed_methods=SAFE_METHODS,

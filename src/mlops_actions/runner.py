@@ -382,11 +382,10 @@ def read_inputs(spec: type[T], raw: Mapping[str, str | None]) -> T:
 
 
 def _convert(name: str, text: str, annotation: Any) -> Any:
+    # `int | None` reads as int: an empty input never gets here (it keeps the default).
+    annotation = _without_none(annotation)
     origin = get_origin(annotation)
     args = get_args(annotation)
-    if origin in (typing.Union, types.UnionType) and type(None) in args:
-        inner = next(a for a in args if a is not type(None))
-        return None if text.strip() == "" else _convert(name, text, inner)
     if annotation is bool:
         word = text.strip().lower()
         if word in TRUE_WORDS:

@@ -20,6 +20,7 @@ from mlops_actions.runner import (
     escape_data,
     fit_sections,
     format_annotation,
+    load_event,
     read_inputs,
 )
 
@@ -427,7 +428,14 @@ def test_without_a_runner_file_an_output_is_printed_only_when_debugging(
 
 
 @pytest.mark.parametrize(
-    ("value", "text"), [(None, ""), (1.5, "1.5"), (True, "true"), ([1, "a"], '[1,"a"]')]
+    ("value", "text"),
+    [
+        (None, ""),
+        (1.5, "1.5"),
+        (True, "true"),
+        ([1, "a"], '[1,"a"]'),
+        ({"b": 1, "a": {"d": 2, "c": 3}}, '{"a":{"c":3,"d":2},"b":1}'),  # the same text each run
+    ],
 )
 def test_output_values_are_rendered_as_workflows_read_them(
     actions_env: dict[str, str], value: object, text: str
@@ -583,3 +591,62 @@ def test_fit_sections_counts_bytes_not_characters() -> None:
     assert fit_sections(two, 6) == ("", False)
     # Only a heading at a line's start, of at most six #, followed by a space, starts a section.
     assert fit_sections("## a\n#x\n####### y\nz ## c\n", 10) == ("", False)
+
+
+def test_a_summary_keeps_its_trailing_spaces_and_ends_in_one_blank_line(
+    actions_env: dict[str, str],
+) -> None:
+    runner = Runner(actions_env, out=io.StringIO())
+    runner.summary("a hard break  \n\n\n")  # two spaces: Markdown's line break
+    runner.summary("ends in X")
+    assert Path(actions_env["GITHUB_STEP_SUMMARY"]).read_text() == (
+        "a hard break  \n\nends in X\n\n"
+    )
+
+
+def test_a_new_summary_file_has_the_whole_budget(tmp_path: Path) -> None:
+    path = tmp_path / "summary.md"
+    budget = SUMMARY_LIMIT - 4 * 1024
+    runner = Runner({"GITHUB_STEP_SUMMARY": str(path)})
+    runner.summary("### A\n" + "a" * (budget - 8))  # with its "\n\n": exactly the budget
+    assert len(path.read_bytes()) == budget
+    assert "left out" not in path.read_text(encoding="utf-8")
+
+
+# -- the event payload ------------------------------------------------------------------------
+
+
+def test_the_event_payload_is_read_as_utf8_json(tmp_path: Path) -> None:
+    path = tmp_path / "event.json"
+    path.write_bytes('{"pull_request": {"title": "Füge ✓ hinzu"}}'.encode())
+    assert load_event(str(path)) == {"pull_request": {"title": "Füge ✓ hinzu"}}
+    assert load_event(None) == {}
+    assert load_event("") == {}
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        (
+            None,
+            "event file {path} does not exist. Fix: run inside a workflow, or point "
+            "GITHUB_EVENT_PATH at a webhook payload.",
+        ),
+        (
+            "{\n  'action': 1}",
+            "event file {path} is not JSON (Expecting property name enclosed in double quotes "
+            "at line 2). Fix: pass the webhook payload as JSON.",
+        ),
+        ("[1, 2]", "event file {path} holds no JSON object. Fix: pass a webhook payload."),
+    ],
+)
+def test_an_unreadable_event_payload_is_a_usage_error(
+    tmp_path: Path, content: str | None, line: str
+) -> None:
+    path = tmp_path / "event.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(UsageError) as caught:
+        load_event(str(path))
+    assert caught.value.one_line() == line.format(path=path)
+    assert caught.value.exit_code == ExitCode.USAGE

@@ -119,6 +119,12 @@ def summary_cut_line(pointer: str) -> str:
     )
 
 
+def _append(path: str, text: str) -> None:
+    """Append to a runner file in UTF-8 with \\n line ends, whatever the platform's defaults."""
+    with open(path, "ab") as handle:
+        handle.write(text.encode("utf-8"))
+
+
 class Runner:
     """Writes what a command reports, to the runner's files or to a terminal."""
 
@@ -156,8 +162,7 @@ class Runner:
         self.outputs[name] = text
         path = self.env.get("GITHUB_OUTPUT")
         if path:
-            with open(path, "a", encoding="utf-8", newline="\n") as handle:
-                handle.write(output_block(name, text))
+            _append(path, output_block(name, text))
         elif self.debug_enabled:
             self.print(f"output {name}={text}")
 
@@ -181,8 +186,7 @@ class Runner:
         if not whole:
             kept += summary_cut_line(self.report_pointer)
             self._summary_full = True
-        with open(path, "a", encoding="utf-8", newline="\n") as handle:
-            handle.write(kept)
+        _append(path, kept)
 
     # -- log ---------------------------------------------------------------------------------
 
@@ -458,8 +462,7 @@ def load_event(path: str | None) -> dict[str, Any]:
     if not path:
         return {}
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        data = json.loads(Path(path).read_bytes())  # JSON is UTF-8 (RFC 8259)
     except FileNotFoundError:
         raise UsageError(
             f"event file {path} does not exist",

@@ -34,6 +34,10 @@ class ProbeInputs:
     level: Literal["low", "high"] | None = field(default=None, metadata={"help": "A choice."})
     exit_code: int = field(default=0, metadata={"help": "The exit code to end with."})
     token: str = text_input("A secret.", secret=True, metavar="TOKEN")
+    note: str = field(default="", metadata={"help": "Free text."})
+    # A yes/no question with a third default is a switch pair; with any other third word, not.
+    gate: Literal["true", "false", "auto"] = field(default="auto", metadata={"help": "Gate."})
+    color: Literal["true", "false", "never"] = field(default="true", metadata={"help": "Color."})
 
 
 def _probe(inputs: ProbeInputs, ctx: Context) -> Outcome:
@@ -100,11 +104,14 @@ def test_the_exit_code_and_report_are_the_commands(capsys: pytest.CaptureFixture
     assert code == 1
     expected = {
         "count": 2,
+        "color": "true",
         "exit_code": 1,
+        "gate": "auto",
         "github": {},
         "level": None,
         "mode": "show",
         "names": [],
+        "note": "",
         "ratio": None,
         "strict": False,
         "token": "",
@@ -245,7 +252,8 @@ def test_the_command_help_shows_each_inputs_grammar(capsys: pytest.CaptureFixtur
     assert text.startswith(
         "usage: mlops-actions probe [-h] [--json] [--debug] [--mode {show,fail,bug,interrupt}] [--count N] [--ratio NUMBER] "
         "[--names NAME] [--strict | --no-strict] [--level {low,high}] [--exit-code N] "
-        "[--token TOKEN] [-- PROGRAM ...]"
+        "[--token TOKEN] [--note TEXT] [--gate | --no-gate] [--color {true,false,never}] "
+        "[-- PROGRAM ...]"
     )
     assert "Reports what it was given." in text
     assert "--names NAME Names. (repeatable)" in text
@@ -432,3 +440,33 @@ def test_on_a_runner_without_a_token_nothing_is_masked(capsys: pytest.CaptureFix
         "probe text token= env-token=",
         "::debug::probe debug line",
     ]
+
+
+def test_a_three_way_switch_keeps_its_default_until_given(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, report, _ = run_json(["probe"], {}, capsys)
+    assert report["gate"] == "auto"
+    _, report, _ = run_json(["probe", "--no-gate", "--color", "never"], {}, capsys)
+    assert (report["gate"], report["color"]) == ("false", "never")
+
+
+@pytest.mark.parametrize("key", ["INPUT_EXIT-CODE", "INPUT_EXIT_CODE"])
+def test_an_input_variable_in_either_spelling_is_read(
+    key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A Docker action gets INPUT_EXIT-CODE; a composite step passes INPUT_EXIT_CODE.
+    code, report, _ = run_json(["probe"], {key: "3"}, capsys)
+    assert (code, report["exit_code"]) == (3, 3)
+
+
+def test_an_unknown_command_is_refused_listing_every_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["lint", "config"], BASE_ENV)  # a word after it changes nothing
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument COMMAND: invalid choice: 'lint'" in err
+    for name in cli.COMMAND_MODULES:
+        assert f"'{name}'" in err

@@ -650,3 +650,41 @@ def test_an_unreadable_event_payload_is_a_usage_error(
         load_event(str(path))
     assert caught.value.one_line() == line.format(path=path)
     assert caught.value.exit_code == ExitCode.USAGE
+
+
+# -- reading inputs: what is missing, blank or not a dataclass --------------------------------
+
+
+@dataclass(frozen=True)
+class Needs:
+    repository: str
+    labels: list[str] = field(default_factory=list)
+    depth: int = 1
+
+
+def test_a_blank_input_keeps_the_default_and_a_missing_required_one_is_named() -> None:
+    assert read_inputs(Needs, {"repository": "o/r", "depth": "  \n"}) == Needs("o/r")
+    with pytest.raises(UsageError) as caught:
+        read_inputs(Needs, {"repository": " ", "depth": "2"})
+    assert caught.value.one_line() == (
+        "input `repository`: is required. Fix: give input `repository` a value."
+    )
+
+
+@dataclass(frozen=True)
+class Checked:
+    depth: int = 1
+
+    def __post_init__(self) -> None:
+        if self.depth < 0:
+            raise TypeError("a bug in the inputs' own check")
+
+
+def test_a_type_error_that_is_no_missing_input_is_not_hidden() -> None:
+    with pytest.raises(TypeError, match="a bug in the inputs' own check"):
+        read_inputs(Checked, {"depth": "-1"})
+
+
+def test_only_a_dataclass_has_inputs() -> None:
+    with pytest.raises(TypeError, match="is not a dataclass"):
+        read_inputs(int, {})

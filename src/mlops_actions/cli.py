@@ -211,7 +211,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         parser.print_help()
         return int(ExitCode.USAGE)
     command = next(c for c in available if c.name == args.command)
-    if command.trailing and getattr(args, "trailing", None):
+    if command.trailing and args.trailing:
         parser.error(f"put the {command.trailing} after --: {' '.join(args.trailing)}")
     runner = Runner(
         environ, out=sys.stderr if args.json else sys.stdout, debug=True if args.debug else None
@@ -221,8 +221,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         flags: set[str] = set()
         for field in dataclasses.fields(command.inputs):
             dest = _dest(input_name(field))
-            value = getattr(args, dest, None)
-            if value is None:
+            value = getattr(args, dest)  # every input has its flag
+            if value is None:  # a positional input may also come as its flag
                 value = getattr(args, dest + _FLAG, None)
             if isinstance(value, list):
                 value = "\n".join(value)
@@ -233,7 +233,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
                 runner.mask(str(raw[input_name(field)]))
         runner.refer = _referrer(flags, on_actions=runner.on_actions)
         # A token taken from the environment is as secret as one given as an input.
-        runner.mask(environ.get("GITHUB_TOKEN", ""))
+        runner.mask(environ.get("GITHUB_TOKEN") or "")
         inputs = read_inputs(command.inputs, raw)
         ctx = Context(runner=runner, github=github_context(environ), trailing=tuple(trailing))
         outcome = command.run(inputs, ctx)

@@ -297,7 +297,7 @@ FALSE_WORDS = frozenset({"false", "no", "off", "0", ""})
 
 
 def input_name(field: dataclasses.Field[Any]) -> str:
-    return str(field.metadata.get("input", field.name.replace("_", "-")))
+    return field.name.replace("_", "-")
 
 
 def input_help(field: dataclasses.Field[Any]) -> str:
@@ -345,7 +345,7 @@ def input_is_secret(field: dataclasses.Field[Any]) -> bool:
 
 def env_for_input(env: Mapping[str, str], name: str) -> str | None:
     """GitHub names a Docker action's inputs ``INPUT_MIN-DRIVER``; our composites use ``_``."""
-    upper = name.upper().replace(" ", "_")
+    upper = name.upper()
     for key in (f"INPUT_{upper}", f"INPUT_{upper.replace('-', '_')}"):
         if key in env:
             return env[key]

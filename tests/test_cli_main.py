@@ -161,8 +161,9 @@ def test_a_positional_input_is_also_a_flag(capsys: pytest.CaptureFixture[str]) -
     assert capsys.readouterr().out == by_position
     with pytest.raises(SystemExit):
         cli.main(["config", "--help"], BASE_ENV)
-    text = capsys.readouterr().out
+    text = " ".join(capsys.readouterr().out.split())
     assert "[MODE]" in text
+    assert "MODE check, or schema to print the JSON Schema." in text
     assert "--mode" not in text  # the flag spelling works but is not shown
 
 
@@ -256,9 +257,13 @@ def test_the_command_help_shows_each_inputs_grammar(capsys: pytest.CaptureFixtur
         "[-- PROGRAM ...]"
     )
     assert "Reports what it was given." in text
+    assert (
+        "--json print the report as JSON on stdout (text goes to stderr) "
+        "--debug show debug lines and tracebacks"
+    ) in text
     assert "--names NAME Names. (repeatable)" in text
     assert "--strict, --no-strict A yes/no input." in text
-    assert "--count N A whole number." in text
+    assert "--count N A whole number. --ratio NUMBER A number. --names" in text
     assert "-- PROGRAM the program and its arguments, after --" in text
     assert " ".join(cli.EXIT_CODES.split()) in text
 
@@ -470,3 +475,12 @@ def test_an_unknown_command_is_refused_listing_every_command(
     assert "argument COMMAND: invalid choice: 'lint'" in err
     for name in cli.COMMAND_MODULES:
         assert f"'{name}'" in err
+
+
+def test_a_flag_given_twice_takes_the_last_value_unless_it_is_a_list(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, report, _ = run_json(["probe", "--count", "3", "--count", "4"], {}, capsys)
+    assert report["count"] == 4
+    _, report, _ = run_json(["probe", "--names", "a", "--names", "a"], {}, capsys)
+    assert report["names"] == ["a", "a"]

@@ -71,10 +71,9 @@ def output_block(name: str, value: str) -> str:
     """One ``GITHUB_OUTPUT`` entry, safe for multi-line values and values that look like delimiters."""
     if not name or any(c in name for c in "\r\n=<"):
         raise ValueError(f"invalid output name {name!r}")
-    while True:
-        delimiter = f"ghadelimiter_{os.urandom(16).hex()}"
-        if delimiter not in value:
-            break
+    delimiter = f"ghadelimiter_{os.urandom(16).hex()}"
+    if delimiter in value:  # 128 random bits never collide by chance (as GitHub's toolkit checks)
+        raise ValueError(f"output {name!r} holds its own delimiter")
     return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
 
 
@@ -101,7 +100,8 @@ def fit_sections(markdown: str, room: int) -> tuple[str, bool]:
     whether that is all of it. A section is a heading line and everything up to the next."""
     if len(markdown.encode("utf-8")) <= room:
         return markdown, True
-    starts = [0, *(m.start() for m in _HEADING.finditer(markdown) if m.start() > 0)]
+    # A heading at 0 makes an empty first section, which changes nothing.
+    starts = [0, *(m.start() for m in _HEADING.finditer(markdown))]
     kept = ""
     for start, end in zip(starts, [*starts[1:], len(markdown)], strict=True):
         section = markdown[start:end]

@@ -19,6 +19,7 @@ from mlops_actions.github_client import (
     connect,
     options_from_context,
     retry_wait,
+    send_once,
     split_repository,
     wait_too_long,
 )
@@ -671,3 +672,66 @@ def test_an_api_url_with_a_trailing_slash_works(repo_double: GitHubDouble) -> No
     gh = connect("test-token", ClientOptions(api_url=repo_double.url + "/", **FAST))  # type: ignore[arg-type]
     assert gh.get_repo("acme/trainer").default_branch == "main"
     assert repo_double.log.count("GET", "/repos/acme/trainer") == 1
+
+
+def test_a_wait_of_exactly_the_longest_allowed_is_slept_through(repo_double: GitHubDouble) -> None:
+    repo_double.faults.retry_after(7, method="GET", path="/repos/acme/trainer/labels/*")
+    gh, slept = recorded_client(repo_double, max_wait=7.0)
+    with api_call("read a label", permission="issues: read"):
+        assert label_color(gh) == "1d76db"
+    assert slept == [7.0]
+
+
+# -- one write, looked up after a lost answer ---------------------------------------------------
+
+
+def create_label_once(gh: Github) -> object:
+    repo = gh.get_repo("acme/trainer")
+
+    def landed() -> object:
+        return next((x for x in repo.get_labels() if x.name == "gpu:required"), None)
+
+    return send_once(
+        "create label",
+        permission="issues: write",
+        send=lambda: repo.create_label("gpu:required", "b60205"),
+        landed=landed,
+    )
+
+
+REFUSED = {"message": "Resource not accessible by integration"}
+REFUSAL_LINE = (
+    "create label: the token lacks permission (403 Resource not accessible by integration). "
+    "Fix: add `issues: write` to the workflow's or job's `permissions:`."
+)
+
+
+def test_a_refused_write_names_what_it_did_and_the_grant(repo_double: GitHubDouble) -> None:
+    repo_double.faults.status(403, method="POST", path="/repos/acme/trainer/labels", body=REFUSED)
+    gh, _ = recorded_client(repo_double)
+    with pytest.raises(GitHubError) as caught:
+        create_label_once(gh)
+    assert caught.value.one_line() == REFUSAL_LINE
+    assert repo_double.log.count("POST", "/repos/acme/trainer/labels") == 1
+
+
+def test_a_write_sent_again_after_a_lost_answer_is_explained_the_same(
+    repo_double: GitHubDouble,
+) -> None:
+    labels = "/repos/acme/trainer/labels"
+    repo_double.faults.status(502, method="POST", path=labels)  # lost, and nothing landed
+    repo_double.faults.status(403, method="POST", path=labels, body=REFUSED)
+    gh, _ = recorded_client(repo_double)
+    with pytest.raises(GitHubError) as caught:
+        create_label_once(gh)
+    assert caught.value.one_line() == REFUSAL_LINE
+    assert repo_double.log.count("POST", labels) == 2
+
+
+def test_a_missing_token_says_where_to_give_one() -> None:
+    with pytest.raises(UsageError) as caught:
+        connect("", ClientOptions())
+    assert caught.value.one_line() == (
+        "input `token`: no GitHub token given. Fix: give input `token` (in a workflow the "
+        "default `${{ github.token }}`) or set GITHUB_TOKEN."
+    )

@@ -116,14 +116,23 @@ class _Retry(Retry):
         _pool: Any = None,
         _stacktrace: Any = None,
     ) -> _Retry:
+        wait = self._rate_limit_wait(response)
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        retry.wait = wait
+        return retry
+
+    def _rate_limit_wait(self, response: Any) -> float | None:
+        """The wait a rate-limited answer asks for; None for any other answer or error.
+
+        A 403 is told apart by its headers and message; reading the body consumes it, so a 403
+        that is no rate limit is raised here as PyGithub would have raised it.
+        """
         if response is None or response.status not in (403, 429):
-            return super().increment(method, url, response, error, _pool, _stacktrace)
+            return None
         headers = dict(response.headers)
         data: Any = None
         message = ""  # a 429 is a rate limit whatever it says
         if response.status == 403:
-            # A 403 is told apart by its headers and message; reading the body consumes it, so
-            # a refusal is raised here as PyGithub would have raised it.
             body = response.data or b""
             try:
                 data = json.loads(body)
@@ -136,9 +145,7 @@ class _Retry(Retry):
             raise GithubException(403, data, headers)
         if wait > self.options.max_wait:
             raise wait_too_long(wait, self.options.max_wait, now)
-        retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        retry.wait = wait
-        return retry
+        return wait
 
     def sleep(self, response: Any = None) -> None:
         self.options.sleep(self.wait if self.wait is not None else self.get_backoff_time())

@@ -735,3 +735,31 @@ def test_a_missing_token_says_where_to_give_one() -> None:
         "input `token`: no GitHub token given. Fix: give input `token` (in a workflow the "
         "default `${{ github.token }}`) or set GITHUB_TOKEN."
     )
+
+
+# -- what the client sends with every request ---------------------------------------------------
+
+
+def test_requests_carry_the_token(repo_double: GitHubDouble) -> None:
+    repo_double.state.add_user("release-bot[bot]")
+    repo_double.state.add_token("ghs_release", "release-bot[bot]")
+    options = ClientOptions(api_url=repo_double.url, **FAST)  # type: ignore[arg-type]
+    issue = connect("ghs_release", options).get_repo("acme/trainer").create_issue(title="t")
+    assert issue.user.login == "release-bot[bot]"  # not the double's anonymous viewer
+
+
+def test_a_repository_object_costs_no_request_until_it_is_read(repo_double: GitHubDouble) -> None:
+    gh, _ = recorded_client(repo_double)
+    names = [label.name for label in gh.get_repo("acme/trainer").get_labels()]
+    assert names == ["task:training"]
+    assert repo_double.log.count("GET", "/repos/acme/trainer") == 0
+    assert repo_double.log.count("GET", "/repos/acme/trainer/labels") == 1
+
+
+def test_writes_are_spaced_by_the_write_interval(repo_double: GitHubDouble) -> None:
+    gh, _ = recorded_client(repo_double, write_interval=1.0)
+    repo = gh.get_repo("acme/trainer")
+    started = time.monotonic()
+    repo.create_label("a", "ffffff")
+    repo.create_label("b", "ffffff")
+    assert time.monotonic() - started >= 1.0  # the second waited for the interval

@@ -38,6 +38,7 @@ class ProbeInputs:
     # A yes/no question with a third default is a switch pair; with any other third word, not.
     gate: Literal["true", "false", "auto"] = field(default="auto", metadata={"help": "Gate."})
     color: Literal["true", "false", "never"] = field(default="true", metadata={"help": "Color."})
+    fast: Literal["true", "false"] = field(default="false", metadata={"help": "Fast."})
 
 
 def _probe(inputs: ProbeInputs, ctx: Context) -> Outcome:
@@ -106,6 +107,7 @@ def test_the_exit_code_and_report_are_the_commands(capsys: pytest.CaptureFixture
         "count": 2,
         "color": "true",
         "exit_code": 1,
+        "fast": "false",
         "gate": "auto",
         "github": {},
         "level": None,
@@ -253,7 +255,7 @@ def test_the_command_help_shows_each_inputs_grammar(capsys: pytest.CaptureFixtur
     assert text.startswith(
         "usage: mlops-actions probe [-h] [--json] [--debug] [--mode {show,fail,bug,interrupt}] [--count N] [--ratio NUMBER] "
         "[--names NAME] [--strict | --no-strict] [--level {low,high}] [--exit-code N] "
-        "[--token TOKEN] [--note TEXT] [--gate | --no-gate] [--color {true,false,never}] "
+        "[--token TOKEN] [--note TEXT] [--gate | --no-gate] [--color {true,false,never}] [--fast | --no-fast] "
         "[-- PROGRAM ...]"
     )
     assert "Reports what it was given." in text
@@ -414,10 +416,10 @@ def test_the_command_sees_the_workflow_facts_and_nothing_else(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     facts = {name: f"value of {name.lower()}" for name in GITHUB_FACTS}
-    env = {**facts, "GITHUB_JOB": "build", "HOME": "/root", "GITHUB_BASE_REF": ""}
-    _, report, _ = run_json(["probe"], env, capsys)
-    expected = {k: v for k, v in facts.items() if k != "GITHUB_BASE_REF"}  # empty: not given
-    assert report["github"] == expected
+    _, report, _ = run_json(["probe"], {**facts, "GITHUB_JOB": "build", "HOME": "/root"}, capsys)
+    assert report["github"] == facts
+    _, report, _ = run_json(["probe"], {**facts, "GITHUB_BASE_REF": ""}, capsys)
+    assert report["github"] == {k: v for k, v in facts.items() if k != "GITHUB_BASE_REF"}
 
 
 def test_the_help_lists_the_exit_codes_the_readme_documents(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
@@ -20,6 +20,7 @@ from mlops_actions.runner import (
     escape_data,
     fit_sections,
     format_annotation,
+    input_help,
     load_event,
     read_inputs,
 )
@@ -688,3 +689,30 @@ def test_a_type_error_that_is_no_missing_input_is_not_hidden() -> None:
 def test_only_a_dataclass_has_inputs() -> None:
     with pytest.raises(TypeError, match="is not a dataclass"):
         read_inputs(int, {})
+
+
+@dataclass(frozen=True)
+class Pair:
+    owner: str
+    name: str
+
+
+def test_the_missing_input_is_named_not_one_that_was_given() -> None:
+    with pytest.raises(UsageError) as caught:
+        read_inputs(Pair, {"owner": "acme"})
+    assert caught.value.input == "name"
+
+
+def test_an_input_without_help_has_none() -> None:
+    assert [input_help(f) for f in fields(Pair)] == ["", ""]
+
+
+def test_a_failure_names_the_input_as_a_workflow_does_by_default() -> None:
+    err = io.StringIO()
+    Runner({}, out=io.StringIO(), err=err).fail(UsageError("bad", fix="fix {input}.", input="x"))
+    assert err.getvalue() == "error: input `x`: bad. Fix: fix input `x`.\n"
+
+
+def test_text_before_the_first_heading_is_a_section_of_its_own() -> None:
+    text = "intro\n## b\ny\n"
+    assert fit_sections(text, 6) == ("intro\n", False)

@@ -8,6 +8,7 @@ the same calls print readable text, so the CLI and the actions share one code pa
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import re
@@ -103,7 +104,7 @@ def fit_sections(markdown: str, room: int) -> tuple[str, bool]:
     # A heading at 0 makes an empty first section, which changes nothing.
     starts = [0, *(m.start() for m in _HEADING.finditer(markdown))]
     kept = ""
-    for start, end in zip(starts, [*starts[1:], len(markdown)], strict=True):
+    for start, end in itertools.pairwise([*starts, len(markdown)]):
         section = markdown[start:end]
         if len((kept + section).encode("utf-8")) > room:
             break
@@ -122,7 +123,7 @@ def summary_cut_line(pointer: str) -> str:
 def _append(path: str, text: str) -> None:
     """Append to a runner file in UTF-8 with \\n line ends, whatever the platform's defaults."""
     with open(path, "ab") as handle:
-        handle.write(text.encode("utf-8"))
+        handle.write(text.encode())  # str.encode is UTF-8 whatever the locale
 
 
 class Runner:
@@ -340,7 +341,7 @@ def _without_none(hint: Any) -> Any:
 
 
 def input_is_secret(field: dataclasses.Field[Any]) -> bool:
-    return bool(field.metadata.get("secret", False))
+    return bool(field.metadata.get("secret"))
 
 
 def env_for_input(env: Mapping[str, str], name: str) -> str | None:

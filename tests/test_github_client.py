@@ -757,9 +757,10 @@ def test_a_repository_object_costs_no_request_until_it_is_read(repo_double: GitH
 
 
 def test_writes_are_spaced_by_the_write_interval(repo_double: GitHubDouble) -> None:
-    gh, _ = recorded_client(repo_double, write_interval=1.0)
+    # 2 s: longer than PyGithub's own default (1 s), so the option is seen to be passed on.
+    gh, _ = recorded_client(repo_double, write_interval=2.0)
     repo = gh.get_repo("acme/trainer")
     started = time.monotonic()
     repo.create_label("a", "ffffff")
     repo.create_label("b", "ffffff")
-    assert time.monotonic() - started >= 1.0  # the second waited for the interval
+    assert time.monotonic() - started >= 2.0  # the second waited for the interval

@@ -19,6 +19,7 @@ from mlops_actions.github_client import (
     connect,
     options_from_context,
     retry_wait,
+    send_once,
     split_repository,
     wait_too_long,
 )
@@ -80,8 +81,8 @@ def test_dropped_connection_is_retried(repo_double: GitHubDouble) -> None:
 
 
 def test_timeouts_are_bounded_then_one_clear_error(repo_double: GitHubDouble) -> None:
-    repo_double.faults.delay(3.0, method="GET", path="/repos/acme/trainer/labels/*", times=10)
-    repo = client(repo_double, timeout=0.5, retries=2).get_repo("acme/trainer")
+    repo_double.faults.delay(2.0, method="GET", path="/repos/acme/trainer/labels/*", times=10)
+    repo = client(repo_double, timeout=1.0, retries=2).get_repo("acme/trainer")
     started = time.monotonic()
     with pytest.raises(GitHubError) as caught, api_call("read a label", permission="issues: read"):
         assert repo.get_label("task:training").color == "1d76db"
@@ -258,7 +259,10 @@ def test_a_refused_connection_is_not_ambiguous() -> None:
     with pytest.raises(GitHubError) as caught, api_call("create", permission="issues: write"):
         connect("t", options).get_repo("a/b").create_label("x", "ffffff")
     assert not caught.value.ambiguous
-    assert "cannot reach the GitHub API" in caught.value.one_line()
+    assert caught.value.one_line() == (
+        "create: cannot reach the GitHub API (ConnectionError). Fix: check GITHUB_API_URL and "
+        "the network; the call was retried."
+    )
 
 
 def test_a_wait_longer_than_the_job_affords_fails_saying_when_to_retry(
@@ -504,3 +508,259 @@ def test_a_403_that_is_no_rate_limit_keeps_its_status(repo_double: GitHubDouble)
         "r: the token lacks permission (403 Must have admin rights to Repository.)"
     )
     assert slept == []
+
+
+# -- what a refusal's line quotes from GitHub's answer ----------------------------------------
+
+
+def refusal_line(double: GitHubDouble, status: int, body: object) -> str:
+    double.faults.status(status, method="POST", path="/repos/acme/trainer/labels", body=body)
+    gh, _ = recorded_client(double)
+    with pytest.raises(GitHubError) as caught, api_call("create", permission="issues: write"):
+        gh.get_repo("acme/trainer").create_label("gpu:required", "b60205")
+    return caught.value.message
+
+
+def test_a_validation_refusal_quotes_each_error_by_code_else_message(
+    repo_double: GitHubDouble,
+) -> None:
+    body = {
+        "message": "Validation Failed",
+        "errors": [
+            {"resource": "Label", "field": "name", "code": "already_exists"},
+            {"resource": "Label", "field": "color", "message": "color is not a hex code"},
+        ],
+    }
+    assert refusal_line(repo_double, 422, body) == (
+        "create: GitHub refused the request "
+        "(422 Validation Failed: already_exists; color is not a hex code)"
+    )
+
+
+def test_a_refusal_with_errors_but_no_message_quotes_the_errors_alone(
+    repo_double: GitHubDouble,
+) -> None:
+    body = {"errors": [{"resource": "Label", "code": "missing_field"}]}
+    assert refusal_line(repo_double, 422, body) == (
+        "create: GitHub refused the request (422 missing_field)"
+    )
+
+
+def test_an_empty_error_list_adds_nothing_to_the_message(repo_double: GitHubDouble) -> None:
+    body = {"message": "Validation Failed", "errors": []}
+    assert refusal_line(repo_double, 422, body) == (
+        "create: GitHub refused the request (422 Validation Failed)"
+    )
+
+
+def test_an_answer_without_a_body_says_there_was_no_message(repo_double: GitHubDouble) -> None:
+    assert refusal_line(repo_double, 502, "") == (
+        "create: GitHub answered 502 no message after retries"
+    )
+
+
+def test_a_chain_of_causes_that_loops_is_walked_to_an_end() -> None:
+    first, second = OSError("reset"), OSError("again")
+    first.__context__, second.__context__ = second, first
+    assert not _never_sent(first)  # no refusal anywhere in the loop: the write may have landed
+    deep: BaseException = ConnectionRefusedError()
+    for depth in range(5):
+        wrapper = OSError(f"level {depth}")
+        wrapper.__context__ = deep
+        deep = wrapper
+    assert _never_sent(deep)
+
+
+# -- a 403 is a rate limit or a refusal by what it says -------------------------------------------
+
+
+def label_403(double: GitHubDouble, body: object, headers: dict[str, str] | None = None) -> None:
+    double.faults.status(
+        403, method="GET", path="/repos/acme/trainer/labels/*", body=body, headers=headers
+    )
+
+
+def test_a_403_with_an_unreadable_retry_after_is_told_by_its_message(
+    repo_double: GitHubDouble,
+) -> None:
+    label_403(
+        repo_double,
+        {"message": "You have exceeded a secondary rate limit."},
+        {"Retry-After": "soon"},
+    )
+    gh, slept = recorded_client(repo_double)
+    with api_call("read a label", permission="issues: read"):
+        assert label_color(gh) == "1d76db"
+    assert slept == [60.0]
+
+    label_403(
+        repo_double, {"message": "Resource not accessible by integration"}, {"Retry-After": "soon"}
+    )
+    gh, slept = recorded_client(repo_double)
+    with pytest.raises(GitHubError, match="lacks permission"), api_call("r", permission="x: read"):
+        label_color(gh)
+    assert slept == []
+
+
+def refused_403_line(double: GitHubDouble, body: object) -> str:
+    label_403(double, body)
+    gh, slept = recorded_client(double)
+    with pytest.raises(GitHubError) as caught, api_call("r", permission="issues: read"):
+        label_color(gh)
+    assert slept == []
+    return caught.value.message
+
+
+def test_a_403_without_a_body_is_a_permission_refusal(repo_double: GitHubDouble) -> None:
+    assert refused_403_line(repo_double, "") == "r: the token lacks permission (403 no message)"
+
+
+def test_a_403_whose_json_is_no_object_is_a_permission_refusal(repo_double: GitHubDouble) -> None:
+    assert refused_403_line(repo_double, '"blocked by policy"') == (
+        "r: the token lacks permission (403 blocked by policy)"
+    )
+
+
+def test_a_proxys_403_page_in_another_encoding_is_read_not_a_crash(
+    repo_double: GitHubDouble,
+) -> None:
+    assert refused_403_line(repo_double, "<h1>Accès refusé</h1>".encode("latin-1")) == (
+        "r: the token lacks permission (403 <h1>Acc\ufffds refus\ufffd</h1>)"
+    )
+    label_403(repo_double, b"secondary rate limit \xff")
+    gh, slept = recorded_client(repo_double)
+    with api_call("read a label", permission="issues: read"):
+        assert label_color(gh) == "1d76db"
+    assert slept == [60.0]
+
+
+# -- how often and how long the client retries ------------------------------------------------
+
+
+def test_a_read_is_retried_with_a_doubling_backoff(repo_double: GitHubDouble) -> None:
+    repo_double.faults.status(503, method="GET", path="/repos/acme/trainer/labels/*", times=3)
+    gh, slept = recorded_client(repo_double, backoff=0.5)
+    with api_call("read a label", permission="issues: read"):
+        assert label_color(gh) == "1d76db"
+    assert slept == [0.0, 1.0, 2.0]  # urllib3 retries the first failure at once
+    assert label_gets(repo_double) == 4
+
+
+def test_every_kind_of_failure_counts_against_one_retry_budget(repo_double: GitHubDouble) -> None:
+    path = "/repos/acme/trainer/labels/*"
+    repo_double.faults.drop(method="GET", path=path)
+    repo_double.faults.status(502, method="GET", path=path)
+    repo_double.faults.drop(method="GET", path=path)
+    gh, _ = recorded_client(repo_double, retries=2)
+    with pytest.raises(GitHubError) as caught, api_call("read", permission="issues: read"):
+        label_color(gh)
+    assert "cannot reach the GitHub API" in caught.value.message
+    assert label_gets(repo_double) == 3  # the first try and two retries, not two of each kind
+
+
+def test_a_dropped_delete_is_not_resent_by_the_client(repo_double: GitHubDouble) -> None:
+    label = "/repos/acme/trainer/labels/*"
+    repo_double.faults.drop(method="DELETE", path=label)
+    gh, _ = recorded_client(repo_double)
+    with pytest.raises(GitHubError) as caught, api_call("delete", permission="issues: write"):
+        gh.get_repo("acme/trainer").get_label("task:training").delete()
+    assert caught.value.ambiguous
+    assert repo_double.log.count("DELETE", label) == 1
+
+
+def test_an_api_url_with_a_trailing_slash_works(repo_double: GitHubDouble) -> None:
+    gh = connect("test-token", ClientOptions(api_url=repo_double.url + "/", **FAST))  # type: ignore[arg-type]
+    assert gh.get_repo("acme/trainer").default_branch == "main"
+    assert repo_double.log.count("GET", "/repos/acme/trainer") == 1
+
+
+def test_a_wait_of_exactly_the_longest_allowed_is_slept_through(repo_double: GitHubDouble) -> None:
+    repo_double.faults.retry_after(7, method="GET", path="/repos/acme/trainer/labels/*")
+    gh, slept = recorded_client(repo_double, max_wait=7.0)
+    with api_call("read a label", permission="issues: read"):
+        assert label_color(gh) == "1d76db"
+    assert slept == [7.0]
+
+
+# -- one write, looked up after a lost answer ---------------------------------------------------
+
+
+def create_label_once(gh: Github) -> object:
+    repo = gh.get_repo("acme/trainer")
+
+    def landed() -> object:
+        return next((x for x in repo.get_labels() if x.name == "gpu:required"), None)
+
+    return send_once(
+        "create label",
+        permission="issues: write",
+        send=lambda: repo.create_label("gpu:required", "b60205"),
+        landed=landed,
+    )
+
+
+REFUSED = {"message": "Resource not accessible by integration"}
+REFUSAL_LINE = (
+    "create label: the token lacks permission (403 Resource not accessible by integration). "
+    "Fix: add `issues: write` to the workflow's or job's `permissions:`."
+)
+
+
+def test_a_refused_write_names_what_it_did_and_the_grant(repo_double: GitHubDouble) -> None:
+    repo_double.faults.status(403, method="POST", path="/repos/acme/trainer/labels", body=REFUSED)
+    gh, _ = recorded_client(repo_double)
+    with pytest.raises(GitHubError) as caught:
+        create_label_once(gh)
+    assert caught.value.one_line() == REFUSAL_LINE
+    assert repo_double.log.count("POST", "/repos/acme/trainer/labels") == 1
+
+
+def test_a_write_sent_again_after_a_lost_answer_is_explained_the_same(
+    repo_double: GitHubDouble,
+) -> None:
+    labels = "/repos/acme/trainer/labels"
+    repo_double.faults.status(502, method="POST", path=labels)  # lost, and nothing landed
+    repo_double.faults.status(403, method="POST", path=labels, body=REFUSED)
+    gh, _ = recorded_client(repo_double)
+    with pytest.raises(GitHubError) as caught:
+        create_label_once(gh)
+    assert caught.value.one_line() == REFUSAL_LINE
+    assert repo_double.log.count("POST", labels) == 2
+
+
+def test_a_missing_token_says_where_to_give_one() -> None:
+    with pytest.raises(UsageError) as caught:
+        connect("", ClientOptions())
+    assert caught.value.one_line() == (
+        "input `token`: no GitHub token given. Fix: give input `token` (in a workflow the "
+        "default `${{ github.token }}`) or set GITHUB_TOKEN."
+    )
+
+
+# -- what the client sends with every request ---------------------------------------------------
+
+
+def test_requests_carry_the_token(repo_double: GitHubDouble) -> None:
+    repo_double.state.add_user("release-bot[bot]")
+    repo_double.state.add_token("ghs_release", "release-bot[bot]")
+    options = ClientOptions(api_url=repo_double.url, **FAST)  # type: ignore[arg-type]
+    issue = connect("ghs_release", options).get_repo("acme/trainer").create_issue(title="t")
+    assert issue.user.login == "release-bot[bot]"  # not the double's anonymous viewer
+
+
+def test_a_repository_object_costs_no_request_until_it_is_read(repo_double: GitHubDouble) -> None:
+    gh, _ = recorded_client(repo_double)
+    names = [label.name for label in gh.get_repo("acme/trainer").get_labels()]
+    assert names == ["task:training"]
+    assert repo_double.log.count("GET", "/repos/acme/trainer") == 0
+    assert repo_double.log.count("GET", "/repos/acme/trainer/labels") == 1
+
+
+def test_writes_are_spaced_by_the_write_interval(repo_double: GitHubDouble) -> None:
+    # 2 s: longer than PyGithub's own default (1 s), so the option is seen to be passed on.
+    gh, _ = recorded_client(repo_double, write_interval=2.0)
+    repo = gh.get_repo("acme/trainer")
+    started = time.monotonic()
+    repo.create_label("a", "ffffff")
+    repo.create_label("b", "ffffff")
+    assert time.monotonic() - started >= 2.0  # the second waited for the interval

@@ -9,7 +9,8 @@ import pytest
 
 from mlops_actions.errors import GitHubError
 from mlops_actions.idempotent import write_once
-from mlops_actions.milestone_release.release import RELEASED_MARKER
+from mlops_actions.milestone_release.model import Item, Person
+from mlops_actions.milestone_release.release import RELEASED_MARKER, released_comment
 from tests.support.github_double import GitHubDouble
 from tests.support.milestones import REPO, milestone_event, run_release, seed
 
@@ -40,8 +41,12 @@ def test_each_shipped_item_is_told_once_and_a_rerun_adds_none(
     commented = first.json_outputs("commented")
     assert sorted(told) == commented and set(told.values()) == {1}
     assert 10 < len(told) < 24  # shipped only: not the unmerged PRs or not-planned issues
-    body = next(c.body for c in repo.comments.values() if MARKER in c.body)
-    assert "released in [v2.9.0](https://github.com/acme/trainer/releases/tag/v2.9.0)" in body
+    link = "[v2.9.0](https://github.com/acme/trainer/releases/tag/v2.9.0)"
+    bodies = {c.issue_number: c.body for c in repo.comments.values() if MARKER in c.body}
+    kinds = {n: "pull request" if repo.issues[n].pull else "issue" for n in bodies}
+    assert set(kinds.values()) == {"pull request", "issue"}  # both kinds were shipped
+    for number, body in bodies.items():
+        assert body == f"{MARKER}\nThis {kinds[number]} was released in {link}."
 
     github_double.log.clear()
     again = run_release(github_double, tmp_path, "--released-comment", event=event)
@@ -180,3 +185,8 @@ def test_a_failed_dispatch_says_how_to_start_it_and_a_rerun_sends_none(
     again = run_release(github_double, tmp_path, "--dispatch", "publish.yml", event=publishable)
     assert again.code == 0
     assert github_double.log.count("POST", f"/repos/{REPO}/actions/workflows/*") == 0
+
+
+def test_a_released_comment_without_a_release_page_names_the_tag() -> None:
+    item = Item(3, "Fix", "issue", "closed", Person("a"))
+    assert released_comment("v2.9.0", "", item) == f"{MARKER}\nThis issue was released in `v2.9.0`."

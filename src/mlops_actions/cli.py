@@ -123,14 +123,17 @@ def _add_flag(
     *,
     positional: Sequence[str],
 ) -> None:
-    """One input as command-line grammar: a switch pair for booleans, else a flag with a value."""
+    """One input as command-line grammar: a switch pair for booleans, else a flag with a value.
+
+    A flag left out parses as None (argparse's default): the INPUT_* variable or the input's own
+    default applies then."""
     name = input_name(field)
     dest = _dest(name)
     help_text = input_help(field)
     if name in positional:
         # `label-dispatch sync` and `label-dispatch --mode sync` both work.
-        parser.add_argument(dest, nargs="?", default=None, metavar=name.upper(), help=help_text)
-        parser.add_argument(f"--{name}", dest=dest + _FLAG, default=None, help=argparse.SUPPRESS)
+        parser.add_argument(dest, nargs="?", metavar=name.upper(), help=help_text)
+        parser.add_argument(f"--{name}", dest=dest + _FLAG, help=argparse.SUPPRESS)
         return
     if is_switch(field, hint):
         # Flags are positive statements; --no-x says false, leaving both out keeps the default.
@@ -138,7 +141,6 @@ def _add_flag(
             f"--{name}",
             f"--no-{name}",
             dest=dest,
-            default=None,
             action=_Switch,
             nargs=0,
             help=help_text,
@@ -148,7 +150,6 @@ def _add_flag(
     parser.add_argument(
         f"--{name}",
         dest=dest,
-        default=None,
         action="append" if typing.get_origin(hint) is tuple else "store",
         choices=choices,
         metavar=None if choices else input_metavar(field, hint),
@@ -214,7 +215,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         parser.print_help()
         return int(ExitCode.USAGE)
     command = next(c for c in available if c.name == args.command)
-    if command.trailing and getattr(args, "trailing", None):
+    if command.trailing and args.trailing:
         parser.error(f"put the {command.trailing} after --: {' '.join(args.trailing)}")
     runner = Runner(
         environ, out=sys.stderr if args.json else sys.stdout, debug=True if args.debug else None
@@ -224,8 +225,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         flags: set[str] = set()
         for field in dataclasses.fields(command.inputs):
             dest = _dest(input_name(field))
-            value = getattr(args, dest, None)
-            if value is None:
+            value = getattr(args, dest)  # every input has its flag
+            if value is None:  # a positional input may also come as its flag
                 value = getattr(args, dest + _FLAG, None)
             if isinstance(value, list):
                 value = "\n".join(value)
@@ -236,7 +237,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
                 runner.mask(str(raw[input_name(field)]))
         runner.refer = _referrer(flags, on_actions=runner.on_actions)
         # A token taken from the environment is as secret as one given as an input.
-        runner.mask(environ.get("GITHUB_TOKEN", ""))
+        runner.mask(environ.get("GITHUB_TOKEN") or "")
         inputs = read_inputs(command.inputs, raw)
         ctx = Context(runner=runner, github=github_context(environ), trailing=tuple(trailing))
         outcome = command.run(inputs, ctx)

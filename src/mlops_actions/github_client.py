@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import github
 import requests
 from github import Auth, Github, GithubException
-from urllib3.exceptions import MaxRetryError, NewConnectionError, ResponseError
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from mlops_actions.errors import GitHubError, UsageError
@@ -105,7 +105,7 @@ class _Retry(Retry):
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if status_code in (403, 429):
             return True  # increment() reads the answer and decides
-        return 500 <= status_code < 600 and method.upper() in SAFE_METHODS
+        return status_code >= 500 and method.upper() in SAFE_METHODS
 
     def increment(
         self,
@@ -116,30 +116,36 @@ class _Retry(Retry):
         _pool: Any = None,
         _stacktrace: Any = None,
     ) -> _Retry:
+        wait = self._rate_limit_wait(response)
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        retry.wait = wait
+        return retry
+
+    def _rate_limit_wait(self, response: Any) -> float | None:
+        """The wait a rate-limited answer asks for; None for any other answer or error.
+
+        A 403 is told apart by its headers and message; reading the body consumes it, so a 403
+        that is no rate limit is raised here as PyGithub would have raised it.
+        """
         if response is None or response.status not in (403, 429):
-            return super().increment(method, url, response, error, _pool, _stacktrace)
+            return None
         headers = dict(response.headers)
-        message = ""
-        if "retry-after" not in {k.lower() for k in headers} and response.status == 403:
-            # A bare 403 is told apart by its message; reading the body consumes it, so the
-            # refusal is raised here as PyGithub would have raised it.
+        data: Any = None
+        message = ""  # a 429 is a rate limit whatever it says
+        if response.status == 403:
             body = response.data or b""
             try:
                 data = json.loads(body)
             except ValueError:
                 data = {"message": body.decode(errors="replace")}
             message = str(data.get("message", "")) if isinstance(data, dict) else ""
-            if retry_wait(403, headers, message, 0.0, 0) is None:
-                raise GithubException(403, data, headers)
         now = self.options.clock()
         wait = retry_wait(response.status, headers, message, now, len(self.history))
-        if wait is None:  # not a rate limit: hand the answer back unchanged
-            raise MaxRetryError(_pool, url or "", ResponseError("not retried"))
+        if wait is None:  # a 403 that is no rate limit: a permission refusal
+            raise GithubException(403, data, headers)
         if wait > self.options.max_wait:
             raise wait_too_long(wait, self.options.max_wait, now)
-        retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        retry.wait = wait
-        return retry
+        return wait
 
     def sleep(self, response: Any = None) -> None:
         self.options.sleep(self.wait if self.wait is not None else self.get_backoff_time())
@@ -155,10 +161,7 @@ def connect(token: str, options: ClientOptions) -> Github:
             input="token",
         )
     retry = _Retry(
-        total=options.retries,
-        connect=options.retries,
-        read=options.retries,
-        status=options.retries,
+        total=options.retries,  # one budget for every kind of failure
         backoff_factor=options.backoff,
         # Read errors (a timeout or reset after sending) are retried for these methods only.
         allowed_methods=SAFE_METHODS,

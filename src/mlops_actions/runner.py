@@ -8,6 +8,7 @@ the same calls print readable text, so the CLI and the actions share one code pa
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import re
@@ -71,10 +72,9 @@ def output_block(name: str, value: str) -> str:
     """One ``GITHUB_OUTPUT`` entry, safe for multi-line values and values that look like delimiters."""
     if not name or any(c in name for c in "\r\n=<"):
         raise ValueError(f"invalid output name {name!r}")
-    while True:
-        delimiter = f"ghadelimiter_{os.urandom(16).hex()}"
-        if delimiter not in value:
-            break
+    delimiter = f"ghadelimiter_{os.urandom(16).hex()}"
+    if delimiter in value:  # 128 random bits never collide by chance (as GitHub's toolkit checks)
+        raise ValueError(f"output {name!r} holds its own delimiter")
     return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
 
 
@@ -101,9 +101,10 @@ def fit_sections(markdown: str, room: int) -> tuple[str, bool]:
     whether that is all of it. A section is a heading line and everything up to the next."""
     if len(markdown.encode("utf-8")) <= room:
         return markdown, True
-    starts = [0, *(m.start() for m in _HEADING.finditer(markdown) if m.start() > 0)]
+    # A heading at 0 makes an empty first section, which changes nothing.
+    starts = [0, *(m.start() for m in _HEADING.finditer(markdown))]
     kept = ""
-    for start, end in zip(starts, [*starts[1:], len(markdown)], strict=True):
+    for start, end in itertools.pairwise([*starts, len(markdown)]):
         section = markdown[start:end]
         if len((kept + section).encode("utf-8")) > room:
             break
@@ -117,6 +118,12 @@ def summary_cut_line(pointer: str) -> str:
         f"{SUMMARY_LIMIT // 1024 // 1024} MiB of a step summary. The full report is in "
         f"{pointer}._\n"
     )
+
+
+def _append(path: str, text: str) -> None:
+    """Append to a runner file in UTF-8 with \\n line ends, whatever the platform's defaults."""
+    with open(path, "ab") as handle:
+        handle.write(text.encode())  # str.encode is UTF-8 whatever the locale
 
 
 class Runner:
@@ -156,8 +163,7 @@ class Runner:
         self.outputs[name] = text
         path = self.env.get("GITHUB_OUTPUT")
         if path:
-            with open(path, "a", encoding="utf-8", newline="\n") as handle:
-                handle.write(output_block(name, text))
+            _append(path, output_block(name, text))
         elif self.debug_enabled:
             self.print(f"output {name}={text}")
 
@@ -181,8 +187,7 @@ class Runner:
         if not whole:
             kept += summary_cut_line(self.report_pointer)
             self._summary_full = True
-        with open(path, "a", encoding="utf-8", newline="\n") as handle:
-            handle.write(kept)
+        _append(path, kept)
 
     # -- log ---------------------------------------------------------------------------------
 
@@ -293,7 +298,7 @@ FALSE_WORDS = frozenset({"false", "no", "off", "0", ""})
 
 
 def input_name(field: dataclasses.Field[Any]) -> str:
-    return str(field.metadata.get("input", field.name.replace("_", "-")))
+    return field.name.replace("_", "-")
 
 
 def input_help(field: dataclasses.Field[Any]) -> str:
@@ -336,12 +341,12 @@ def _without_none(hint: Any) -> Any:
 
 
 def input_is_secret(field: dataclasses.Field[Any]) -> bool:
-    return bool(field.metadata.get("secret", False))
+    return bool(field.metadata.get("secret"))
 
 
 def env_for_input(env: Mapping[str, str], name: str) -> str | None:
     """GitHub names a Docker action's inputs ``INPUT_MIN-DRIVER``; our composites use ``_``."""
-    upper = name.upper().replace(" ", "_")
+    upper = name.upper()
     for key in (f"INPUT_{upper}", f"INPUT_{upper.replace('-', '_')}"):
         if key in env:
             return env[key]
@@ -382,11 +387,10 @@ def read_inputs(spec: type[T], raw: Mapping[str, str | None]) -> T:
 
 
 def _convert(name: str, text: str, annotation: Any) -> Any:
+    # `int | None` reads as int: an empty input never gets here (it keeps the default).
+    annotation = _without_none(annotation)
     origin = get_origin(annotation)
     args = get_args(annotation)
-    if origin in (typing.Union, types.UnionType) and type(None) in args:
-        inner = next(a for a in args if a is not type(None))
-        return None if text.strip() == "" else _convert(name, text, inner)
     if annotation is bool:
         word = text.strip().lower()
         if word in TRUE_WORDS:
@@ -459,8 +463,7 @@ def load_event(path: str | None) -> dict[str, Any]:
     if not path:
         return {}
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        data = json.loads(Path(path).read_bytes())  # JSON is UTF-8 (RFC 8259)
     except FileNotFoundError:
         raise UsageError(
             f"event file {path} does not exist",

@@ -15,7 +15,8 @@ KINDS = ("status", "delay", "drop", "late")
 class Fault:
     """What to do instead of (or before) answering a matching request.
 
-    `kind` is "status" (answer `status` with `body` and `headers`), "delay" (wait `delay`
+    `kind` is "status" (answer `status` with `body` and `headers`; a str or bytes body is
+    sent as it is, anything else as JSON), "delay" (wait `delay`
     seconds, then answer normally), "drop" (close the connection without a response) or
     "late" (apply the request, then answer it `delay` seconds late, or, without a delay, answer
     `status` instead: the write happened but the client cannot know).

@@ -329,7 +329,10 @@ class GitHubDouble:
             **self._rate_headers(),
             **fault.headers,
         }
-        payload = body.encode() if isinstance(body, str) else _json_bytes(body)
+        if isinstance(body, bytes):  # sent as it is: a proxy's page in another encoding
+            payload = body
+        else:
+            payload = body.encode() if isinstance(body, str) else _json_bytes(body)
         return _Answer(fault.status, payload, headers)
 
     # -- control endpoints --------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -374,6 +375,31 @@ def test_the_token_in_the_environment_is_masked(capsys: pytest.CaptureFixture[st
     assert capsys.readouterr().out == "probe text token= env-token=***\n"
 
 
+def test_a_secret_in_the_json_report_is_printed_masked(capsys: pytest.CaptureFixture[str]) -> None:
+    code, report, err = run_json(["probe", "--token", SECRET], {"GITHUB_TOKEN": "ghs_env"}, capsys)
+    assert code == 0
+    assert report["token"] == "***" and report["github"] == {"GITHUB_TOKEN": "***"}
+    assert SECRET not in err and "ghs_env" not in err
+
+
+def test_a_closed_output_stops_the_command_without_a_traceback(tmp_path: Path) -> None:
+    """`mlops-actions … | head`: the reader goes away before the command writes; the command
+    stops with 141, as a process killed by SIGPIPE would, and says nothing on stderr."""
+    for argv in (["version-guard", str(tmp_path)], ["version-guard", str(tmp_path), "--json"]):
+        with subprocess.Popen(
+            [sys.executable, "-m", "mlops_actions", *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**BASE_ENV, "PYTHONPATH": str(Path(cli.__file__).parents[1])},
+        ) as proc:
+            assert proc.stdout is not None
+            proc.stdout.close()
+            _, err_bytes = proc.communicate(timeout=60)
+        err = err_bytes.decode()
+        assert proc.returncode == ExitCode.CLOSED_OUTPUT == 141, err
+        assert "Traceback" not in err and "Exception ignored" not in err, err
+
+
 def test_on_a_runner_the_secrets_are_masked_for_the_runner_too(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -416,10 +442,12 @@ def test_the_command_sees_the_workflow_facts_and_nothing_else(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     facts = {name: f"value of {name.lower()}" for name in GITHUB_FACTS}
+    # The token reaches the command; the printed report shows it masked.
+    shown = {**facts, "GITHUB_TOKEN": "***"}
     _, report, _ = run_json(["probe"], {**facts, "GITHUB_JOB": "build", "HOME": "/root"}, capsys)
-    assert report["github"] == facts
+    assert report["github"] == shown
     _, report, _ = run_json(["probe"], {**facts, "GITHUB_BASE_REF": ""}, capsys)
-    assert report["github"] == {k: v for k, v in facts.items() if k != "GITHUB_BASE_REF"}
+    assert report["github"] == {k: v for k, v in shown.items() if k != "GITHUB_BASE_REF"}
 
 
 def test_the_help_lists_the_exit_codes_the_readme_documents(

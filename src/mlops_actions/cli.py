@@ -8,6 +8,7 @@ arrive as ``INPUT_*`` variables; a flag given on the command line wins over the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import gc
 import importlib
@@ -42,6 +43,7 @@ EXIT_CODES = """exit codes:
   3   the GitHub API refused or kept failing (permission, rate limit, network)
   4   something the command needs is missing (Docker engine, git, an interpreter)
   70  internal error: rerun with --debug and report it
+  141 the reader of the output went away (a closed pipe, as when head exits early)
 """
 
 
@@ -244,12 +246,13 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except ActionError as error:
         code = runner.fail(error)
         if args.json:
-            print(
-                json.dumps({"ok": False, "error": error.one_line(runner.refer), "exit_code": code})
-            )
+            failed = {"ok": False, "error": error.one_line(runner.refer), "exit_code": code}
+            return _print_json(runner, json.dumps(failed)) or code
         return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _output_closed()
     except Exception as exc:  # a bug: say so in one line unless debugging
         if runner.debug_enabled:
             traceback.print_exc()
@@ -259,8 +262,29 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         )
         return int(ExitCode.INTERNAL)
     if args.json:
-        print(json.dumps(outcome.report, indent=2, sort_keys=True, default=str))
+        report = json.dumps(outcome.report, indent=2, sort_keys=True, default=str)
+        return _print_json(runner, report) or int(outcome.exit_code)
     return int(outcome.exit_code)
+
+
+def _print_json(runner: Runner, text: str) -> int | None:
+    """Print the JSON document on stdout through the runner's masks (a secret a command put in
+    its report is not printed either); the exit code when stdout's reader went away."""
+    try:
+        print(runner.redact(text), flush=True)
+    except BrokenPipeError:
+        return _output_closed()
+    return None
+
+
+def _output_closed() -> int:
+    """The reader of stdout went away (``| head``): stop without a traceback, and point stdout
+    at /dev/null so the interpreter's last flush does not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return int(ExitCode.CLOSED_OUTPUT)
 
 
 if __name__ == "__main__":

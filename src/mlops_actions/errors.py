@@ -45,6 +45,7 @@ class ExitCode(IntEnum):
     GITHUB = 3  # the GitHub API refused or kept failing (permission, rate limit, network)
     ENVIRONMENT = 4  # something the command needs is missing (Docker engine, git, an interpreter)
     INTERNAL = 70  # a bug in mlops-actions: rerun with --debug and report it
+    CLOSED_OUTPUT = 141  # the output's reader went away (`| head`): 128 + SIGPIPE, as a shell says
 
 
 class ActionError(Exception):

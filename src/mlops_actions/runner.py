@@ -192,11 +192,11 @@ class Runner:
     # -- log ---------------------------------------------------------------------------------
 
     def print(self, text: str = "") -> None:
-        self.out.write(self._redact(text) + "\n")
+        self.out.write(self.redact(text) + "\n")
         self.out.flush()
 
     def annotate(self, annotation: Annotation) -> None:
-        message = _LONG_WORD.sub(_shorten, self._redact(annotation.message))
+        message = _LONG_WORD.sub(_shorten, self.redact(annotation.message))
         annotation = dataclasses.replace(annotation, message=message)
         self.annotations.append(annotation)
         if self.on_actions:
@@ -225,7 +225,7 @@ class Runner:
         if self.on_actions:
             self.print(f"::debug::{escape_data(message)}")
         elif self.debug_enabled:
-            self.err.write(f"debug: {self._redact(message)}\n")
+            self.err.write(f"debug: {self.redact(message)}\n")
 
     def mask(self, secret: str) -> None:
         """Keep a secret out of every log line, ours and the runner's."""
@@ -248,7 +248,8 @@ class Runner:
             if self.on_actions:
                 self.print("::endgroup::")
 
-    def _redact(self, text: str) -> str:
+    def redact(self, text: str) -> str:
+        """``text`` with every masked value replaced by ``***``."""
         for secret in self._masked:
             text = text.replace(secret, "***")
         return text

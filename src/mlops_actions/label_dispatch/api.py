@@ -41,7 +41,12 @@ class RepoApi:
         """The label as GitHub has it now (after a lost answer), or None when there is none."""
         with api_call(f"reading label {name!r}", permission="issues: read"):
             try:
-                return self._repo.get_label(name)
+                label = self._repo.get_label(name)
+                # The lazy client sends nothing until asked: without this read a missing label
+                # would look present, so a lost create were never sent again (and a lost
+                # delete sent twice).
+                label.complete()
+                return label
             except GithubException as exc:
                 if exc.status == 404:
                     return None

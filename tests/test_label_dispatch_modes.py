@@ -175,12 +175,17 @@ def test_sync_refusal_fails_with_one_error_per_refused_rename(
     assert "training" in labels_of(s)  # the refused label stays
 
 
+NO_LABELS = (
+    ".github/mlops.yml: error: `label-dispatch.labels`: no labels are configured. Fix: list the "
+    "labels (name, color, description) under `label-dispatch.labels` in .github/mlops.yml {when}.\n"
+)
+
+
 def test_sync_without_labels_is_refused(github_double: GitHubDouble, tmp_path: Path) -> None:
     s = sync_scenario(github_double, tmp_path, "version: 1\n")
     result = s.run("sync", "--no-dry-run")
     assert result.code == 2
-    assert "no labels are configured" in result.log
-    assert "before syncing" in result.log
+    assert result.log == NO_LABELS.format(when="before syncing")
     assert github_double.log.entries == []
 
 
@@ -360,6 +365,13 @@ def test_label_events_without_a_taxonomy_warn_about_nothing(scenario: Scenario) 
     assert result.log == ""
 
 
+def test_a_label_event_without_a_label_names_an_empty_one(scenario: Scenario) -> None:
+    event = scenario.label_created("x", "maint")
+    del event["label"]
+    result = scenario.run("validate", event=event, event_name="label")
+    assert result.report == {"ok": False, "label": "", "problems": ["`` is not in the config"]}
+
+
 # -- docs ---------------------------------------------------------------------------------------
 
 
@@ -403,6 +415,21 @@ def test_docs_check_finds_a_stale_or_missing_file_and_writes_nothing(scenario: S
         "`mlops-actions label-dispatch --mode docs` and commit the file.\n"
     )
     assert (scenario.root / "LABELS.md").read_text(encoding="utf-8") == "stale\n"
+
+
+def test_docs_without_labels_names_the_file_it_would_write(scenario: Scenario) -> None:
+    (scenario.root / ".github" / "mlops.yml").write_text("version: 1\n", encoding="utf-8")
+    result = scenario.run("docs", "--labels-file", "X.md")
+    assert result.code == 2
+    assert result.log == NO_LABELS.format(when="to generate X.md from them")
+    assert not (scenario.root / "X.md").exists()
+
+
+def test_docs_into_a_folder_names_the_input(scenario: Scenario) -> None:
+    result = scenario.run("docs", "--labels-file", ".github")
+    assert result.code == 2
+    assert result.log.startswith("error: `--labels-file`: cannot write ")
+    assert result.log.endswith(": Is a directory. Fix: point `--labels-file` at a writable path.\n")
 
 
 # -- lint ---------------------------------------------------------------------------------------

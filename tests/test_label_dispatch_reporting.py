@@ -342,7 +342,7 @@ def test_a_config_ref_names_the_file_and_commit_in_errors(
     sha = s.state.add_branch(REPO, "base")
     result = s.run("docs", "--config-ref", sha)
     assert result.code == 2
-    assert f".github/mlops.yml@{sha[:12]}" in result.log
+    assert f".github/mlops.yml@{sha[:12]}:" in result.log
 
 
 def test_a_missing_repository_is_a_usage_error(scenario: Scenario) -> None:

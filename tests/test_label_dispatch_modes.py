@@ -270,6 +270,19 @@ def test_validate_judges_the_applied_label_even_before_the_payload_lists_it(
     assert scenario.double.log.count("GET", "*/collaborators/reader/permission") == 1
 
 
+def test_removing_a_restricted_label_is_not_judged_as_applying_it(scenario: Scenario) -> None:
+    number = scenario.issue(["task:eval"])
+    event = scenario.issues_labeled(number, "gpu:required", "reader")
+    event["action"] = "unlabeled"
+
+    result = scenario.run("validate", event=event, event_name="issues")
+
+    assert result.code == 0, result.log
+    assert result.report["problems"] == [] and result.report["removed"] == []
+    assert scenario.double.log.count("GET", "*/collaborators/*") == 0
+    assert scenario.double.log.writes() == []
+
+
 def test_validate_keeps_an_existing_comment_current_when_labels_are_fixed(
     scenario: Scenario,
 ) -> None:

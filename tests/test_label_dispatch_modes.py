@@ -312,6 +312,45 @@ def test_validate_keeps_an_existing_comment_current_when_labels_are_fixed(
     )
 
 
+def test_validate_keeps_the_routing_record_of_the_comment(scenario: Scenario) -> None:
+    pull = scenario.pull(["task:training", "gpu:required"], author="writer")
+    scenario.run(
+        "route",
+        event=scenario.pull_labeled(pull.number, "gpu:required", "maint"),
+        event_name="pull_request_target",
+    )
+    [routed] = scenario.repo.issue_comments(pull.number)
+    task_eval = scenario.repo.label("task:eval")
+    assert task_eval is not None
+    scenario.repo.issues[pull.number].label_ids.append(task_eval.id)
+
+    result = scenario.run(
+        "validate",
+        event=scenario.pull_labeled(pull.number, "task:eval", "writer"),
+        event_name="pull_request_target",
+    )
+
+    [comment] = scenario.repo.issue_comments(pull.number)
+    assert comment.id == routed.id and result.report["comment_id"] == routed.id
+    assert "### Labels need attention" in comment.body
+    assert f"Started: `gpu-training` at `{pull.pull.head_sha[:7]}`" in comment.body
+    assert f'"dispatched":["gpu-training@{pull.pull.head_sha}"]' in comment.body
+
+
+def test_validate_lists_every_problem_in_the_summary(scenario: Scenario) -> None:
+    number = scenario.issue(["task:training", "task:eval", "wibble"])
+    result = scenario.run(
+        "validate", event=scenario.issues_labeled(number, "wibble", "writer"), event_name="issues"
+    )
+    assert result.summary == (
+        f"### Labels of #{number}\n\n"
+        "- `wibble` is not a label of this repository's taxonomy\n"
+        "- only one `task:*` label may be set, found `task:training`, `task:eval`: remove all "
+        "but one\n\n"
+    )
+    assert result.outputs["problems"] == "2"
+
+
 def test_validate_needs_a_subject(scenario: Scenario) -> None:
     event = scenario.label_created("x", "maint")
     result = scenario.run("validate", event=event, event_name="push")

@@ -251,6 +251,36 @@ def test_a_push_removes_the_approval_label_whatever_its_case(scenario: Scenario)
     assert result.outputs["routed"] == "true"
 
 
+def test_a_push_to_a_pr_without_the_approval_label_removes_nothing(scenario: Scenario) -> None:
+    pull = scenario.pull(["task:training", "gpu:required"], author="writer")
+    push = scenario.pull_labeled(pull.number, "gpu:required", "writer")
+    push["action"] = "synchronize"
+    push.pop("label")
+
+    result = route(scenario, push)
+
+    assert scenario.double.log.count("DELETE", "*/labels/*") == 0
+    assert "removed until re-approved" not in result.log
+    assert scenario.labels(pull.number) == ["task:training", "gpu:required"]
+
+
+def test_a_push_without_an_approval_label_configured_removes_nothing(
+    github_double: GitHubDouble, tmp_path: Path
+) -> None:
+    s = seeded_scenario(
+        github_double, tmp_path, CONFIG.replace('    approval-label: "ci:approved"\n', "")
+    )
+    pull = s.pull(["task:training", "gpu:required", "ci:approved"], author="writer")
+    push = s.pull_labeled(pull.number, "gpu:required", "writer")
+    push["action"] = "synchronize"
+    push.pop("label")
+
+    result = route(s, push)
+
+    assert result.code == 0, result.log
+    assert github_double.log.count("DELETE", "*/labels/*") == 0
+
+
 def test_a_closed_pr_starts_nothing_and_an_untouched_one_gets_no_comment(
     scenario: Scenario,
 ) -> None:

@@ -154,6 +154,39 @@ def test_the_run_link_uses_the_server_url(scenario: Scenario) -> None:
     assert "[run](https://ghe.example/octo-org/models/actions/runs/4242)" in comment.body
 
 
+def test_the_run_link_defaults_to_github_com(scenario: Scenario) -> None:
+    number = scenario.issue(["task:eval"])
+    scenario.run(
+        "report", "--status", "queued", "--number", str(number), env={"GITHUB_SERVER_URL": ""}
+    )
+    [comment] = scenario.repo.issue_comments(number)
+    assert f"[run]({RUN_URL})" in comment.body
+
+
+def test_metrics_and_gpu_figures_together(scenario: Scenario) -> None:
+    number = scenario.issue(["task:eval"])
+    (scenario.root / "m.json").write_text('{"loss": 0.5}', encoding="utf-8")
+    gpus = json.dumps([{"index": 0, "name": "H100", "util_mean": 50}])
+
+    scenario.run(
+        "report",
+        "--status",
+        "success",
+        "--number",
+        str(number),
+        "--metrics-file",
+        "m.json",
+        "--gpu-report",
+        gpus,
+    )
+
+    [comment] = scenario.repo.issue_comments(number)
+    assert (
+        "| metric | value |\n| --- | --- |\n| loss | 0.5 |\n| GPU 0 H100 | util 50% mean |\n"
+        in (comment.body)
+    )
+
+
 def test_without_status_labels_no_labels_are_read_or_moved(
     github_double: GitHubDouble, tmp_path: Path
 ) -> None:

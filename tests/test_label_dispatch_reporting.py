@@ -187,6 +187,53 @@ def test_metrics_and_gpu_figures_together(scenario: Scenario) -> None:
     )
 
 
+def test_a_fork_prs_read_only_run_warns_instead_of_failing(scenario: Scenario) -> None:
+    pull = scenario.pull(["task:eval"], author="contributor", fork=True)
+    event = scenario.pull_labeled(pull.number, "task:eval", "contributor")
+    scenario.double.faults.status(403, method="POST", path=f"/repos/{REPO}/issues/*/comments")
+
+    result = scenario.run("report", "--status", "running", event=event, event_name="pull_request")
+
+    assert result.code == 0, result.log
+    assert result.outputs == {"ok": "true", "comment-id": "", "status": "running"}
+    assert result.log.startswith(
+        f"warning: cannot write the status comment on fork PR #{pull.number} with the read-only "
+        "token GitHub gives such runs ("
+    )
+
+
+def test_the_plans_kind_decides_how_a_refused_write_ends(scenario: Scenario) -> None:
+    number = scenario.issue(["task:eval"])
+    other = scenario.issue(["task:eval"])
+    event = scenario.issues_labeled(other, "task:eval", "writer")  # names another number
+    scenario.double.faults.status(
+        403, method="POST", path=f"/repos/{REPO}/issues/*/comments", times=2
+    )
+
+    as_pull = scenario.run(
+        "report",
+        "--status",
+        "running",
+        "--plan",
+        json.dumps({"number": number, "kind": "pull_request"}),
+        event=event,
+        event_name="pull_request",
+    )
+    as_issue = scenario.run(
+        "report",
+        "--status",
+        "running",
+        "--plan",
+        json.dumps({"number": number, "kind": "issues"}),
+        event=event,
+        event_name="pull_request",
+    )
+
+    # A PR named only by the plan has no head repository to trust: treated as a fork.
+    assert as_pull.code == 0 and "warning: cannot write the status comment" in as_pull.log
+    assert as_issue.code == 3
+
+
 def test_without_status_labels_no_labels_are_read_or_moved(
     github_double: GitHubDouble, tmp_path: Path
 ) -> None:

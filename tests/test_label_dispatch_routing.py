@@ -456,6 +456,16 @@ def test_without_a_default_branch_dispatches_go_to_main(scenario: Scenario) -> N
     assert sent.ref == "main"
 
 
+def test_without_an_event_file_dispatches_go_to_main(scenario: Scenario) -> None:
+    pull = scenario.pull(["task:training", "gpu:required"], author="writer")
+
+    result = scenario.run("route", "--number", str(pull.number), env={"GITHUB_ACTOR": "maint"})
+
+    assert result.code == 0, result.log
+    [sent] = scenario.repo.dispatches
+    assert sent.ref == "main"
+
+
 def test_a_dispatch_answered_late_is_not_sent_again_and_says_so(scenario: Scenario) -> None:
     pull = scenario.pull(["task:training", "gpu:required"], author="writer")
     scenario.double.faults.late(method="POST", path=f"/repos/{REPO}/actions/workflows/*/dispatches")

@@ -456,6 +456,27 @@ def test_without_a_default_branch_dispatches_go_to_main(scenario: Scenario) -> N
     assert sent.ref == "main"
 
 
+def test_an_event_about_something_else_routes_the_numbered_issue(scenario: Scenario) -> None:
+    number = scenario.issue(["task:eval"])
+    event = {"action": "created", "sender": {"login": "writer"}}
+
+    result = scenario.run("route", "--number", str(number), event=event, event_name="issue_comment")
+
+    assert result.report["reason"] == "@writer has write access", result.log
+    assert result.outputs["routed"] == "true"
+
+
+def test_an_issue_without_a_commit_routes_with_an_empty_sha(scenario: Scenario) -> None:
+    number = scenario.issue(["task:eval"])
+    result = scenario.run(
+        "route",
+        event=scenario.issues_labeled(number, "task:eval", "writer"),
+        event_name="issues",
+        env={"GITHUB_SHA": ""},
+    )
+    assert json.loads(result.outputs["plan"])["sha"] == ""
+
+
 def test_without_an_event_file_dispatches_go_to_main(scenario: Scenario) -> None:
     pull = scenario.pull(["task:training", "gpu:required"], author="writer")
 

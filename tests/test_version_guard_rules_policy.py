@@ -4,6 +4,7 @@ config declares."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,8 +14,11 @@ from mlops_actions.pins import Environment, Link, Pin, ScanResult, environments,
 from mlops_actions.version_guard.rules import (
     Settings,
     evaluate,
+    parse_policy,
     settings_from_config,
 )
+from mlops_actions.version_guard.rules.findings import Context, Findings
+from mlops_actions.version_guard.rules.policy import check as policy_check
 from mlops_actions.version_guard.rules.roles import file_roles
 from tests.support.version_guard import at, of, run, scanned
 
@@ -170,3 +174,112 @@ def test_vg002_companions_beside_an_exact_torch_in_one_install_are_notices() -> 
     line = [f for f in findings if (f.rule_id, f.file) == ("VG002", "docker/companion.Dockerfile")]
     assert len(line) == 2 and {f.severity for f in line} == {"notice"}
     assert all("torch 2.4.1 in the same install" in f.message for f in line)
+
+
+# --- VG010 exactly, from pins and a declared stack ---------------------------------------------
+
+
+def _vg010(pins: list[Pin], settings: Settings) -> list[tuple[object, ...]]:
+    scan = ScanResult(".", tuple(dict.fromkeys(p.file for p in pins)), tuple(pins), (), ())
+    out = Findings(settings)
+    policy_check(Context(scan, [], settings), out)
+    return [(f.rule_id, f.severity, f.message, f.file, f.line, f.fix) for f in out.result()]
+
+
+def _p(file: str, line: int, component: str, value: str, **kw: Any) -> Pin:
+    kw.setdefault("source", "requirements")
+    kw.setdefault("how", "exact")
+    return Pin(file, line, 1, component, value, raw=f"{component}=={value}", **kw)  # type: ignore[arg-type]
+
+
+def _declared(component: str, text: str, line: int, file: str, shown: str) -> tuple[object, ...]:
+    return (
+        "VG010",
+        "error",
+        f"{component} {shown} here, but the config declares {component}: {text} (.github/mlops.yml)",
+        file,
+        line,
+        f"use {component} {text}, or update environment.{component} in the config.",
+    )
+
+
+def test_vg010_each_declared_component_exactly() -> None:
+    declared = [
+        ("torch", "2.4"),
+        ("cuda", "12.1"),
+        ("python", ">=3.10,<3.12"),
+        ("cudnn", "9.1"),
+        ("torchvision", "0.19.1"),
+    ]
+    policy = tuple(p for c, t in declared if not isinstance(p := parse_policy(c, t), str))
+    pins = [
+        _p("requirements.txt", 1, "torch", "2.5.0"),
+        _p("requirements.txt", 2, "torch", "2.4.1+cu118", variant="cu118"),
+        _p("requirements.txt", 3, "torch", "2.4.1+cpu", variant="cpu"),
+        _p("Dockerfile", 4, "python", "3.12", source="dockerfile"),
+        _p("Dockerfile", 5, "python", "3.11", source="dockerfile"),
+        _p("Dockerfile", 6, "cudnn", "9", source="dockerfile"),  # a major that 9.1 can be
+        _p("Dockerfile", 7, "cudnn", "8", source="dockerfile"),
+        _p("Dockerfile", 8, "cudnn", "9.1.0.70", source="dockerfile"),
+        _p("requirements.txt", 9, "torchvision", "0.19.0"),
+        _p("ci.yml", 10, "torch", "2.1.0", source="workflow", context="matrix.torch"),  # a matrix
+        _p("requirements.txt", 11, "torch", ">=2", how="range"),  # not exact
+        _p("r2.txt", 12, "torch", "2.4.1+rocm6.1", variant="rocm6.1"),
+        _p("Dockerfile", 13, "python", "3.13t", source="dockerfile"),
+    ]
+    settings = Settings(policy=policy, config_path=".github/mlops.yml")
+    assert _vg010(pins, settings) == [
+        _declared("python", ">=3.10,<3.12", 4, "Dockerfile", "3.12"),
+        _declared("cudnn", "9.1", 7, "Dockerfile", "8"),
+        _declared("python", ">=3.10,<3.12", 13, "Dockerfile", "3.13t"),
+        _declared("cuda", "12.1", 12, "r2.txt", "rocm6.1"),
+        _declared("torch", "2.4", 1, "requirements.txt", "2.5.0"),
+        _declared("cuda", "12.1", 2, "requirements.txt", "11.8"),
+        _declared("cuda", "12.1", 3, "requirements.txt", "CPU"),
+        _declared("torchvision", "0.19.1", 9, "requirements.txt", "0.19.0"),
+    ]
+
+
+def test_vg010_a_cpu_stack_without_a_config_path() -> None:
+    cpu = parse_policy("cuda", "cpu")
+    assert not isinstance(cpu, str)
+    pins = [
+        _p("requirements.txt", 2, "torch", "2.4.1+cu121", variant="cu121"),
+        _p("requirements.txt", 3, "torch", "2.4.1+cpu", variant="cpu"),
+    ]
+    assert _vg010(pins, Settings(policy=(cpu,))) == [
+        (
+            "VG010",
+            "error",
+            "cuda 12.1 here, but the config declares cuda: cpu",
+            "requirements.txt",
+            2,
+            "use cuda cpu, or update environment.cuda in the config.",
+        )
+    ]
+
+
+def test_vg021_a_yaml_number_exactly() -> None:
+    pins = [
+        Pin(
+            ".github/workflows/ci.yml",
+            4,
+            7,
+            "python",
+            "3.1",
+            "exact",
+            "workflow",
+            raw="3.10",
+            resolved_from=("unquoted YAML number 3.10",),
+        ),
+    ]
+    assert _vg010(pins, Settings()) == [
+        (
+            "VG021",
+            "error",
+            "`3.10` is the YAML number 3.1: GitHub passes `3.1`, not `3.10`",
+            ".github/workflows/ci.yml",
+            4,
+            "quote it: '3.10'.",
+        )
+    ]

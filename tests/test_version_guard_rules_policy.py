@@ -283,3 +283,127 @@ def test_vg021_a_yaml_number_exactly() -> None:
             "quote it: '3.10'.",
         )
     ]
+
+
+def test_vg002_per_kind_of_loose_pin_exactly() -> None:
+    def p(file: str, line: int, component: str, value: str, how: str = "exact", **kw: Any) -> Pin:
+        kw.setdefault("source", "requirements")
+        return Pin(file, line, 1, component, value, how, raw=f"{component}{value}", **kw)  # type: ignore[arg-type]
+
+    pins = [
+        p("Dockerfile", 1, "torch", "2.4.1", source="dockerfile"),
+        p("Dockerfile", 2, "torchvision", ">=0.19", "range", source="dockerfile"),  # another RUN
+        p("Dockerfile", 1, "torchaudio", "", "unpinned", source="dockerfile"),  # beside torch
+        p("req/prod.txt", 1, "torch", ">=2.1,<2.5", "range"),
+        p("req/prod.txt", 2, "torch", "~=2.4.0", "range"),
+        p("req/prod.txt", 3, "torchvision", "", "unpinned"),
+        p("req/prod.txt", 4, "torch", "", "latest"),
+        p(
+            "req/nightly.txt",
+            1,
+            "torch",
+            "",
+            "unpinned",
+            resolved_from=("index https://download.pytorch.org/whl/nightly/cu121",),
+        ),
+        p("req/meta.txt", 1, "torch", "", "unpinned"),
+        p("req/meta.txt", 2, "torch", ">=2", "range"),  # metadata: ranges are fine
+        p("req/other.txt", 1, "torch", "", "unpinned"),  # not deployed
+        p(
+            "Dockerfile",
+            5,
+            "torch",
+            "2.4.1",
+            "range",
+            source="dockerfile",
+            derived_from="pytorch/pytorch:2.4.1",
+        ),
+        p("Dockerfile", 6, "numpy", "", "unpinned", source="dockerfile"),
+    ]
+    links = [
+        Link("installs", "Dockerfile", "req/prod.txt", 3),
+        Link("installs", "Dockerfile", "req/nightly.txt", 4),
+        Link("installs", "Dockerfile", "req/meta.txt", 5),
+        Link("reads", "setup.py", "req/meta.txt", 1),
+    ]
+    files = tuple(dict.fromkeys(x.file for x in pins))
+    scan = ScanResult(".", files, tuple(pins), tuple(links), (), {"Dockerfile": ()})
+    out = Findings(Settings())
+    policy_check(Context(scan, [], Settings()), out)
+
+    def loose(component: str, shown: str, file: str, note: str = "") -> str:
+        return f"{component} is pinned as {shown} in a deployed file; pin an exact version{note}"
+
+    def fix(component: str, file: str) -> str:
+        return (
+            f"write {component}==<version>, or list {file} under version-guard.library if it is "
+            "not deployed."
+        )
+
+    bounded = "; a range bounded on both sides is what library metadata declares"
+    assert [(f.severity, f.message, f.file, f.line, f.fix) for f in out.result()] == [
+        (
+            "notice",
+            loose(
+                "torchaudio",
+                "no version",
+                "Dockerfile",
+                "; torch 2.4.1 in the same install decides which one the resolver picks",
+            ),
+            "Dockerfile",
+            1,
+            fix("torchaudio", "Dockerfile"),
+        ),
+        (
+            "error",
+            loose("torchvision", "`>=0.19`", "Dockerfile"),
+            "Dockerfile",
+            2,
+            fix("torchvision", "Dockerfile"),
+        ),
+        (
+            "warning",
+            "torch has no version in req/meta.txt, which an image installs (it is also the "
+            "package's metadata, so ranges are fine here)",
+            "req/meta.txt",
+            1,
+            "give torch at least a range here, or pin it exactly in the image's own install.",
+        ),
+        (
+            "notice",
+            "torch no version comes from the nightly index in a deployed file: the build changes "
+            "every day",
+            "req/nightly.txt",
+            1,
+            "pin a dated nightly (torch==2.x.0.devYYYYMMDD) to make the build reproducible, or "
+            "accept the notice for a deliberate nightly lane.",
+        ),
+        (
+            "warning",
+            loose("torch", "`>=2.1,<2.5`", "", bounded),
+            "req/prod.txt",
+            1,
+            fix("torch", "req/prod.txt"),
+        ),
+        (
+            "warning",
+            loose("torch", "`~=2.4.0`", "", bounded),
+            "req/prod.txt",
+            2,
+            fix("torch", "req/prod.txt"),
+        ),
+        (
+            "error",
+            loose("torchvision", "no version", ""),
+            "req/prod.txt",
+            3,
+            fix("torchvision", "req/prod.txt"),
+        ),
+        (
+            "error",
+            loose("torch", "no version", ""),
+            "req/prod.txt",
+            4,
+            fix("torch", "req/prod.txt"),
+        ),
+    ]

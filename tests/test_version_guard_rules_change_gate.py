@@ -6,14 +6,18 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mlops_actions.config import parse_config
 from mlops_actions.errors import EnvironmentProblem, UsageError
 from mlops_actions.pins import environments, scan_repo
+from mlops_actions.pins.model import Environment, Pin, ScanResult
 from mlops_actions.version_guard.baseref import base_from_event, scan_ref
 from mlops_actions.version_guard.rules import Finding, Settings, evaluate, settings_from_config
+from mlops_actions.version_guard.rules.change_gate import check as gate_check
+from mlops_actions.version_guard.rules.findings import Context, Findings
 from tests.support.events import load_event, retarget
 
 REPOS = Path(__file__).resolve().parent / "fixtures" / "repos"
@@ -181,3 +185,118 @@ def test_requirement_file_with_any_name_is_taken_from_the_base(repo: Path) -> No
     assert any(p.file == "deps/gpu.txt" for p in base.pins)
     edit(app / "deps/gpu.txt", "2.4.1", "2.5.1")
     assert ("deps/gpu.txt", 1) in rule(gate(repo, Settings()), "VG011")
+
+
+# --- exact findings against a base scan --------------------------------------------------------
+
+
+def _p(
+    file: str, line: int, component: str, value: str, source: str = "requirements", **kw: Any
+) -> Pin:
+    return Pin(file, line, 1, component, value, "exact", source, raw=f"{component}=={value}", **kw)  # type: ignore[arg-type]
+
+
+def _scan(pins: list[Pin]) -> ScanResult:
+    return ScanResult(
+        ".", tuple(dict.fromkeys(p.file for p in pins)), tuple(pins), (), (), {"Dockerfile": ()}
+    )
+
+
+def _gate(labels: list[str] | None) -> list[tuple[object, ...]]:
+    base = [
+        _p("Dockerfile", 1, "torch", "2.4.1+cu121", "dockerfile", variant="cu121"),
+        _p("req/a.txt", 1, "torch", "2.4.1"),
+        _p("req/b.txt", 2, "torch", "2.4.1"),
+        _p("req/c.txt", 3, "torch", "2.4.1"),
+        _p("ci.yml", 5, "torch", "2.3.0", "workflow", context="matrix.torch"),
+        _p("examples/r.txt", 1, "torch", "2.4.1"),  # a side tree, in no environment
+        _p("examples/e.txt", 1, "torch", "2.4.1"),  # a side tree, in the image's environment
+        _p("req/d.txt", 1, "cuda", "12.1"),
+    ]
+    head = [
+        _p("Dockerfile", 1, "torch", "2.5.1+cu124", "dockerfile", variant="cu124"),
+        _p("req/a.txt", 1, "torch", "2.5.1"),
+        *base[2:4],
+        _p("ci.yml", 5, "torch", "2.5.0", "workflow", context="matrix.torch"),
+        *base[5:],
+    ]
+    envs = [
+        Environment(
+            "img",
+            "docker",
+            "img",
+            "docker",
+            ("Dockerfile", "req/b.txt"),
+            (head[0], head[2], head[6]),
+        )
+    ]
+    settings = Settings(change_label="torch-change")
+    out = Findings(settings)
+    gate_check(Context(_scan(head), envs, settings, _scan(base), labels), out)
+    return [(f.rule_id, f.message, f.file, f.line, f.related, f.fix) for f in out.result()]
+
+
+def test_vg011_and_vg012_exactly() -> None:
+    def moved(
+        what: str, was: str, now: str, stale: str, related: tuple[tuple[str, int], ...], file: str
+    ) -> tuple[object, ...]:
+        pins = "pin" if len(related) > 1 else "pins"
+        return (
+            "VG011",
+            f"{what} changed from {was} to {now} here, but {stale} still {pins} {was}",
+            file,
+            1,
+            related,
+            f"change {what} in every listed line the same way, or revert this change.",
+        )
+
+    def still(
+        what: str, was: str, now: str, at: tuple[str, int], file: str, line: int
+    ) -> tuple[object, ...]:
+        return (
+            "VG011",
+            f"{what} still {was} here, but this pull request changed it to {now} at {at[0]}:{at[1]}",
+            file,
+            line,
+            (at,),
+            f"change this line to {what} {now} too, or revert the other change.",
+        )
+
+    def label(was: str, now: str, file: str, line: int) -> tuple[object, ...]:
+        return (
+            "VG012",
+            f"torch changed from {was} to {now}; a change to torch or CUDA pins needs the label "
+            "`torch-change` on the pull request",
+            file,
+            line,
+            (),
+            "add the label `torch-change` to the pull request and re-run the check.",
+        )
+
+    docker, a = ("Dockerfile", 1), ("req/a.txt", 1)
+    b, c, e = ("req/b.txt", 2), ("req/c.txt", 3), ("examples/e.txt", 1)
+    without_label = [
+        moved(
+            "torch",
+            "2.4.1+cu121",
+            "2.5.1+cu124",
+            "examples/e.txt:1, req/b.txt:2 and req/c.txt:3",
+            (e, b, c),
+            "Dockerfile",
+        ),
+        moved("CUDA", "12.1", "12.4", "req/d.txt:1", (("req/d.txt", 1),), "Dockerfile"),
+        label("2.4.1+cu121", "2.5.1+cu124", "Dockerfile", 1),
+        label("2.3.0", "2.5.0", "ci.yml", 5),  # a matrix value moves: labelled, not compared
+        still("torch", "2.4.1+cu121", "2.5.1+cu124", docker, *e),
+        moved("torch", "2.4.1", "2.5.1", "req/b.txt:2 and req/c.txt:3", (b, c), "req/a.txt"),
+        label("2.4.1", "2.5.1", "req/a.txt", 1),
+        still("torch", "2.4.1+cu121", "2.5.1+cu124", docker, *b),
+        still("torch", "2.4.1", "2.5.1", a, *b),
+        still("torch", "2.4.1+cu121", "2.5.1+cu124", docker, *c),
+        still("torch", "2.4.1", "2.5.1", a, *c),
+        still("CUDA", "12.1", "12.4", docker, "req/d.txt", 1),
+    ]
+    assert _gate(["other"]) == without_label
+    no_vg012 = [f for f in without_label if f[0] == "VG011"]
+    assert _gate(None) == no_vg012  # outside a pull request
+    assert _gate(["torch-change"]) == no_vg012

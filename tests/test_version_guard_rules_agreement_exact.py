@@ -1,0 +1,284 @@
+"""VG003, VG004, VG005, VG006 and VG013 exactly, from one environment's pins: each component's
+disagreement, ranges that exclude the pinned version, PyPI's default CUDA against the image,
+and the components declared shared across deployable environments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_actions.pins.model import Environment, Pin, ScanResult
+from mlops_actions.version_guard.rules.agreement import check
+from mlops_actions.version_guard.rules.findings import Context, Findings
+from mlops_actions.version_guard.rules.settings import Settings
+
+NO_STORY = Settings(severities={"VG016": "off"})
+
+
+def _p(file: str, line: int, component: str, value: str, how: str = "exact", **kw: Any) -> Pin:
+    kw.setdefault("source", "requirements")
+    kw.setdefault("raw", f"{component}=={value}")
+    return Pin(file, line, 1, component, value, how, **kw)  # type: ignore[arg-type]
+
+
+def _agree(
+    pins: list[Pin],
+    envs: list[Environment],
+    settings: Settings = NO_STORY,
+    stages: dict[str, Any] | None = None,
+) -> list[tuple[object, ...]]:
+    scan = ScanResult(
+        ".", tuple(dict.fromkeys(p.file for p in pins)), tuple(pins), (), (), stages or {}
+    )
+    out = Findings(settings)
+    check(Context(scan, envs, settings), out)
+    return [
+        (f.rule_id, f.severity, f.message, f.file, f.line, f.related, f.fix) for f in out.result()
+    ]
+
+
+def _conflict(
+    rule: str,
+    here: str,
+    there: str,
+    at: tuple[str, int],
+    file: str,
+    line: int,
+    label: str,
+    env: str = "environment train",
+) -> tuple[object, ...]:
+    return (
+        rule,
+        "error",
+        f"{here} here, but {there} at {at[0]}:{at[1]} ({env})",
+        file,
+        line,
+        (at,),
+        f"use one {label} in all of these lines.",
+    )
+
+
+def test_every_component_of_one_environment_agrees() -> None:
+    pins = [
+        _p("a.txt", 1, "torch", "2.4.1+cu121", variant="cu121"),
+        _p("b.txt", 2, "torch", "2.4.0"),
+        _p("b.txt", 3, "torchvision", ">=0.20", "range"),
+        _p("a.txt", 4, "torchvision", "0.19.1"),
+        _p("Dockerfile", 5, "cudnn", "8", source="dockerfile"),
+        _p("Dockerfile", 6, "cudnn", "9.1.0", source="dockerfile"),
+        _p("Dockerfile", 7, "python", "3.11", source="dockerfile"),
+        _p("c.txt", 8, "python", "3.10"),
+        _p("pyproject.toml", 9, "python", ">=3.11", "range", source="pyproject"),
+        _p("Dockerfile", 10, "cuda", "11.8", source="dockerfile"),
+        _p("d.txt", 11, "torchaudio", ">=2.4", "range"),  # no exact torchaudio: nothing to contain
+    ]
+    files = tuple(dict.fromkeys(p.file for p in pins))
+    env = Environment("e", "docker", "train", "docker", files, tuple(pins))
+    assert _agree(pins, [env]) == [
+        _conflict(
+            "VG005", "cuDNN 8", "cuDNN 9 (9.1.0)", ("Dockerfile", 6), "Dockerfile", 5, "cuDNN major"
+        ),
+        _conflict(
+            "VG005", "cuDNN 9 (9.1.0)", "cuDNN 8", ("Dockerfile", 5), "Dockerfile", 6, "cuDNN major"
+        ),
+        _conflict(
+            "VG006", "Python 3.11", "Python 3.10", ("c.txt", 8), "Dockerfile", 7, "Python minor"
+        ),
+        _conflict(
+            "VG004",
+            "CUDA 11.8",
+            "CUDA 12.1 (torch 2.4.1+cu121)",
+            ("a.txt", 1),
+            "Dockerfile",
+            10,
+            "CUDA variant",
+        ),
+        _conflict("VG003", "torch 2.4.1+cu121", "torch 2.4.0", ("b.txt", 2), "a.txt", 1, "torch"),
+        _conflict(
+            "VG004",
+            "CUDA 12.1 (torch 2.4.1+cu121)",
+            "CUDA 11.8",
+            ("Dockerfile", 10),
+            "a.txt",
+            1,
+            "CUDA variant",
+        ),
+        _conflict(
+            "VG003",
+            "torchvision 0.19.1",
+            "torchvision `>=0.20`",
+            ("b.txt", 3),
+            "a.txt",
+            4,
+            "torchvision",
+        ),
+        _conflict("VG003", "torch 2.4.0", "torch 2.4.1+cu121", ("a.txt", 1), "b.txt", 2, "torch"),
+        (
+            "VG004",
+            "error",
+            "torch 2.4.0 from PyPI is the CUDA 12.1 build (PyPI's default for torch 2.4.0), but this "
+            "environment runs CUDA 11.8 (Dockerfile:10)",
+            "b.txt",
+            2,
+            (("Dockerfile", 10),),
+            "install the cu118 build (torch==2.4.0+cu118, or the PyTorch index "
+            "https://download.pytorch.org/whl/cu118), or use an image on CUDA 12.1.",
+        ),
+        _conflict(
+            "VG003",
+            "torchvision `>=0.20`",
+            "torchvision 0.19.1",
+            ("a.txt", 4),
+            "b.txt",
+            3,
+            "torchvision",
+        ),
+        (
+            "VG006",
+            "error",
+            "Python 3.10 here, but Python 3.11 at Dockerfile:7 and Python `>=3.11` at "
+            "pyproject.toml:9 (environment train)",
+            "c.txt",
+            8,
+            (("Dockerfile", 7), ("pyproject.toml", 9)),
+            "use one Python minor in all of these lines.",
+        ),
+        _conflict(
+            "VG006",
+            "Python `>=3.11`",
+            "Python 3.10",
+            ("c.txt", 8),
+            "pyproject.toml",
+            9,
+            "Python minor",
+        ),
+    ]
+
+
+def test_pypi_default_cuda_against_the_image_exactly() -> None:
+    pins = [
+        _p("r.txt", 1, "torch", "2.4.1"),
+        _p("Dockerfile", 2, "cuda", "12.4", source="dockerfile"),
+        _p("Dockerfile", 3, "cuda", "11.6", source="dockerfile"),
+        _p("w.yml", 4, "torch", "2.4.1", source="workflow", resolved_from=("matrix.x",)),
+        _p("r.txt", 5, "torch", ">=2.4,<2.5", "range"),  # contains 2.4.1
+        _p("c.txt", 6, "cuda", "12.4", context="--index-url"),  # an index: not a toolkit
+    ]
+    image = Environment("e", "docker", "", "docker", ("r.txt", "Dockerfile"), tuple(pins[:3]))
+    job = Environment("w", "ci", "w", "ci", ("w.yml", "Dockerfile"), (pins[3], pins[1], pins[4]))
+    default = "torch 2.4.1 from PyPI is the CUDA 12.1 build (PyPI's default for torch 2.4.1), but this environment runs CUDA {}"
+    cu124 = (
+        "install the cu124 build (torch==2.4.1+cu124, or the PyTorch index "
+        "https://download.pytorch.org/whl/cu124), or use an image on CUDA 12.1."
+    )
+    assert _agree(pins, [image, job]) == [
+        _conflict(
+            "VG004",
+            "CUDA 12.4",
+            "CUDA 11.6",
+            ("Dockerfile", 3),
+            "Dockerfile",
+            2,
+            "CUDA variant",
+            "environment e",
+        ),
+        _conflict(
+            "VG004",
+            "CUDA 11.6",
+            "CUDA 12.4",
+            ("Dockerfile", 2),
+            "Dockerfile",
+            3,
+            "CUDA variant",
+            "environment e",
+        ),
+        (
+            "VG004",
+            "error",  # another major
+            default.format("11.6 (Dockerfile:3)"),
+            "r.txt",
+            1,
+            (("Dockerfile", 3),),
+            "use an image on CUDA 12.1, or a torch release built for CUDA 11.6.",
+        ),
+        (
+            "VG004",
+            "warning",
+            default.format("12.4 (Dockerfile:2)"),
+            "r.txt",
+            1,
+            (("Dockerfile", 2),),
+            cu124,
+        ),
+        # Another minor only: a warning (the wheel carries its own CUDA runtime).
+        (
+            "VG004",
+            "warning",
+            default.format("12.4 (Dockerfile:2)"),
+            "w.yml",
+            4,
+            (("Dockerfile", 2),),
+            cu124,
+        ),
+    ]
+
+
+def test_a_variable_torch_against_another_cuda_major_is_a_warning() -> None:
+    pins = [
+        _p("w.yml", 1, "torch", "2.4.1", source="workflow", resolved_from=("env.TORCH=2.4.1",)),
+        _p("w.yml", 2, "cuda", "11.6", source="workflow"),
+    ]
+    env = Environment("w", "ci", "w", "ci", ("w.yml",), tuple(pins))
+    [finding] = [f for f in _agree(pins, [env]) if f[4] == 1]
+    assert finding[:2] == ("VG004", "warning")
+
+
+def test_declared_shared_components_across_deployable_images() -> None:
+    pins = [
+        _p("Dockerfile", 1, "torch", "2.4.1+cu121", source="dockerfile", variant="cu121"),
+        _p("serve/Dockerfile", 2, "torch", "2.5.1+cu124", source="dockerfile", variant="cu124"),
+        _p("Dockerfile", 3, "python", "3.11", source="dockerfile"),
+        _p("serve/Dockerfile", 4, "python", "3.12", source="dockerfile"),
+        _p("Dockerfile", 5, "cudnn", "9", source="dockerfile"),
+        _p("serve/Dockerfile", 6, "cudnn", "8", source="dockerfile"),
+        _p("examples/Dockerfile", 7, "torch", "2.0.0", source="dockerfile"),  # not deployed
+        _p("serve/Dockerfile", 8, "torch", "2.1.0", source="dockerfile", context="matrix.torch"),
+    ]
+    env = Environment(
+        "a", "docker", "train", "docker", ("Dockerfile",), (pins[0], pins[2], pins[4])
+    )
+    settings = Settings(shared=("torch", "cudnn", "python"), severities={"VG016": "off"})
+    stages: dict[str, Any] = {"Dockerfile": (), "serve/Dockerfile": ()}
+    scope = "declared shared across deployable environments"
+
+    def shared(
+        here: str, there: str, at: tuple[str, int], file: str, line: int, label: str
+    ) -> tuple[object, ...]:
+        return _conflict("VG013", here, there, at, file, line, label, scope)
+
+    assert _agree(pins, [env], settings, stages) == [
+        shared(
+            "torch 2.4.1+cu121",
+            "torch 2.5.1+cu124",
+            ("serve/Dockerfile", 2),
+            "Dockerfile",
+            1,
+            "torch",
+        ),
+        shared(
+            "Python 3.11", "Python 3.12", ("serve/Dockerfile", 4), "Dockerfile", 3, "Python minor"
+        ),
+        shared("cuDNN 9", "cuDNN 8", ("serve/Dockerfile", 6), "Dockerfile", 5, "cuDNN major"),
+        shared(
+            "torch 2.5.1+cu124",
+            "torch 2.4.1+cu121",
+            ("Dockerfile", 1),
+            "serve/Dockerfile",
+            2,
+            "torch",
+        ),
+        shared(
+            "Python 3.12", "Python 3.11", ("Dockerfile", 3), "serve/Dockerfile", 4, "Python minor"
+        ),
+        shared("cuDNN 8", "cuDNN 9", ("Dockerfile", 5), "serve/Dockerfile", 6, "cuDNN major"),
+    ]
+    assert _agree(pins, [env], NO_STORY, stages) == []  # nothing declared shared

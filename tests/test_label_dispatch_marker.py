@@ -203,6 +203,16 @@ def test_a_run_with_an_unknown_status_is_no_run() -> None:
     assert parse_state(body) == MarkerState()
 
 
+def test_text_after_the_record_does_not_spoil_it() -> None:
+    body = render_comment(MarkerState(gate="g"), {}) + "edited below -->\n"
+    assert parse_state(body) == MarkerState(gate="g")
+
+
+def test_a_run_without_metrics_reads_as_one_with_none() -> None:
+    body = f'{STATE_OPEN}{{"run": {{"status": "queued", "run_url": "u"}}}}{STATE_CLOSE}'
+    assert parse_state(body) == MarkerState(run=RunStatus("queued", "u"))
+
+
 def test_find_marker_ignores_case_of_the_login_and_leading_space() -> None:
     body = "  \n" + render_comment(MarkerState(gate="g"), {})
     comments = [(1, BOT, "text " + MARKER), (2, "GitHub-Actions[BOT]", body), (3, BOT, body)]
@@ -298,6 +308,7 @@ def test_metrics_rows_exactly() -> None:
         "loss": 0.123456789,
         "nan": float("nan"),
         "inf": float("inf"),
+        "-inf": float("-inf"),
         "steps": 10,
         "ok": False,
         "yes": True,
@@ -309,6 +320,7 @@ def test_metrics_rows_exactly() -> None:
         ("loss", "0.123457"),
         ("nan", "nan"),
         ("inf", "inf"),
+        ("-inf", "-inf"),
         ("steps", "10"),
         ("ok", "false"),
         ("yes", "true"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -122,7 +121,7 @@ def parse_state(body: str) -> MarkerState:
             ),
         )
     return MarkerState(
-        labels_checked=bool(data.get("labels_checked", False)),
+        labels_checked=bool(data.get("labels_checked")),
         problems=_strings(data.get("problems")),
         gate=str(data.get("gate", "")),
         routes=_strings(data.get("routes")),
@@ -234,7 +233,7 @@ def flatten_metrics(data: Any, limit: int, prefix: str = "") -> tuple[tuple[str,
         elif isinstance(value, bool):
             rows.append((key, "true" if value else "false"))
         elif isinstance(value, float):
-            rows.append((key, f"{value:.6g}" if math.isfinite(value) else str(value)))
+            rows.append((key, f"{value:.6g}"))  # nan, inf and -inf read as themselves
         elif value is not None:
             rows.append((key, str(value)[:200]))
 

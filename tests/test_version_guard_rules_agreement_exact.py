@@ -282,3 +282,114 @@ def test_declared_shared_components_across_deployable_images() -> None:
         shared("cuDNN 8", "cuDNN 9", ("Dockerfile", 5), "serve/Dockerfile", 6, "cuDNN major"),
     ]
     assert _agree(pins, [env], NO_STORY, stages) == []  # nothing declared shared
+
+
+# --- VG016: one story per repository -----------------------------------------------------------
+
+STORY_FIX = (
+    "make these pins name one release, or declare the separate stack under "
+    "version-guard.environments."
+)
+
+
+def _stories(
+    pins: list[Pin], envs: list[Environment], settings: Settings
+) -> list[tuple[object, ...]]:
+    return [
+        (f[1], f[2], f[3], f[4], f[5], f[6])
+        for f in _agree(pins, envs, settings)
+        if f[0] == "VG016"
+    ]
+
+
+def test_vg016_torch_stories_exactly() -> None:
+    pins = [
+        _p("Dockerfile", 1, "torch", "2.4.1", source="dockerfile"),
+        _p("requirements.txt", 2, "torch", "2.4.1"),
+        _p("serve/requirements.txt", 3, "torch", "2.3.0"),
+        _p(
+            "env.yml", 4, "torch", "2.4", source="conda", raw="pytorch=2.4"
+        ),  # 2.4 is 2.4.1's prefix
+        _p("examples/r.txt", 5, "torch", "1.0.0"),  # a side tree tells no story
+        _p("ci.yml", 6, "torch", "2.1.0", source="workflow", context="matrix.torch"),  # a matrix
+    ]
+    envs = [
+        Environment(f"e{i}", "requirements", f"e{i}", "requirements", (p.file,), (p,))
+        for i, p in enumerate(pins)
+    ]
+    stories = (
+        "torch 2.4.1: Dockerfile and requirements.txt; torch 2.3.0: serve/requirements.txt; "
+        "torch 2.4.0: env.yml"
+    )
+    assert _stories(pins, envs, Settings()) == [
+        (
+            "warning",
+            f"torch 2.4.0 here, but this repository tells 3 stories ({stories})",
+            "env.yml",
+            4,
+            (("serve/requirements.txt", 3),),
+            STORY_FIX,
+        ),
+        (
+            "warning",
+            f"torch 2.3.0 here, but this repository tells 3 stories ({stories})",
+            "serve/requirements.txt",
+            3,
+            (("Dockerfile", 1), ("requirements.txt", 2), ("env.yml", 4)),
+            STORY_FIX,
+        ),
+    ]
+    # A declared separate stack, torch declared shared (VG013's business) or the rule off: quiet.
+    assert _stories(pins, envs, Settings(groups=(("serving", ("serve/*",)),))) == []
+    assert _stories(pins, envs, Settings(shared=("torch",))) == []
+    assert _stories(pins, envs, Settings(severities={"VG016": "off"})) == []
+
+
+def test_vg016_pins_of_one_environment_tell_one_story() -> None:
+    pins = [
+        _p("Dockerfile", 1, "torch", "2.4.1", source="dockerfile"),
+        _p("requirements.txt", 2, "torch", "2.3.0"),
+    ]
+    together = [
+        Environment("e", "docker", "e", "docker", ("Dockerfile", "requirements.txt"), tuple(pins))
+    ]
+    assert _stories(pins, together, Settings()) == []
+
+
+def test_vg016_a_ci_container_on_another_cuda_than_the_build() -> None:
+    pins = [
+        _p("Dockerfile", 1, "torch", "2.4.1+cu121", source="dockerfile", variant="cu121"),
+        _p(
+            ".github/workflows/ci.yml",
+            7,
+            "cuda",
+            "11.8",
+            source="workflow",
+            context="job test container",
+        ),
+        _p("requirements-cu118.txt", 3, "torch", "2.4.1+cu118", variant="cu118"),  # a flavour file
+    ]
+    envs = [
+        Environment("a", "docker", "a", "docker", ("Dockerfile",), (pins[0],)),
+        Environment("b", "ci", "b", "ci", (".github/workflows/ci.yml",), (pins[1],)),
+    ]
+    stories = "CUDA 12.1: Dockerfile; CUDA 11.8: .github/workflows/ci.yml"
+    assert _stories(pins, envs, Settings()) == [
+        (
+            "warning",
+            f"CUDA 11.8 here, but this repository tells 2 stories ({stories})",
+            ".github/workflows/ci.yml",
+            7,
+            (("Dockerfile", 1),),
+            STORY_FIX,
+        ),
+        (
+            "warning",
+            f"CUDA 12.1 here, but this repository tells 2 stories ({stories})",
+            "Dockerfile",
+            1,
+            ((".github/workflows/ci.yml", 7),),
+            STORY_FIX,
+        ),
+    ]
+    assert _stories(pins, envs, Settings(shared=("cuda",))) == []

@@ -190,3 +190,12 @@ def test_a_rename_without_config_color_keeps_the_labels_color_and_description() 
 def test_a_created_label_takes_the_configured_color_and_description() -> None:
     plan = plan_sync([LabelSpec("n", color="123abc", description="d")], [])
     assert plan.actions == (SyncAction("create", "n", color="123abc", description="d"),)
+
+
+def test_an_excluded_label_in_the_config_and_the_repository_is_listed_once() -> None:
+    plan = plan_sync(
+        [LabelSpec("release:1")], [ExistingLabel("Release:1", "ffffff")], exclude=("release:*",)
+    )
+    assert plan.actions == (
+        SyncAction("exclude", "release:1", reason="matches an exclude pattern"),
+    )

@@ -222,6 +222,10 @@ def test_refusals_name_the_key_the_line_and_the_fix(
 def test_labels_need_a_category_only_when_required() -> None:
     text = 'label-dispatch:\n  labels:\n    - {name: "task:a"}\n    - {name: plain}\n'
     assert [s.name for s in settings(text).labels] == ["task:a", "plain"]
+    required = settings(
+        'label-dispatch:\n  require-category: true\n  labels:\n    - {name: "task:a"}\n'
+    )
+    assert required.require_category is True
 
 
 @pytest.mark.parametrize(

@@ -182,7 +182,8 @@ def render_comment(state: MarkerState, valid: Mapping[str, Sequence[str]]) -> st
         run = state.run
         link = f" · [run]({run.run_url})" if run.run_url else ""
         route = f" · route `{run.route}`" if run.route else ""
-        parts.append(f"\n### Status\n\n{ICONS.get(run.status, '')} **{run.status}**{route}{link}")
+        # Every status has an icon: a RunStatus comes from normalize_status or a checked record.
+        parts.append(f"\n### Status\n\n{ICONS[run.status]} **{run.status}**{route}{link}")
         if run.summary:
             parts.append(f"\n{run.summary}")
         if run.metrics:

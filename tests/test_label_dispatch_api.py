@@ -3,6 +3,7 @@ that a write GitHub applied but answered late is looked up, never sent twice."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -259,3 +260,203 @@ def test_a_label_create_that_did_not_land_is_sent_again(scenario: Scenario, api:
     assert scenario.repo.label("new:one") is not None
     assert scenario.double.log.count("POST", f"/repos/{REPO}/labels") == 2
     assert scenario.double.log.count("GET", f"/repos/{REPO}/labels/*") == 1
+
+
+# -- what a refused call says -------------------------------------------------------------------
+
+Call = Callable[[RepoApi, Scenario], object]
+
+
+def _number(s: Scenario) -> int:
+    return s.issue(["type:bug"])
+
+
+REFUSALS: list[tuple[str, str, str, Call, str]] = [
+    (
+        "GET",
+        f"/repos/{REPO}/labels",
+        "issues: read",
+        lambda a, s: a.list_labels(),
+        "listing the labels of octo-org/models",
+    ),
+    (
+        "POST",
+        f"/repos/{REPO}/labels",
+        "issues: write",
+        lambda a, s: a.create_label("n", "ffffff", ""),
+        "creating label 'n'",
+    ),
+    (
+        "PATCH",
+        f"/repos/{REPO}/labels/*",
+        "issues: write",
+        lambda a, s: a.update_label(
+            "type:bug", new_name="type:defect", color="ffffff", description=None
+        ),
+        "renaming label 'type:bug' to 'type:defect'",
+    ),
+    (
+        "PATCH",
+        f"/repos/{REPO}/labels/*",
+        "issues: write",
+        lambda a, s: a.update_label("type:bug", new_name=None, color="ffffff", description="d"),
+        "updating label 'type:bug'",
+    ),
+    (
+        "DELETE",
+        f"/repos/{REPO}/labels/*",
+        "issues: write",
+        lambda a, s: a.delete_label("type:bug"),
+        "deleting label 'type:bug'",
+    ),
+    (
+        "GET",
+        "*/collaborators/*/permission",
+        "contents: read",
+        lambda a, s: a.role("writer"),
+        "reading the permission of @writer on octo-org/models",
+    ),
+    (
+        "GET",
+        f"/repos/{REPO}/issues/*/comments",
+        "issues: read",
+        lambda a, s: a.comments(_number(s)),
+        "listing the comments of #{n}",
+    ),
+    (
+        "POST",
+        f"/repos/{REPO}/issues/*/comments",
+        "issues: write (pull-requests: write for PRs)",
+        lambda a, s: a.create_comment(_number(s), "x"),
+        "commenting on #{n}",
+    ),
+    (
+        "DELETE",
+        f"/repos/{REPO}/issues/*/labels/*",
+        "issues: write",
+        lambda a, s: a.remove_label(_number(s), "type:bug"),
+        "removing label 'type:bug' from #{n}",
+    ),
+    (
+        "POST",
+        f"/repos/{REPO}/issues/*/labels",
+        "issues: write",
+        lambda a, s: a.add_labels(_number(s), ["task:eval"]),
+        "adding labels to #{n}",
+    ),
+    (
+        "GET",
+        f"/repos/{REPO}/issues/*/labels",
+        "issues: read",
+        lambda a, s: a.issue_labels(_number(s)),
+        "listing the labels of #{n}",
+    ),
+    (
+        "GET",
+        f"/repos/{REPO}/issues/*",
+        "issues: read",
+        lambda a, s: a.subject(_number(s)),
+        "reading #{n}",
+    ),
+    (
+        "GET",
+        f"/repos/{REPO}/pulls/*",
+        "pull-requests: read",
+        lambda a, s: a.subject(s.pull([]).number),
+        "reading pull request #{n}",
+    ),
+    (
+        "GET",
+        f"/repos/{REPO}/contents/*",
+        "contents: read",
+        lambda a, s: a.file_text(".github/mlops.yml", "main"),
+        "reading .github/mlops.yml at main",
+    ),
+    (
+        "POST",
+        f"/repos/{REPO}/actions/workflows/*/dispatches",
+        "actions: write",
+        lambda a, s: a.dispatch_workflow("gpu-train.yml", "main", {"number": "1", "sha": "a"}),
+        "starting workflow gpu-train.yml on main",
+    ),
+    (
+        "POST",
+        f"/repos/{REPO}/dispatches",
+        "contents: write",
+        lambda a, s: a.repository_dispatch("gpu-run", {}),
+        "sending repository_dispatch 'gpu-run'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "permission", "call", "doing"), REFUSALS)
+def test_a_refused_call_names_what_it_did_and_the_grant_it_needs(
+    scenario: Scenario,
+    api: RepoApi,
+    method: str,
+    path: str,
+    permission: str,
+    call: Call,
+    doing: str,
+) -> None:
+    scenario.double.faults.status(403, method=method, path=path)
+    with pytest.raises(GitHubError) as caught:
+        call(api, scenario)
+    numbers = sorted(scenario.repo.issues)
+    n = numbers[-1] if numbers else 0
+    assert caught.value.message == (
+        f"{doing.format(n=n)}: the token lacks permission (403 Injected HTTP 403)"
+    )
+    assert caught.value.fix == f"add `{permission}` to the workflow's or job's `permissions:`."
+
+
+def test_a_refused_read_after_a_lost_write_names_the_read(scenario: Scenario, api: RepoApi) -> None:
+    number = scenario.issue([])
+    comment = scenario.state.add_comment(REPO, number, "before", user=BOT)
+    api.comments(number)
+    scenario.double.faults.status(502, method="PATCH", path="*/issues/comments/*")
+    scenario.double.faults.status(403, method="GET", path="*/issues/comments/*")
+    with pytest.raises(GitHubError) as caught:
+        api.edit_comment(comment.id, "after")
+    assert caught.value.message == (
+        f"reading comment {comment.id}: the token lacks permission (403 Injected HTTP 403)"
+    )
+    assert caught.value.fix == "add `issues: read` to the workflow's or job's `permissions:`."
+
+
+def test_a_refused_label_read_after_a_lost_write_names_the_read(
+    scenario: Scenario, api: RepoApi
+) -> None:
+    scenario.double.faults.status(502, method="POST", path=f"/repos/{REPO}/labels")
+    scenario.double.faults.status(403, method="GET", path=f"/repos/{REPO}/labels/*")
+    with pytest.raises(GitHubError) as caught:
+        api.create_label("n", "ffffff", "")
+    assert caught.value.message == (
+        "reading label 'n': the token lacks permission (403 Injected HTTP 403)"
+    )
+    assert caught.value.fix == "add `issues: read` to the workflow's or job's `permissions:`."
+
+
+def test_a_lost_delete_that_did_not_land_is_sent_again(scenario: Scenario, api: RepoApi) -> None:
+    scenario.double.faults.status(502, method="DELETE", path=f"/repos/{REPO}/labels/*")
+    api.delete_label("type:bug")
+    assert scenario.repo.label("type:bug") is None
+    assert scenario.double.log.count("DELETE", f"/repos/{REPO}/labels/*") == 2
+
+
+def test_a_lost_update_without_description_that_did_not_land_is_sent_again(
+    scenario: Scenario, api: RepoApi
+) -> None:
+    scenario.double.faults.status(502, method="PATCH", path=f"/repos/{REPO}/labels/*")
+    api.update_label("type:bug", new_name=None, color="123456", description=None)
+    label = scenario.repo.label("type:bug")
+    assert label is not None and label.color == "123456"
+    assert scenario.double.log.count("PATCH", f"/repos/{REPO}/labels/*") == 2
+
+
+def test_a_late_update_to_an_empty_description_is_sent_once(
+    scenario: Scenario, api: RepoApi
+) -> None:
+    scenario.double.faults.late(method="PATCH", path=f"/repos/{REPO}/labels/*")
+    api.update_label("type:bug", new_name=None, color="123456", description="")
+    assert scenario.double.log.count("PATCH", f"/repos/{REPO}/labels/*") == 1

@@ -27,14 +27,12 @@ class RepoApi:
     def __init__(self, gh: Github, full_name: str) -> None:
         self.full_name = full_name
         self._repo = gh.withLazy(True).get_repo(full_name)
-        self._labels: dict[str, Label] = {}
         self._comments: dict[int, IssueComment] = {}
 
     # -- labels -------------------------------------------------------------------------------
     def list_labels(self) -> list[ExistingLabel]:
         with api_call(f"listing the labels of {self.full_name}", permission="issues: read"):
             labels = list(self._repo.get_labels())
-        self._labels = {lb.name.casefold(): lb for lb in labels}
         return [ExistingLabel(lb.name, lb.color, lb.description) for lb in labels]
 
     def _label_now(self, name: str) -> Label | None:
@@ -63,7 +61,7 @@ class RepoApi:
     def update_label(
         self, name: str, *, new_name: str | None, color: str, description: str | None
     ) -> None:
-        label = self._labels.get(name.casefold()) or self._repo.get_label(name)
+        label = self._repo.get_label(name)  # lazy: no request until the edit
         doing = (
             f"renaming label {name!r} to {new_name!r}" if new_name else f"updating label {name!r}"
         )
@@ -89,7 +87,7 @@ class RepoApi:
         send_once(doing, permission="issues: write", send=send, landed=landed)
 
     def delete_label(self, name: str) -> None:
-        label = self._labels.get(name.casefold()) or self._repo.get_label(name)
+        label = self._repo.get_label(name)  # lazy: no request until the delete
 
         def send() -> bool:
             label.delete()

@@ -151,3 +151,18 @@ def test_payload_parts_of_the_wrong_type_are_ignored() -> None:
     assert parse_event("issues", {"issue": "x"}).subject is None
     assert parse_event("push", load_event("pull_request.labeled")).subject is None
     assert parse_event("label", {"label": {"color": "x"}}).label is None
+
+
+def test_missing_names_read_as_empty() -> None:
+    payload = load_event("pull_request.labeled")
+    payload["sender"] = {}
+    payload["pull_request"]["user"] = {}
+    del payload["pull_request"]["title"]
+    payload["pull_request"]["base"]["repo"] = {"full_name": "o/r"}
+    payload["repository"] = {"full_name": "x/y"}
+    event = parse_event("pull_request_target", payload)
+    assert event.sender == "" and event.subject is not None
+    assert (event.subject.author, event.subject.title) == ("", "")
+    assert event.subject.base_repo == "o/r"  # the PR's own base, not the payload's repository
+    issue = parse_event("issues", {"issue": {"number": 1}, "repository": {}})
+    assert issue.subject is not None and issue.subject.base_repo == ""

@@ -189,3 +189,18 @@ def test_only_a_restricted_applied_label_needs_a_lookup() -> None:
     assert needs_sender_role(s, "wibble") is False
     assert needs_sender_role(s, None) is False
     assert needs_sender_role(s, "") is False
+
+
+def test_an_excluded_label_skips_only_itself() -> None:
+    result = check_labels(settings(), ["release:2.5", "wibble", "task:eval", "area:x"])
+    assert [p.label for p in result.problems] == ["wibble", "area:x"]
+
+
+def test_without_a_sender_the_message_says_the_sender() -> None:
+    result = check_labels(
+        settings("ignore"), ["task:eval", "area:x", "gpu:required"], applied="gpu:required"
+    )
+    assert result.problems[0].message == (
+        "`gpu:required` may only be applied by someone with write access; the sender has none, "
+        "so it was removed"
+    )

@@ -460,3 +460,57 @@ def test_a_late_update_to_an_empty_description_is_sent_once(
     scenario.double.faults.late(method="PATCH", path=f"/repos/{REPO}/labels/*")
     api.update_label("type:bug", new_name=None, color="123456", description="")
     assert scenario.double.log.count("PATCH", f"/repos/{REPO}/labels/*") == 1
+
+
+def test_a_lost_comment_edit_that_did_not_land_is_sent_again(
+    scenario: Scenario, api: RepoApi
+) -> None:
+    number = scenario.issue([])
+    comment = scenario.state.add_comment(REPO, number, "before", user=BOT)
+    api.comments(number)
+    scenario.double.faults.status(502, method="PATCH", path="*/issues/comments/*")
+    api.edit_comment(comment.id, "after")
+    assert scenario.repo.issue_comments(number)[0].body == "after"
+    assert scenario.double.log.count("PATCH", "*/issues/comments/*") == 2
+
+
+def test_a_file_is_read_at_the_ref_asked_for(github_double: GitHubDouble, tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    Scenario(github_double, root, files={"ci/mlops.yml": "version: 1\n"})
+    base = github_double.state.add_branch(REPO, "base")
+    github_double.state.add_commit(REPO, "loosen the gate", files={"ci/mlops.yml": "version: 2\n"})
+    options = ClientOptions(api_url=github_double.url, retries=1, backoff=0.01)
+    api = RepoApi(connect(TOKEN, options), REPO)
+    assert api.file_text("ci/mlops.yml", base) == "version: 1\n"
+    assert api.file_text("ci/mlops.yml", "main") == "version: 2\n"
+
+
+def test_a_config_ref_that_names_a_folder_is_refused(
+    github_double: GitHubDouble, tmp_path: Path
+) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    s = Scenario(github_double, root, files={"ci/x/mlops.yml": "version: 1\n"})
+    number = s.issue([])
+    result = s.run(
+        "validate",
+        "--config-ref",
+        "main",
+        "--config",
+        "ci/x",
+        event=s.issues_labeled(number, "task:eval", "writer"),
+        event_name="issues",
+    )
+    assert result.code == 2
+    assert result.log == (
+        "error: `--config`: ci/x at main is a folder, not a config file. Fix: point `--config` "
+        "at the YAML file.\n"
+    )
+
+
+def test_an_issue_by_a_deleted_user_has_no_author(scenario: Scenario, api: RepoApi) -> None:
+    number = scenario.issue(["task:eval"])
+    scenario.repo.issues[number].user = None  # GitHub serves `user: null` for a deleted account
+    subject = api.subject(number)
+    assert (subject.author, subject.labels) == ("", ("task:eval",))

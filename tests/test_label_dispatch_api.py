@@ -511,6 +511,7 @@ def test_a_config_ref_that_names_a_folder_is_refused(
 
 def test_an_issue_by_a_deleted_user_has_no_author(scenario: Scenario, api: RepoApi) -> None:
     number = scenario.issue(["task:eval"])
-    scenario.repo.issues[number].user = None  # GitHub serves `user: null` for a deleted account
+    # GitHub serves `user: null` for a deleted account.
+    scenario.repo.issues[number].user = None  # type: ignore[assignment]
     subject = api.subject(number)
     assert (subject.author, subject.labels) == ("", ("task:eval",))

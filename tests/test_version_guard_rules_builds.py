@@ -362,3 +362,68 @@ def test_vg008_a_pytorch_image_tag_with_the_wrong_cudnn() -> None:
         )
         == []
     )
+
+
+def test_vg008_every_torch_pin_is_checked_whatever_comes_before_it() -> None:
+    pins = [
+        _pin("r.txt", 1, "cuda", "12.1"),
+        _pin(
+            "Dockerfile",
+            2,
+            "torch",
+            "2.4.1",
+            variant="cu121",
+            source="dockerfile",
+            derived_from="nvcr.io/nvidia/pytorch:24.05-py3",
+        ),
+        _pin("r.txt", 3, "torch", "2.4.1+cu116", variant="cu116"),
+    ]
+    assert [f[3:5] for f in _check(pins)] == [("r.txt", 3)]
+
+
+def test_vg008_a_cpu_torch_from_a_pytorch_image_is_not_held_to_its_cudnn() -> None:
+    image = "pytorch/pytorch:2.4.1-cpu"
+    pins = [
+        _pin(
+            "Dockerfile",
+            1,
+            "torch",
+            "2.4.1+cpu",
+            variant="cpu",
+            source="dockerfile",
+            derived_from=image,
+        ),
+        _pin("Dockerfile", 1, "cudnn", "8", source="dockerfile", derived_from=image),
+    ]
+    assert _check(pins) == []
+
+
+def test_vg008_a_conda_file_takes_its_variant_from_cuda_pins_only() -> None:
+    pins = [
+        _pin("env.yml", 1, "torch", "2.4.1", raw="pytorch=2.4.1", source="conda"),
+        _pin(
+            "env.yml",
+            2,
+            "torchvision",
+            "0.19.1",
+            raw="torchvision=0.19.1",
+            source="conda",
+            variant="cu116",
+        ),
+    ]
+    assert _check(pins) == []
+
+
+def test_vg008_only_an_index_line_of_a_requirements_file_names_the_variant() -> None:
+    base = [_pin("r.txt", 2, "torch", "2.4.1")]
+    toolkit = [_pin("Dockerfile", 1, "cuda", "11.6", source="dockerfile")]  # not an index
+    assert _check([*toolkit, *base]) == []
+    a_torch_line = [
+        _pin("c.txt", 1, "torch", "2.4.1+cu116", variant="cu116", context="--index-url")
+    ]
+    assert [f[3:5] for f in _check([*a_torch_line, *base])] == [("c.txt", 1)]  # its own VG008 only
+    index = [_pin("c.txt", 1, "cuda", "11.6", context="--index-url")]
+    assert {f[3:5] for f in _check([_pin("x.txt", 9, "numpy", "1.26"), *index, *base])} == {
+        ("c.txt", 1),
+        ("r.txt", 2),
+    }

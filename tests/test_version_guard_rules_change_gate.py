@@ -300,3 +300,90 @@ def test_vg011_and_vg012_exactly() -> None:
     no_vg012 = [f for f in without_label if f[0] == "VG011"]
     assert _gate(None) == no_vg012  # outside a pull request
     assert _gate(["torch-change"]) == no_vg012
+
+
+def _run_gate(
+    base: list[Pin], head: list[Pin], envs: list[Environment] | None = None
+) -> list[tuple[object, ...]]:
+    settings = Settings()
+    out = Findings(settings)
+    gate_check(Context(_scan(head), envs or [], settings, _scan(base), None), out)
+    return [(f.message, f.file, f.line) for f in out.result()]
+
+
+def test_vg011_a_cuda_move_is_a_cuda_change_only() -> None:
+    base = [_p("a.txt", 1, "cuda", "12.1"), _p("b.txt", 1, "cuda", "12.1")]
+    head = [_p("a.txt", 1, "cuda", "12.4"), base[1]]
+    assert _run_gate(base, head) == [
+        ("CUDA changed from 12.1 to 12.4 here, but b.txt:1 still pins 12.1", "a.txt", 1),
+        ("CUDA still 12.1 here, but this pull request changed it to 12.4 at a.txt:1", "b.txt", 1),
+    ]
+
+
+def test_vg011_a_cpu_build_is_shown_as_cpu() -> None:
+    base = [
+        _p("a.txt", 1, "torch", "2.4.1+cpu", variant="cpu"),
+        _p("b.txt", 1, "torch", "2.4.1+cpu", variant="cpu"),
+    ]
+    head = [_p("a.txt", 1, "torch", "2.4.1+cu121", variant="cu121"), base[1]]
+    assert _run_gate(base, head) == [
+        ("CUDA changed from CPU to 12.1 here, but b.txt:1 still pins CPU", "a.txt", 1),
+        ("CUDA still CPU here, but this pull request changed it to 12.1 at a.txt:1", "b.txt", 1),
+    ]
+
+
+def test_vg011_an_unversioned_pin_is_never_stale() -> None:
+    base = [
+        _p("a.txt", 1, "torch", "2.4.1"),
+        Pin("b.txt", 1, 1, "torch", ">=2", "range", "requirements", raw="torch>=2"),
+    ]
+    head = [_p("a.txt", 1, "torch", "2.5.1"), base[1]]
+    assert _run_gate(base, head) == []
+
+
+def test_vg011_pins_of_one_file_are_matched_in_order_when_lines_move() -> None:
+    base = [_p("a.txt", 1, "torch", "2.4.1"), _p("a.txt", 2, "torch", "2.4.1")]
+    head = [_p("a.txt", 2, "torch", "2.5.1"), _p("a.txt", 3, "torch", "2.4.1")]
+    assert _run_gate(base, head) == [
+        ("torch changed from 2.4.1 to 2.5.1 here, but a.txt:3 still pins 2.4.1", "a.txt", 2),
+        (
+            "torch still 2.4.1 here, but this pull request changed it to 2.5.1 at a.txt:2",
+            "a.txt",
+            3,
+        ),
+    ]
+
+
+def test_vg011_side_tree_pins_move_together_only_in_one_environment() -> None:
+    base = [_p("examples/a.txt", 1, "torch", "2.4.1"), _p("examples/b.txt", 1, "torch", "2.4.1")]
+    head = [_p("examples/a.txt", 1, "torch", "2.5.1"), base[1]]
+    apart = [
+        Environment("x", "requirements", "x", "requirements", ("examples/a.txt",), (head[0],)),
+        Environment("y", "requirements", "y", "requirements", ("examples/b.txt",), (head[1],)),
+    ]
+    assert _run_gate(base, head, apart) == []
+    together = [
+        Environment(
+            "x",
+            "requirements",
+            "x",
+            "requirements",
+            ("examples/a.txt", "examples/b.txt"),
+            tuple(head),
+        )
+    ]
+    assert len(_run_gate(base, head, together)) == 2
+
+
+def test_vg011_a_matrix_move_does_not_hide_the_moves_after_it() -> None:
+    base = [
+        _p(".github/workflows/ci.yml", 5, "torch", "2.3.0", "workflow", context="matrix.torch"),
+        _p("a.txt", 1, "torch", "2.4.1"),
+        _p("b.txt", 1, "torch", "2.4.1"),
+    ]
+    head = [
+        _p(".github/workflows/ci.yml", 5, "torch", "2.5.0", "workflow", context="matrix.torch"),
+        _p("a.txt", 1, "torch", "2.5.1"),
+        base[2],
+    ]
+    assert [f[1:] for f in _run_gate(base, head)] == [("a.txt", 1), ("b.txt", 1)]

@@ -225,3 +225,20 @@ def test_the_nccl_wheel_the_torch_build_needs() -> None:
         == "remove the NCCL pin and let torch bring its own, or pin nvidia-nccl-cu12==2.26.2."
     )
     assert finding.severity == "error"
+
+
+def test_an_index_chooses_the_wheel_so_pypis_default_cuda_says_nothing() -> None:
+    pins = [
+        _pin("r.txt", 1, "torch", "2.4.1"),
+        _pin("r.txt", 2, "cudnn", "9.0.0", raw="nvidia-cudnn-cu12==9.0.0"),
+        _pin(
+            "r.txt",
+            3,
+            "cuda",
+            "11.8",
+            context="--index-url",
+            raw="--index-url https://download.pytorch.org/whl/cu118",
+        ),
+    ]
+    assert _check(pins) == []
+    assert [f.rule_id for f in _check(pins[:2])] == ["VG018"]  # PyPI's 12.1 build needs 9.1.0.70

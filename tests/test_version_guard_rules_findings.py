@@ -239,3 +239,21 @@ def test_the_rule_reference_exactly() -> None:
     assert [line.split(" |")[0] for line in text.splitlines() if line.startswith("| [VG")] == [
         f"| [{x.id}](#{x.anchor})" for x in RULES
     ]
+
+
+def test_disagreements_of_two_components_at_one_spot_are_two_findings() -> None:
+    out = Findings(Settings())
+    torch, vision = pin("Dockerfile", 1, "torch"), pin("Dockerfile", 1, "torchvision", "0.19.1")
+    out.conflict("VG003", torch, "torch 2.4.1", pin("r.txt", 2), "torch 2.3.0", "e")
+    out.conflict(
+        "VG003",
+        vision,
+        "torchvision 0.19.1",
+        pin("r.txt", 3, "torchvision"),
+        "torchvision 0.18.0",
+        "e",
+    )
+    assert [f.message for f in out.result()] == [
+        "torch 2.4.1 here, but torch 2.3.0 at r.txt:2 (environment e)",
+        "torchvision 0.19.1 here, but torchvision 0.18.0 at r.txt:3 (environment e)",
+    ]

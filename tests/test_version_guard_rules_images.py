@@ -307,3 +307,40 @@ def test_vg020_exactly_per_environment_kind() -> None:
     assert vg020("ci", [auto, cuda]) == []
     assert vg020("docker", [not_auto, cuda]) == []
     assert vg020("docker", [auto, cuda], deployable=False) == []
+
+
+def test_vg001_a_dotted_dockerfile_name_and_a_registry_path_name_a_local_build() -> None:
+    pins = [
+        _image("Dockerfile", 1, "acme/base.gpu:latest"),
+        _image("Dockerfile", 2, "ghcr.io/acme/trainer:latest"),
+    ]
+    stages: dict[str, Any] = {"Dockerfile.base.gpu": (), "docker/trainer/Dockerfile": ()}
+    scan = ScanResult(".", ("Dockerfile",), tuple(pins), (), (), stages)
+    out = Findings(Settings())
+    images_check(Context(scan, [], Settings()), out)
+    assert [(f.severity, f.line) for f in out.result()] == [("notice", 1), ("notice", 2)]
+
+
+def test_vg020_points_at_the_first_cuda_pin_only() -> None:
+    auto = Pin(
+        "Dockerfile",
+        3,
+        1,
+        "cuda",
+        "auto",
+        "exact",
+        "dockerfile",
+        raw="uv pip install --torch-backend=auto torch",
+        resolved_from=("torch-backend auto",),
+    )
+    cudas = [
+        Pin("Dockerfile", 1, 1, "cuda", "12.4.1", "exact", "dockerfile"),
+        Pin("Dockerfile", 2, 1, "cuda", "12.4.1", "exact", "dockerfile"),
+    ]
+    pins = (auto, *cudas)
+    scan = ScanResult(".", ("Dockerfile",), pins, (), (), {"Dockerfile": ()})
+    env = Environment("e", "docker", "e", "docker", ("Dockerfile",), pins)
+    out = Findings(Settings())
+    images_check(Context(scan, [env], Settings()), out)
+    [finding] = [f for f in out.result() if f.rule_id == "VG020"]
+    assert finding.related == (("Dockerfile", 1),)

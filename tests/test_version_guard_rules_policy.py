@@ -407,3 +407,15 @@ def test_vg002_per_kind_of_loose_pin_exactly() -> None:
             fix("torch", "req/prod.txt"),
         ),
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "severity"),
+    [("<2.5", "error"), (">2.0,<2.5", "warning"), (">=2.0", "error"), ("~=2.4.0", "warning")],
+)
+def test_vg002_only_a_range_with_floor_and_ceiling_is_a_warning(value: str, severity: str) -> None:
+    pin = Pin("requirements.txt", 1, 1, "torch", value, "range", "dockerfile", raw=f"torch{value}")
+    scan = ScanResult(".", ("requirements.txt",), (pin,), (), (), {"requirements.txt": ()})
+    out = Findings(Settings())
+    policy_check(Context(scan, [], Settings()), out)
+    assert [f.severity for f in out.result()] == [severity]

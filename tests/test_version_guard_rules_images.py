@@ -344,3 +344,40 @@ def test_vg020_points_at_the_first_cuda_pin_only() -> None:
     images_check(Context(scan, [env], Settings()), out)
     [finding] = [f for f in out.result() if f.rule_id == "VG020"]
     assert finding.related == (("Dockerfile", 1),)
+
+
+def test_vg001_an_image_reference_that_does_not_parse_and_every_source_of_a_value() -> None:
+    pins = [
+        _image("Dockerfile", 1, "a b", "unpinned"),
+        _image("Dockerfile", 2, "foo:", "latest"),
+        _image(
+            "Dockerfile",
+            3,
+            "acme/x:latest",
+            resolved_from=("ARG A=acme/x (line 1)", "--build-arg A"),
+        ),
+        _image("Dockerfile", 4, "acme/trainer:latest"),
+    ]
+    stages: dict[str, Any] = {"ops/docker/trainer/Dockerfile": ()}
+    scan = ScanResult(".", ("Dockerfile",), tuple(pins), (), (), stages)
+    out = Findings(Settings())
+    images_check(Context(scan, [], Settings()), out)
+    assert [(f.severity, f.message, f.fix) for f in out.result()] == [
+        ("error", "image a b has no tag", "pin a versioned tag (<image>:<version>) or a digest."),
+        (
+            "error",
+            "image foo: uses the floating tag `foo:`",
+            "pin a versioned tag (<image>:<version>) or a digest.",
+        ),
+        (
+            "error",
+            "image acme/x:latest uses the floating tag `latest` (resolved from ARG A=acme/x (line 1); "
+            "--build-arg A)",
+            _fix(_own("acme/x")),
+        ),
+        (
+            "notice",
+            "image acme/trainer:latest uses the floating tag `latest`" + BUILT,
+            _fix(_own("acme/trainer"), True),
+        ),
+    ]

@@ -419,3 +419,43 @@ def test_vg002_only_a_range_with_floor_and_ceiling_is_a_warning(value: str, seve
     out = Findings(Settings())
     policy_check(Context(scan, [], Settings()), out)
     assert [f.severity for f in out.result()] == [severity]
+
+
+def test_vg002_a_torch_range_beside_an_exact_torch_is_still_loose() -> None:
+    pins = (
+        Pin(
+            "requirements.txt", 1, 1, "torch", "2.4.1", "exact", "requirements", raw="torch==2.4.1"
+        ),
+        Pin("requirements.txt", 2, 1, "torch", ">=2", "range", "requirements", raw="torch>=2"),
+        Pin(
+            "requirements.txt",
+            3,
+            1,
+            "torch",
+            ">=2.0,<=2.5",
+            "range",
+            "requirements",
+            raw="torch>=2.0,<=2.5",
+        ),
+    )
+    scan = ScanResult(
+        ".",
+        ("requirements.txt", "Dockerfile"),
+        pins,
+        (Link("installs", "Dockerfile", "requirements.txt", 1),),
+        (),
+        {"Dockerfile": ()},
+    )
+    out = Findings(Settings())
+    policy_check(Context(scan, [], Settings()), out)
+    assert [(f.line, f.severity) for f in out.result()] == [(2, "error"), (3, "warning")]
+
+
+def test_vg010_a_free_threaded_python_is_its_minor() -> None:
+    policy = parse_policy("python", ">=3.10,<3.12")
+    assert not isinstance(policy, str)
+    pin = Pin("Dockerfile", 1, 1, "python", "3.11t", "exact", "dockerfile", raw="python3.11t")
+    out = Findings(Settings(policy=(policy,)))
+    scan = ScanResult(".", ("Dockerfile",), (pin,), (), ())
+    policy_check(Context(scan, [], Settings(policy=(policy,))), out)
+    assert out.result() == []

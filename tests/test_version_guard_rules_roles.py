@@ -264,3 +264,10 @@ def test_config_environments_take_the_pins_of_their_files() -> None:
             (pins[0], pins[1]),
         )
     ]
+
+
+def test_a_workflow_without_pins_still_installs_for_ci_only() -> None:
+    pins = [pin("Dockerfile", "dockerfile"), pin("requirements/lint.txt")]
+    links = [Link("installs", ".github/workflows/lint.yml", "requirements/lint.txt", 4)]
+    roles = file_roles(scan(pins, links), Settings())
+    assert roles.ci_only == frozenset({"requirements/lint.txt"})

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from packaging.version import Version
 
-from mlops_actions.config import parse_config
+from mlops_actions.config import Config, parse_config
 from mlops_actions.errors import ConfigError
 from mlops_actions.pins.model import Environment, Link, Pin, ScanResult
+from mlops_actions.version_guard.rules.catalog import CATALOG
 from mlops_actions.version_guard.rules.roles import (
     Roles,
     file_roles,
@@ -271,3 +272,28 @@ def test_a_workflow_without_pins_still_installs_for_ci_only() -> None:
     links = [Link("installs", ".github/workflows/lint.yml", "requirements/lint.txt", 4)]
     roles = file_roles(scan(pins, links), Settings())
     assert roles.ci_only == frozenset({"requirements/lint.txt"})
+
+
+def test_an_unknown_rule_in_a_config_built_by_hand_is_named() -> None:
+    config = Config(path="c.yml", data={"version-guard": {"rules": {"VG999": "off"}}})
+    with pytest.raises(ConfigError) as info:
+        settings_from_config(config)
+    assert info.value.message == "`version-guard.rules.VG999`: unknown rule"
+    assert info.value.fix == f"use a rule id or name: {', '.join(sorted(CATALOG))}."
+    assert info.value.file == "c.yml"
+
+
+def test_a_bad_declared_version_says_what_is_wrong() -> None:
+    with pytest.raises(ConfigError) as info:
+        settings_from_config(parse_config("environment:\n  torch: '~~x'\n", "c.yml"))
+    assert info.value.message == (
+        "`environment.torch`: '~~x' is neither a version nor a PEP 440 specifier"
+    )
+
+
+def test_a_declared_patch_release_allows_its_pre_releases() -> None:
+    patch = parse_policy("torch", "2.4.1")
+    assert isinstance(patch, PolicyItem)
+    assert patch.allows(Version("2.4.1rc1"))
+    minor = parse_policy("torch", "2.4")
+    assert isinstance(minor, PolicyItem) and not minor.allows(Version("2.4.1rc1"))

@@ -393,3 +393,80 @@ def test_vg016_a_ci_container_on_another_cuda_than_the_build() -> None:
         ),
     ]
     assert _stories(pins, envs, Settings(shared=("cuda",))) == []
+
+
+def test_vg016_the_majority_is_the_reference_and_three_lines_are_named() -> None:
+    pins = [
+        _p("a/Dockerfile", 1, "torch", "2.4.1", source="dockerfile"),
+        _p("b/requirements.txt", 2, "torch", "2.4.1"),
+        _p("c/requirements.txt", 3, "torch", "2.4.1"),
+        _p("d/requirements.txt", 4, "torch", "2.4.1"),
+        _p("e/requirements.txt", 5, "torch", "3"),  # in no environment
+    ]
+    stories = (
+        "torch 2.4.1: a/Dockerfile, b/requirements.txt, c/requirements.txt and d/requirements.txt; "
+        "torch 3.0.0: e/requirements.txt"
+    )
+    assert _stories(pins, [], Settings()) == [
+        (
+            "warning",
+            f"torch 3.0.0 here, but this repository tells 2 stories ({stories})",
+            "e/requirements.txt",
+            5,
+            (("a/Dockerfile", 1), ("b/requirements.txt", 2), ("c/requirements.txt", 3)),
+            STORY_FIX,
+        )
+    ]
+
+
+def test_vg016_ci_containers_disagree_with_the_build_not_with_each_other() -> None:
+    pins = [
+        _p("Dockerfile", 1, "torch", "2.4.1+cu121", source="dockerfile", variant="cu121"),
+        _p(
+            ".github/workflows/ci.yml",
+            7,
+            "cuda",
+            "11.8",
+            source="workflow",
+            context="job test container",
+        ),
+        _p(
+            ".github/workflows/train.yml",
+            3,
+            "cuda",
+            "12.4",
+            source="workflow",
+            context="job train container",
+        ),
+    ]
+    stories = (
+        "CUDA 12.1: Dockerfile; CUDA 11.8: .github/workflows/ci.yml; "
+        "CUDA 12.4: .github/workflows/train.yml"
+    )
+    message = "CUDA {} here, but this repository tells 3 stories (" + stories + ")"
+    assert _stories(pins, [], Settings()) == [
+        (
+            "warning",
+            message.format("11.8"),
+            ".github/workflows/ci.yml",
+            7,
+            (("Dockerfile", 1),),
+            STORY_FIX,
+        ),
+        (
+            "warning",
+            message.format("12.4"),
+            ".github/workflows/train.yml",
+            3,
+            (("Dockerfile", 1),),
+            STORY_FIX,
+        ),
+        (
+            "warning",
+            message.format("12.1"),
+            "Dockerfile",
+            1,
+            ((".github/workflows/ci.yml", 7), (".github/workflows/train.yml", 3)),
+            STORY_FIX,
+        ),
+    ]

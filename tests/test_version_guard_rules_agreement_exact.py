@@ -470,3 +470,9 @@ def test_vg016_ci_containers_disagree_with_the_build_not_with_each_other() -> No
             STORY_FIX,
         ),
     ]
+
+
+def test_a_range_holds_a_pinned_pre_release_it_allows() -> None:
+    pins = [_p("a.txt", 1, "torch", "2.6.0rc1"), _p("b.txt", 2, "torch", ">=2.5", "range")]
+    env = Environment("e", "docker", "train", "docker", ("a.txt", "b.txt"), tuple(pins))
+    assert _agree(pins, [env]) == []

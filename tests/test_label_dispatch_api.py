@@ -515,3 +515,21 @@ def test_an_issue_by_a_deleted_user_has_no_author(scenario: Scenario, api: RepoA
     scenario.repo.issues[number].user = None  # type: ignore[assignment]
     subject = api.subject(number)
     assert (subject.author, subject.labels) == ("", ("task:eval",))
+
+
+def test_a_refused_comment_edit_names_the_comment_and_the_grant(
+    scenario: Scenario, api: RepoApi
+) -> None:
+    number = scenario.issue([])
+    comment = scenario.state.add_comment(REPO, number, "before", user=BOT)
+    api.comments(number)
+    scenario.double.faults.status(403, method="PATCH", path="*/issues/comments/*")
+    with pytest.raises(GitHubError) as caught:
+        api.edit_comment(comment.id, "after")
+    assert caught.value.message == (
+        f"updating comment {comment.id}: the token lacks permission (403 Injected HTTP 403)"
+    )
+    assert caught.value.fix == (
+        "add `issues: write (pull-requests: write for PRs)` to the workflow's or job's "
+        "`permissions:`."
+    )

@@ -427,3 +427,26 @@ def test_vg008_only_an_index_line_of_a_requirements_file_names_the_variant() -> 
         ("c.txt", 1),
         ("r.txt", 2),
     }
+
+
+def test_vg008_a_torch_pin_without_a_version_does_not_stop_the_check() -> None:
+    pins = [
+        Pin("r.txt", 1, 1, "torch", ">=2", "range", "requirements", raw="torch>=2"),
+        _pin("r.txt", 3, "torch", "2.4.1+cu116", variant="cu116"),
+    ]
+    assert [f[3:5] for f in _check(pins)] == [("r.txt", 3)]
+
+
+def test_vg017_every_torch_of_a_conda_file_is_judged() -> None:
+    selector = [
+        _pin("env.yml", 1, "torch", "2.6.0", raw="pytorch=2.6.0", source="conda"),
+        _pin("env.yml", 2, "torch", "2.7.0", raw="pytorch=2.7.0", source="conda"),
+        _pin("env.yml", 3, "cuda", "12.4", raw="pytorch-cuda=12.4", source="conda"),
+    ]
+    found = [(f[0], f[4], f[5]) for f in _check(selector) if f[0] == "VG017"]
+    assert found == [("VG017", 1, ()), ("VG017", 2, ()), ("VG017", 3, (("env.yml", 1),))]
+    plain_first = [
+        _pin("env.yml", 1, "torch", "2.6.0", raw="pytorch=2.6.0", source="conda"),
+        _pin("env.yml", 2, "torch", "2.6.0", raw="pytorch::pytorch=2.6.0", source="conda"),
+    ]
+    assert [f[4] for f in _check(plain_first) if f[0] == "VG017"] == [2]

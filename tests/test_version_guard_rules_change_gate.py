@@ -387,3 +387,13 @@ def test_vg011_a_matrix_move_does_not_hide_the_moves_after_it() -> None:
         base[2],
     ]
     assert [f[1:] for f in _run_gate(base, head)] == [("a.txt", 1), ("b.txt", 1)]
+
+
+def test_vg011_a_move_without_stale_lines_does_not_hide_the_next() -> None:
+    base = [
+        _p("a.txt", 1, "torch", "2.3.0"),
+        _p("b.txt", 1, "torch", "2.4.1"),
+        _p("c.txt", 1, "torch", "2.4.1"),
+    ]
+    head = [_p("a.txt", 1, "torch", "2.5.1"), _p("b.txt", 1, "torch", "2.5.1"), base[2]]
+    assert [f[1:] for f in _run_gate(base, head)] == [("b.txt", 1), ("c.txt", 1)]

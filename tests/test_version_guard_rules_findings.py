@@ -257,3 +257,12 @@ def test_disagreements_of_two_components_at_one_spot_are_two_findings() -> None:
         "torch 2.4.1 here, but torch 2.3.0 at r.txt:2 (environment e)",
         "torchvision 0.19.1 here, but torchvision 0.18.0 at r.txt:3 (environment e)",
     ]
+
+
+def test_a_finding_without_a_file_or_column_sorts_first() -> None:
+    out = Findings(Settings())
+    out.add("VG001", "upper", file="A.txt", line=1)
+    out.add("VG001", "nofile")
+    out.add("VG003", "column", file="b", line=1, col=1)
+    out.add("VG014", "no column", file="b", line=1)
+    assert [f.message for f in out.result()] == ["nofile", "upper", "no column", "column"]

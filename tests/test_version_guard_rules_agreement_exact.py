@@ -476,3 +476,61 @@ def test_a_range_holds_a_pinned_pre_release_it_allows() -> None:
     pins = [_p("a.txt", 1, "torch", "2.6.0rc1"), _p("b.txt", 2, "torch", ">=2.5", "range")]
     env = Environment("e", "docker", "train", "docker", ("a.txt", "b.txt"), tuple(pins))
     assert _agree(pins, [env]) == []
+
+
+def test_a_python_range_against_a_free_threaded_or_a_lone_python() -> None:
+    pins = [
+        _p("Dockerfile", 1, "python", "3.13t", source="dockerfile"),
+        _p("pyproject.toml", 2, "python", ">=3.10,<3.13", "range", source="pyproject"),
+    ]
+    env = Environment(
+        "e", "docker", "train", "docker", ("Dockerfile", "pyproject.toml"), tuple(pins)
+    )
+    assert _agree(pins, [env]) == [
+        _conflict(
+            "VG006",
+            "Python 3.13t",
+            "Python `>=3.10,<3.13`",
+            ("pyproject.toml", 2),
+            "Dockerfile",
+            1,
+            "Python minor",
+        ),
+        _conflict(
+            "VG006",
+            "Python `>=3.10,<3.13`",
+            "Python 3.13t",
+            ("Dockerfile", 1),
+            "pyproject.toml",
+            2,
+            "Python minor",
+        ),
+    ]
+
+
+def test_vg016_inside_a_declared_stack_names_the_stack() -> None:
+    pins = [
+        _p("serve/a.txt", 1, "torch", "2.4.1"),
+        _p("serve/b.txt", 2, "torch", "2.3.0"),
+        _p("serve/b.txt", 3, "torch", "2.3.0"),  # one finding per file and story
+    ]
+    settings = Settings(groups=(("serving", ("serve/*",)),))
+    stories = "torch 2.4.1: serve/a.txt; torch 2.3.0: serve/b.txt"
+    assert _stories(pins, [], settings) == [
+        (
+            "warning",
+            f"torch 2.4.1 here, but environment serving tells 2 stories ({stories})",
+            "serve/a.txt",
+            1,
+            (("serve/b.txt", 2), ("serve/b.txt", 3)),
+            STORY_FIX,
+        ),
+        (
+            "warning",
+            f"torch 2.3.0 here, but environment serving tells 2 stories ({stories})",
+            "serve/b.txt",
+            2,
+            (("serve/a.txt", 1),),
+            STORY_FIX,
+        ),
+    ]

@@ -297,3 +297,18 @@ def test_a_declared_patch_release_allows_its_pre_releases() -> None:
     assert patch.allows(Version("2.4.1rc1"))
     minor = parse_policy("torch", "2.4")
     assert isinstance(minor, PolicyItem) and not minor.allows(Version("2.4.1rc1"))
+
+
+def test_a_local_action_with_pins_installs_for_ci_only() -> None:
+    pins = [
+        pin("Dockerfile", "dockerfile"),
+        pin("ci/setup/action.yml", "action"),
+        pin("req/ci.txt"),
+    ]
+    links = [Link("installs", "ci/setup/action.yml", "req/ci.txt", 3)]
+    assert file_roles(scan(pins, links), Settings()).ci_only == frozenset({"req/ci.txt"})
+
+
+def test_a_plain_file_name_pattern_matches_in_any_folder() -> None:
+    assert glob_match("x/req.in", "req.in")
+    assert not glob_match("x/req.in", "x/other.in")

@@ -15,8 +15,9 @@ which function again.
     python bench/mutation.py --survivors                      # also list surviving mutants
 
 Default modules: label_dispatch/*, milestone_release/release.py, github_client.py, runner.py,
-cli.py and the version-guard rules (`mlops_actions.version_guard.rules*`: a module or a
-package of that name).
+cli.py and the version-guard rules. A package stands for its modules: each is run within its own
+budget and reported on its own line (`mlops_actions.version_guard.rules` for its `__init__.py`,
+`mlops_actions.version_guard.rules.agreement` and so on).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ DEFAULT_MODULES = (
     "mlops_actions.label_dispatch.sync",
     "mlops_actions.label_dispatch.lint",
     "mlops_actions.label_dispatch.docs",
+    "mlops_actions.label_dispatch.gpu",
     "mlops_actions.milestone_release.release",
     "mlops_actions.github_client",
     "mlops_actions.runner",
@@ -53,6 +55,27 @@ DEFAULT_MODULES = (
 # mutmut's result lines: "    mlops_actions.cli.x_main__mutmut_12: survived".
 RESULT = re.compile(r"^\s*(?P<name>[\w.]+?)\.(?:x_|xǁ)\S*__mutmut_\d+: (?P<status>[\w ]+)$")
 SCORED = ("killed", "survived", "no tests", "timeout")
+
+
+def expand(modules: list[str]) -> list[str]:
+    """Each package replaced by itself (its __init__.py) and its modules, in name order."""
+    expanded: list[str] = []
+    for module in modules:
+        expanded.append(module)
+        folder = ROOT / "src" / Path(*module.split("."))
+        if (folder / "__init__.py").is_file():
+            expanded += [
+                f"{module}.{path.stem}"
+                for path in sorted(folder.glob("*.py"))
+                if path.stem != "__init__"
+            ]
+    return expanded
+
+
+def mutant_patterns(module: str) -> list[str]:
+    """mutmut's names for this module's mutants only (a package's `pkg.*` would take its
+    modules' mutants as well): functions are `module.x_name`, methods `module.xǁClassǁname`."""
+    return [f"{module}.x_*", f"{module}.xǁ*"]
 
 
 def run_module(module: str, budget: float, children: int) -> float:
@@ -67,7 +90,7 @@ def run_module(module: str, budget: float, children: int) -> float:
     with (
         log_path.open("wb") as log,
         subprocess.Popen(
-            [str(MUTMUT), "run", "--max-children", str(children), f"{module}.*"],
+            [str(MUTMUT), "run", "--max-children", str(children), *mutant_patterns(module)],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -107,10 +130,12 @@ def survivors(modules: list[str]) -> list[str]:
     done = subprocess.run(
         [str(MUTMUT), "results"], cwd=ROOT, capture_output=True, text=True, check=False
     )
-    names = [
-        line.strip().rsplit(":", 1)[0] for line in done.stdout.splitlines() if ": survived" in line
+    matches = [RESULT.match(line) for line in done.stdout.splitlines()]
+    return [
+        m.group(0).strip().rsplit(":", 1)[0]
+        for m in matches
+        if m and m.group("status").strip() == "survived" and m.group("name") in modules
     ]
-    return [n for n in names if any(n.startswith(m + ".") for m in modules)]
 
 
 def main() -> int:
@@ -124,16 +149,17 @@ def main() -> int:
     if not MUTMUT.exists():
         print(f"mutmut is not installed next to {sys.executable}: pip install --group mutation")
         return 2
+    modules = expand(args.modules)
     spent: dict[str, float] = {}
     if not args.report_only:
-        for module in args.modules:
+        for module in modules:
             spent[module] = run_module(module, args.budget, args.children)
     by_module = results()
     print(
         f"{'module':<44} {'tried':>6} {'killed':>6} {'surv.':>6} {'no test':>7} {'t/o':>4} {'score':>6} {'time':>6}"
     )
     total: Counter[str] = Counter()
-    for module in args.modules:
+    for module in modules:
         counts = by_module.get(module, Counter())
         tried = sum(counts[s] for s in SCORED)
         total.update(counts)
@@ -150,7 +176,7 @@ def main() -> int:
             f"{total['no tests']:>7} {total['timeout']:>4} {100 * total['killed'] / tried:.1f}%"
         )
     if args.survivors:
-        for name in survivors(args.modules):
+        for name in survivors(modules):
             print("survived:", name)
     return 0
 

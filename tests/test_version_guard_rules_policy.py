@@ -4,6 +4,7 @@ config declares."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,8 +14,11 @@ from mlops_actions.pins import Environment, Link, Pin, ScanResult, environments,
 from mlops_actions.version_guard.rules import (
     Settings,
     evaluate,
+    parse_policy,
     settings_from_config,
 )
+from mlops_actions.version_guard.rules.findings import Context, Findings
+from mlops_actions.version_guard.rules.policy import check as policy_check
 from mlops_actions.version_guard.rules.roles import file_roles
 from tests.support.version_guard import at, of, run, scanned
 
@@ -170,3 +174,288 @@ def test_vg002_companions_beside_an_exact_torch_in_one_install_are_notices() -> 
     line = [f for f in findings if (f.rule_id, f.file) == ("VG002", "docker/companion.Dockerfile")]
     assert len(line) == 2 and {f.severity for f in line} == {"notice"}
     assert all("torch 2.4.1 in the same install" in f.message for f in line)
+
+
+# --- VG010 exactly, from pins and a declared stack ---------------------------------------------
+
+
+def _vg010(pins: list[Pin], settings: Settings) -> list[tuple[object, ...]]:
+    scan = ScanResult(".", tuple(dict.fromkeys(p.file for p in pins)), tuple(pins), (), ())
+    out = Findings(settings)
+    policy_check(Context(scan, [], settings), out)
+    return [(f.rule_id, f.severity, f.message, f.file, f.line, f.fix) for f in out.result()]
+
+
+def _p(file: str, line: int, component: str, value: str, **kw: Any) -> Pin:
+    kw.setdefault("source", "requirements")
+    kw.setdefault("how", "exact")
+    return Pin(file, line, 1, component, value, raw=f"{component}=={value}", **kw)  # type: ignore[arg-type]
+
+
+def _declared(component: str, text: str, line: int, file: str, shown: str) -> tuple[object, ...]:
+    return (
+        "VG010",
+        "error",
+        f"{component} {shown} here, but the config declares {component}: {text} (.github/mlops.yml)",
+        file,
+        line,
+        f"use {component} {text}, or update environment.{component} in the config.",
+    )
+
+
+def test_vg010_each_declared_component_exactly() -> None:
+    declared = [
+        ("torch", "2.4"),
+        ("cuda", "12.1"),
+        ("python", ">=3.10,<3.12"),
+        ("cudnn", "9.1"),
+        ("torchvision", "0.19.1"),
+    ]
+    policy = tuple(p for c, t in declared if not isinstance(p := parse_policy(c, t), str))
+    pins = [
+        _p("requirements.txt", 1, "torch", "2.5.0"),
+        _p("requirements.txt", 2, "torch", "2.4.1+cu118", variant="cu118"),
+        _p("requirements.txt", 3, "torch", "2.4.1+cpu", variant="cpu"),
+        _p("Dockerfile", 4, "python", "3.12", source="dockerfile"),
+        _p("Dockerfile", 5, "python", "3.11", source="dockerfile"),
+        _p("Dockerfile", 6, "cudnn", "9", source="dockerfile"),  # a major that 9.1 can be
+        _p("Dockerfile", 7, "cudnn", "8", source="dockerfile"),
+        _p("Dockerfile", 8, "cudnn", "9.1.0.70", source="dockerfile"),
+        _p("requirements.txt", 9, "torchvision", "0.19.0"),
+        _p("ci.yml", 10, "torch", "2.1.0", source="workflow", context="matrix.torch"),  # a matrix
+        _p("requirements.txt", 11, "torch", ">=2", how="range"),  # not exact
+        _p("r2.txt", 12, "torch", "2.4.1+rocm6.1", variant="rocm6.1"),
+        _p("Dockerfile", 13, "python", "3.13t", source="dockerfile"),
+    ]
+    settings = Settings(policy=policy, config_path=".github/mlops.yml")
+    assert _vg010(pins, settings) == [
+        _declared("python", ">=3.10,<3.12", 4, "Dockerfile", "3.12"),
+        _declared("cudnn", "9.1", 7, "Dockerfile", "8"),
+        _declared("python", ">=3.10,<3.12", 13, "Dockerfile", "3.13t"),
+        _declared("cuda", "12.1", 12, "r2.txt", "rocm6.1"),
+        _declared("torch", "2.4", 1, "requirements.txt", "2.5.0"),
+        _declared("cuda", "12.1", 2, "requirements.txt", "11.8"),
+        _declared("cuda", "12.1", 3, "requirements.txt", "CPU"),
+        _declared("torchvision", "0.19.1", 9, "requirements.txt", "0.19.0"),
+    ]
+
+
+def test_vg010_a_cpu_stack_without_a_config_path() -> None:
+    cpu = parse_policy("cuda", "cpu")
+    assert not isinstance(cpu, str)
+    pins = [
+        _p("requirements.txt", 2, "torch", "2.4.1+cu121", variant="cu121"),
+        _p("requirements.txt", 3, "torch", "2.4.1+cpu", variant="cpu"),
+    ]
+    assert _vg010(pins, Settings(policy=(cpu,))) == [
+        (
+            "VG010",
+            "error",
+            "cuda 12.1 here, but the config declares cuda: cpu",
+            "requirements.txt",
+            2,
+            "use cuda cpu, or update environment.cuda in the config.",
+        )
+    ]
+
+
+def test_vg021_a_yaml_number_exactly() -> None:
+    pins = [
+        Pin(
+            ".github/workflows/ci.yml",
+            4,
+            7,
+            "python",
+            "3.1",
+            "exact",
+            "workflow",
+            raw="3.10",
+            resolved_from=("unquoted YAML number 3.10",),
+        ),
+    ]
+    assert _vg010(pins, Settings()) == [
+        (
+            "VG021",
+            "error",
+            "`3.10` is the YAML number 3.1: GitHub passes `3.1`, not `3.10`",
+            ".github/workflows/ci.yml",
+            4,
+            "quote it: '3.10'.",
+        )
+    ]
+
+
+def test_vg002_per_kind_of_loose_pin_exactly() -> None:
+    def p(file: str, line: int, component: str, value: str, how: str = "exact", **kw: Any) -> Pin:
+        kw.setdefault("source", "requirements")
+        return Pin(file, line, 1, component, value, how, raw=f"{component}{value}", **kw)  # type: ignore[arg-type]
+
+    pins = [
+        p("Dockerfile", 1, "torch", "2.4.1", source="dockerfile"),
+        p("Dockerfile", 2, "torchvision", ">=0.19", "range", source="dockerfile"),  # another RUN
+        p("Dockerfile", 1, "torchaudio", "", "unpinned", source="dockerfile"),  # beside torch
+        p("req/prod.txt", 1, "torch", ">=2.1,<2.5", "range"),
+        p("req/prod.txt", 2, "torch", "~=2.4.0", "range"),
+        p("req/prod.txt", 3, "torchvision", "", "unpinned"),
+        p("req/prod.txt", 4, "torch", "", "latest"),
+        p(
+            "req/nightly.txt",
+            1,
+            "torch",
+            "",
+            "unpinned",
+            resolved_from=("index https://download.pytorch.org/whl/nightly/cu121",),
+        ),
+        p("req/meta.txt", 1, "torch", "", "unpinned"),
+        p("req/meta.txt", 2, "torch", ">=2", "range"),  # metadata: ranges are fine
+        p("req/other.txt", 1, "torch", "", "unpinned"),  # not deployed
+        p(
+            "Dockerfile",
+            5,
+            "torch",
+            "2.4.1",
+            "range",
+            source="dockerfile",
+            derived_from="pytorch/pytorch:2.4.1",
+        ),
+        p("Dockerfile", 6, "numpy", "", "unpinned", source="dockerfile"),
+    ]
+    links = [
+        Link("installs", "Dockerfile", "req/prod.txt", 3),
+        Link("installs", "Dockerfile", "req/nightly.txt", 4),
+        Link("installs", "Dockerfile", "req/meta.txt", 5),
+        Link("reads", "setup.py", "req/meta.txt", 1),
+    ]
+    files = tuple(dict.fromkeys(x.file for x in pins))
+    scan = ScanResult(".", files, tuple(pins), tuple(links), (), {"Dockerfile": ()})
+    out = Findings(Settings())
+    policy_check(Context(scan, [], Settings()), out)
+
+    def loose(component: str, shown: str, file: str, note: str = "") -> str:
+        return f"{component} is pinned as {shown} in a deployed file; pin an exact version{note}"
+
+    def fix(component: str, file: str) -> str:
+        return (
+            f"write {component}==<version>, or list {file} under version-guard.library if it is "
+            "not deployed."
+        )
+
+    bounded = "; a range bounded on both sides is what library metadata declares"
+    assert [(f.severity, f.message, f.file, f.line, f.fix) for f in out.result()] == [
+        (
+            "notice",
+            loose(
+                "torchaudio",
+                "no version",
+                "Dockerfile",
+                "; torch 2.4.1 in the same install decides which one the resolver picks",
+            ),
+            "Dockerfile",
+            1,
+            fix("torchaudio", "Dockerfile"),
+        ),
+        (
+            "error",
+            loose("torchvision", "`>=0.19`", "Dockerfile"),
+            "Dockerfile",
+            2,
+            fix("torchvision", "Dockerfile"),
+        ),
+        (
+            "warning",
+            "torch has no version in req/meta.txt, which an image installs (it is also the "
+            "package's metadata, so ranges are fine here)",
+            "req/meta.txt",
+            1,
+            "give torch at least a range here, or pin it exactly in the image's own install.",
+        ),
+        (
+            "notice",
+            "torch no version comes from the nightly index in a deployed file: the build changes "
+            "every day",
+            "req/nightly.txt",
+            1,
+            "pin a dated nightly (torch==2.x.0.devYYYYMMDD) to make the build reproducible, or "
+            "accept the notice for a deliberate nightly lane.",
+        ),
+        (
+            "warning",
+            loose("torch", "`>=2.1,<2.5`", "", bounded),
+            "req/prod.txt",
+            1,
+            fix("torch", "req/prod.txt"),
+        ),
+        (
+            "warning",
+            loose("torch", "`~=2.4.0`", "", bounded),
+            "req/prod.txt",
+            2,
+            fix("torch", "req/prod.txt"),
+        ),
+        (
+            "error",
+            loose("torchvision", "no version", ""),
+            "req/prod.txt",
+            3,
+            fix("torchvision", "req/prod.txt"),
+        ),
+        (
+            "error",
+            loose("torch", "no version", ""),
+            "req/prod.txt",
+            4,
+            fix("torch", "req/prod.txt"),
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "severity"),
+    [("<2.5", "error"), (">2.0,<2.5", "warning"), (">=2.0", "error"), ("~=2.4.0", "warning")],
+)
+def test_vg002_only_a_range_with_floor_and_ceiling_is_a_warning(value: str, severity: str) -> None:
+    pin = Pin("requirements.txt", 1, 1, "torch", value, "range", "dockerfile", raw=f"torch{value}")
+    scan = ScanResult(".", ("requirements.txt",), (pin,), (), (), {"requirements.txt": ()})
+    out = Findings(Settings())
+    policy_check(Context(scan, [], Settings()), out)
+    assert [f.severity for f in out.result()] == [severity]
+
+
+def test_vg002_a_torch_range_beside_an_exact_torch_is_still_loose() -> None:
+    pins = (
+        Pin(
+            "requirements.txt", 1, 1, "torch", "2.4.1", "exact", "requirements", raw="torch==2.4.1"
+        ),
+        Pin("requirements.txt", 2, 1, "torch", ">=2", "range", "requirements", raw="torch>=2"),
+        Pin(
+            "requirements.txt",
+            3,
+            1,
+            "torch",
+            ">=2.0,<=2.5",
+            "range",
+            "requirements",
+            raw="torch>=2.0,<=2.5",
+        ),
+    )
+    scan = ScanResult(
+        ".",
+        ("requirements.txt", "Dockerfile"),
+        pins,
+        (Link("installs", "Dockerfile", "requirements.txt", 1),),
+        (),
+        {"Dockerfile": ()},
+    )
+    out = Findings(Settings())
+    policy_check(Context(scan, [], Settings()), out)
+    assert [(f.line, f.severity) for f in out.result()] == [(2, "error"), (3, "warning")]
+
+
+def test_vg010_a_free_threaded_python_is_its_minor() -> None:
+    policy = parse_policy("python", ">=3.10,<3.12")
+    assert not isinstance(policy, str)
+    pin = Pin("Dockerfile", 1, 1, "python", "3.11t", "exact", "dockerfile", raw="python3.11t")
+    out = Findings(Settings(policy=(policy,)))
+    scan = ScanResult(".", ("Dockerfile",), (pin,), (), ())
+    policy_check(Context(scan, [], Settings(policy=(policy,))), out)
+    assert out.result() == []

@@ -27,21 +27,24 @@ class RepoApi:
     def __init__(self, gh: Github, full_name: str) -> None:
         self.full_name = full_name
         self._repo = gh.withLazy(True).get_repo(full_name)
-        self._labels: dict[str, Label] = {}
         self._comments: dict[int, IssueComment] = {}
 
     # -- labels -------------------------------------------------------------------------------
     def list_labels(self) -> list[ExistingLabel]:
         with api_call(f"listing the labels of {self.full_name}", permission="issues: read"):
             labels = list(self._repo.get_labels())
-        self._labels = {lb.name.casefold(): lb for lb in labels}
         return [ExistingLabel(lb.name, lb.color, lb.description) for lb in labels]
 
     def _label_now(self, name: str) -> Label | None:
         """The label as GitHub has it now (after a lost answer), or None when there is none."""
         with api_call(f"reading label {name!r}", permission="issues: read"):
             try:
-                return self._repo.get_label(name)
+                label = self._repo.get_label(name)
+                # The lazy client sends nothing until asked: without this read a missing label
+                # would look present, so a lost create were never sent again (and a lost
+                # delete sent twice).
+                label.complete()
+                return label
             except GithubException as exc:
                 if exc.status == 404:
                     return None
@@ -58,7 +61,7 @@ class RepoApi:
     def update_label(
         self, name: str, *, new_name: str | None, color: str, description: str | None
     ) -> None:
-        label = self._labels.get(name.casefold()) or self._repo.get_label(name)
+        label = self._repo.get_label(name)  # lazy: no request until the edit
         doing = (
             f"renaming label {name!r} to {new_name!r}" if new_name else f"updating label {name!r}"
         )
@@ -84,7 +87,7 @@ class RepoApi:
         send_once(doing, permission="issues: write", send=send, landed=landed)
 
     def delete_label(self, name: str) -> None:
-        label = self._labels.get(name.casefold()) or self._repo.get_label(name)
+        label = self._repo.get_label(name)  # lazy: no request until the delete
 
         def send() -> bool:
             label.delete()

@@ -395,7 +395,7 @@ def run_validate(r: Run) -> Outcome:
         runner.warning(f"removed label `{name}` from #{subject.number}")
     marker = read_marker(r, subject.number)
     messages = tuple(p.message for p in result.problems)
-    comment_id: int | None = marker.comment_id if marker else None
+    comment_id: int | None = None
     if messages or marker is not None:
         base = marker.state if marker else MarkerState()
         comment_id = write_marker(

@@ -34,7 +34,8 @@ def gpu_rows(text: str) -> tuple[tuple[str, str], ...] | None:
 
 def _row(gpu: dict[str, Any]) -> tuple[str, str]:
     index = _number(gpu.get("index"))
-    name = str(gpu.get("name", ""))[:MAX_NAME] if isinstance(gpu.get("name"), str) else ""
+    raw_name = gpu.get("name")
+    name = raw_name[:MAX_NAME] if isinstance(raw_name, str) else ""
     key = cell(f"GPU {'?' if index is None else int(index)} {name}".strip())
     parts = []
     mean, p95 = _number(gpu.get("util_mean")), _number(gpu.get("util_p95"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -122,7 +121,7 @@ def parse_state(body: str) -> MarkerState:
             ),
         )
     return MarkerState(
-        labels_checked=bool(data.get("labels_checked", False)),
+        labels_checked=bool(data.get("labels_checked")),
         problems=_strings(data.get("problems")),
         gate=str(data.get("gate", "")),
         routes=_strings(data.get("routes")),
@@ -183,7 +182,8 @@ def render_comment(state: MarkerState, valid: Mapping[str, Sequence[str]]) -> st
         run = state.run
         link = f" · [run]({run.run_url})" if run.run_url else ""
         route = f" · route `{run.route}`" if run.route else ""
-        parts.append(f"\n### Status\n\n{ICONS.get(run.status, '')} **{run.status}**{route}{link}")
+        # Every status has an icon: a RunStatus comes from normalize_status or a checked record.
+        parts.append(f"\n### Status\n\n{ICONS[run.status]} **{run.status}**{route}{link}")
         if run.summary:
             parts.append(f"\n{run.summary}")
         if run.metrics:
@@ -234,7 +234,7 @@ def flatten_metrics(data: Any, limit: int, prefix: str = "") -> tuple[tuple[str,
         elif isinstance(value, bool):
             rows.append((key, "true" if value else "false"))
         elif isinstance(value, float):
-            rows.append((key, f"{value:.6g}" if math.isfinite(value) else str(value)))
+            rows.append((key, f"{value:.6g}"))  # nan, inf and -inf read as themselves
         elif value is not None:
             rows.append((key, str(value)[:200]))
 

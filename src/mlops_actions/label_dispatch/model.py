@@ -35,7 +35,7 @@ def category_of(name: str) -> str | None:
 
 
 def normalize_color(color: str) -> str:
-    return color.lstrip("#").lower()
+    return color.removeprefix("#").lower()  # the schema allows one leading #
 
 
 @dataclass(frozen=True)
@@ -151,13 +151,13 @@ def _settings(data: Mapping[str, Any], config: Config) -> Settings:
         )
         for item in data.get("labels", ())
     )
-    _check_labels(labels, config, bool(data.get("require-category", False)))
+    _check_labels(labels, config, bool(data.get("require-category")))
     categories = tuple(
         Category(
             name=str(name),
             description=str(rule.get("description", "")),
-            exclusive=bool(rule.get("exclusive", False)),
-            required=bool(rule.get("required", False)),
+            exclusive=bool(rule.get("exclusive")),
+            required=bool(rule.get("required")),
         )
         for name, rule in (data.get("categories") or {}).items()
     )
@@ -187,8 +187,8 @@ def _settings(data: Mapping[str, Any], config: Config) -> Settings:
     return Settings(
         labels=labels,
         exclude=tuple(data.get("exclude", ())),
-        delete_unmanaged=bool(data.get("delete-unmanaged", False)),
-        require_category=bool(data.get("require-category", False)),
+        delete_unmanaged=bool(data.get("delete-unmanaged")),
+        require_category=bool(data.get("require-category")),
         unknown_labels=data.get("unknown-labels", "report"),
         comment_author=str(data.get("comment-author", DEFAULT_AUTHOR)),
         categories=categories,

@@ -54,7 +54,7 @@ CATALOG: dict[str, Rule] = {}
 
 def define(module: str, *rules: Rule) -> tuple[Rule, ...]:
     """Register a family's rules under its module name (the last part of ``__name__``)."""
-    family = module.rsplit(".", 1)[-1]
+    family = module.rpartition(".")[2]
     out: list[Rule] = []
     for r in rules:
         if r.id in CATALOG:

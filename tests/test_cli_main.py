@@ -7,6 +7,7 @@ context main() built for it, so each decision of the command line shows in what 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -398,6 +399,25 @@ def test_a_closed_output_stops_the_command_without_a_traceback(tmp_path: Path) -
         err = err_bytes.decode()
         assert proc.returncode == ExitCode.CLOSED_OUTPUT == 141, err
         assert "Traceback" not in err and "Exception ignored" not in err, err
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_a_closed_stdout_returns_141_and_is_pointed_at_dev_null(
+    monkeypatch: pytest.MonkeyPatch, json_flag: list[str]
+) -> None:
+    """In this process: stdout is a pipe whose reader is gone. The text line (or the JSON
+    report) fails as it is written, main() returns 141, and stdout then writes to /dev/null,
+    so the interpreter's last flush cannot fail again."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    stdout = os.fdopen(write_end, "w")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    try:
+        assert cli.main(["probe", *json_flag], BASE_ENV) == ExitCode.CLOSED_OUTPUT
+        stdout.write("after\n")
+        stdout.flush()  # /dev/null now: no BrokenPipeError
+    finally:
+        stdout.close()
 
 
 def test_on_a_runner_the_secrets_are_masked_for_the_runner_too(

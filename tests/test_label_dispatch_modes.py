@@ -124,6 +124,29 @@ def test_sync_applies_each_change_and_reports_it(
     assert len(github_double.log.writes()) == writes
 
 
+@pytest.mark.parametrize(
+    ("where", "args"),
+    [
+        ("ci/labels.yml", ["--config", "ci/labels.yml"]),
+        ("services/ml/.github/mlops.yml", ["--working-directory", "services/ml"]),
+    ],
+)
+def test_sync_reads_the_config_the_inputs_name(
+    github_double: GitHubDouble, tmp_path: Path, where: str, args: list[str]
+) -> None:
+    """The `config` input, or the `working-directory` the default path is looked up in, is
+    where the labels come from: with no `.github/mlops.yml` at the root, the plan is the same."""
+    s = sync_scenario(github_double, tmp_path)
+    (s.root / ".github" / "mlops.yml").unlink()
+    (s.root / where).parent.mkdir(parents=True, exist_ok=True)
+    (s.root / where).write_text(SYNC_CONFIG, encoding="utf-8")
+
+    result = s.run("sync", *args)
+
+    assert result.code == 0, result.log
+    assert result.report["changes"] == PLAN
+
+
 def test_sync_deletes_unmanaged_labels_from_the_flag_or_the_config(
     github_double: GitHubDouble, tmp_path: Path
 ) -> None:
